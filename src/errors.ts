@@ -1,0 +1,164 @@
+/**
+ * One error hierarchy: every error orsa throws or rejects with is an
+ * {@link OrsaError} with a stable `name`, a string `code`, the native `cause`,
+ * and a message that says what to do next.
+ */
+
+/** A plain-JSON record of an error, as kept in snapshots and history (Error objects do not survive JSON). */
+export interface ErrorRecord {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  /** The cause chain, flattened. */
+  cause?: ErrorRecord;
+  /** false when the error said it must not be retried. */
+  retryable?: boolean;
+}
+
+/**
+ * Base class of orsa's errors.
+ *
+ * @example
+ * ```ts
+ * try { await saga.run(input); } catch (e) { if (e instanceof OrsaError) console.log(e.code); }
+ * ```
+ */
+export class OrsaError extends Error {
+  /** Stable machine-readable code, e.g. `SAGA_DEFINITION`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * A mistake in a saga declaration, thrown by `.build()` (never at run time).
+ *
+ * @example
+ * ```ts
+ * saga('x').build(); // throws SagaDefinitionError: saga "x" has no steps …
+ * ```
+ */
+export class SagaDefinitionError extends OrsaError {
+  constructor(message: string) {
+    super('SAGA_DEFINITION', message);
+  }
+}
+
+/**
+ * Thrown by a step to fail at once, without the remaining retries.
+ *
+ * @example
+ * ```ts
+ * if (amount > 1000) throw new NonRetryableError('amount above the 1000 limit');
+ * ```
+ */
+export class NonRetryableError extends OrsaError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'NON_RETRYABLE', message, options);
+  }
+}
+
+/** A step ran longer than its `timeoutMs`; its signal was aborted. */
+export class StepTimeoutError extends OrsaError {
+  constructor(
+    readonly step: string,
+    readonly timeoutMs: number,
+  ) {
+    super('STEP_TIMEOUT', `step "${step}" did not settle within ${timeoutMs} ms; its signal was aborted (raise timeoutMs or make the step faster)`);
+  }
+}
+
+/** A step returned a value that JSON cannot carry. Fails that step before anything is written. */
+export class ResultNotSerializableError extends OrsaError {
+  constructor(
+    readonly step: string,
+    reason: string,
+  ) {
+    super(
+      'RESULT_NOT_SERIALIZABLE',
+      `step "${step}" returned a result that cannot be stored as JSON (${reason}); return plain data (objects, arrays, strings, numbers, booleans, null)`,
+    );
+  }
+}
+
+/** What happened to the compensations when a saga rolled back. */
+export interface CompensationReport {
+  /** Step executions whose compensation completed, in the order they ran. */
+  compensated: string[];
+  /** Step executions still not undone (the one whose compensation failed first, then the earlier ones). */
+  undone: string[];
+  /** The error of the compensation that failed for good, if one did. */
+  error?: ErrorRecord;
+}
+
+/**
+ * The saga did not complete. Carries the failed step, the cause and what the
+ * compensation did; `status` tells whether the rollback finished
+ * (`compensated`), could not finish (`failed`: an operator must act on
+ * `report.undone`) or the saga was `cancelled`.
+ *
+ * @example
+ * ```ts
+ * try { await saga.run(input); } catch (e) {
+ *   if (e instanceof SagaFailedError) console.log(e.step, e.status, e.report.undone);
+ * }
+ * ```
+ */
+export class SagaFailedError extends OrsaError {
+  constructor(
+    readonly sagaId: string,
+    readonly status: 'compensated' | 'failed' | 'cancelled',
+    readonly step: string | null,
+    readonly error: ErrorRecord | undefined,
+    readonly report: CompensationReport,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      status === 'failed' ? 'SAGA_COMPENSATION_FAILED' : status === 'cancelled' ? 'SAGA_CANCELLED' : 'SAGA_FAILED',
+      describe(sagaId, status, step, error, report),
+      options,
+    );
+  }
+}
+
+function describe(
+  sagaId: string,
+  status: string,
+  step: string | null,
+  error: ErrorRecord | undefined,
+  report: CompensationReport,
+): string {
+  const where = step ? `step "${step}" failed` : 'the saga stopped';
+  const why = error ? `: ${error.message}` : '';
+  if (status === 'cancelled') return `saga ${sagaId} was cancelled; ${report.compensated.length} compensation(s) ran`;
+  if (status === 'failed') {
+    return `saga ${sagaId}: ${where}${why}; then compensation could not finish, still undone: ${report.undone.join(', ')} (fix the cause and retry the compensation)`;
+  }
+  return `saga ${sagaId}: ${where}${why}; rolled back (${report.compensated.length} compensation(s) ran)`;
+}
+
+/** Turns anything thrown into a plain JSON error record (with its cause chain). */
+export function toErrorRecord(error: unknown, depth = 0): ErrorRecord {
+  if (error instanceof Error) {
+    const record: ErrorRecord = { name: error.name, message: error.message };
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') record.code = code;
+    if (error.stack) record.stack = error.stack;
+    if (error instanceof NonRetryableError) record.retryable = false;
+    if (error.cause !== undefined && depth < 5) record.cause = toErrorRecord(error.cause, depth + 1);
+    return record;
+  }
+  return { name: 'Error', message: typeof error === 'string' ? error : safeString(error) };
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

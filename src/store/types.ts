@@ -1,0 +1,193 @@
+import { OrsaError } from '../errors.js';
+
+/**
+ * The storage contract. Stores only store: they know nothing of XState, of
+ * steps or of sagas beyond the columns below. Every store (memory, SQLite,
+ * PostgreSQL, or one a user writes) passes the same conformance suite
+ * (`orsa/testing`'s `runStoreConformance`).
+ *
+ * Times are epoch milliseconds (`…At`, `…Until`), supplied by the caller: a
+ * store never reads the clock, so tests drive it with a simulated one.
+ */
+
+/** Where a saga instance stands, as the runtime last wrote it. */
+export type SagaStatus =
+  | 'running'
+  | 'waiting'
+  | 'compensating'
+  | 'completed'
+  | 'compensated'
+  | 'failed'
+  | 'cancelled';
+
+/** Statuses after which the runtime never touches a record again on its own. */
+export const FINAL_STATUSES: readonly SagaStatus[] = ['completed', 'compensated', 'failed', 'cancelled'];
+
+/** One saga instance as stored. */
+export interface SagaRecord {
+  /** Caller-chosen or generated id; unique in the store. */
+  id: string;
+  /** Registered saga name. */
+  sagaName: string;
+  /** Definition version (hash of the compiled statechart, or an explicit version). */
+  version: string;
+  status: SagaStatus;
+  /** The persisted XState snapshot, as JSON text. Stores never parse it. */
+  snapshot: string;
+  /** When the runtime must wake this saga (a retry wait, a sleep, an event timeout); null when nothing is timed. */
+  dueAt: number | null;
+  /** Worker holding the lease; null when free. */
+  owner: string | null;
+  /** Lease expiry (epoch ms); null when free. */
+  leaseUntil: number | null;
+  /** Incremented by every successful write; the optimistic-concurrency token. */
+  rowVersion: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One entry of a saga's history: a timeline for the CLI, audits and tests. */
+export interface HistoryEvent {
+  /** Position in this saga's history, assigned by the store (1, 2, …). */
+  seq?: number;
+  at: number;
+  /** e.g. `saga.started`, `step.started`, `step.completed`, `step.failed`, `step.retrying`, `compensation.completed`, `saga.completed`. */
+  type: string;
+  step?: string | null;
+  attempt?: number | null;
+  /** Any JSON value (error records, results summaries). */
+  data?: unknown;
+}
+
+/** An event sent to a saga, stored before the saga consumes it so that it is never lost. */
+export interface InboxEvent {
+  /** Assigned by the store, increasing in the order events were sent. */
+  seq: number;
+  sagaId: string;
+  name: string;
+  /** JSON text of the payload. */
+  payload: string;
+  at: number;
+}
+
+/** The fields a write changes. */
+export interface RecordPatch {
+  status: SagaStatus;
+  snapshot: string;
+  dueAt: number | null;
+  /** New lease expiry for the writing owner (a write renews the lease); null releases the record (owner too). */
+  leaseUntil: number | null;
+}
+
+/** What a writer believes it holds; a write whose belief is stale fails with {@link StaleRecordError}. */
+export interface WriteFence {
+  rowVersion: number;
+  owner: string;
+}
+
+/** Selects records for {@link SagaStore.list}. */
+export interface ListFilter {
+  status?: SagaStatus | readonly SagaStatus[];
+  sagaName?: string;
+  /** Default 100. */
+  limit?: number;
+}
+
+/** Selects records a worker may take over in {@link SagaStore.claim}. */
+export interface ClaimRequest {
+  owner: string;
+  now: number;
+  /** New lease expiry for what is claimed. */
+  leaseUntil: number;
+  /** At most this many records. */
+  limit: number;
+  /**
+   * Only records that are unfinished (status not final) AND free (owner null,
+   * or leaseUntil < now, or owner === this owner) are claimed. With `dueOnly`,
+   * only those also due (dueAt <= now) or holding unconsumed inbox events.
+   */
+  dueOnly?: boolean;
+  /** Only these saga names (the ones this worker has registered). */
+  sagaNames?: readonly string[];
+  /** Only this id. */
+  id?: string;
+}
+
+/**
+ * The storage interface. All methods are atomic; `insert` and `update` each
+ * are exactly one commit.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore();
+ * await store.init();
+ * const { inserted } = await store.insert(record, [{ at: now, type: 'saga.started' }]);
+ * ```
+ */
+export interface SagaStore {
+  /** Creates or migrates the schema. Idempotent; safe to call from many processes at once. */
+  init(): Promise<void>;
+  /**
+   * Inserts a new record with its first history events, in one commit. When
+   * the id already exists nothing is written and the existing record is
+   * returned with `inserted: false` (starting the same id twice runs it once).
+   * `rowVersion` of the stored record is 1.
+   */
+  insert(
+    record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number },
+    history: readonly HistoryEvent[],
+  ): Promise<{ inserted: boolean; record: SagaRecord }>;
+  /**
+   * Writes the patch and appends history, in one commit, only if the record's
+   * rowVersion and owner still match the fence; the rowVersion is incremented.
+   * Inbox events with seq <= `consumedInboxSeq` are marked consumed in the same
+   * commit. Throws {@link StaleRecordError} (and writes nothing) when the fence
+   * does not match.
+   */
+  update(
+    id: string,
+    fence: WriteFence,
+    patch: RecordPatch,
+    history: readonly HistoryEvent[],
+    options: { now: number; consumedInboxSeq?: number },
+  ): Promise<SagaRecord>;
+  get(id: string): Promise<SagaRecord | undefined>;
+  /** Records by filter, most recently updated first. */
+  list(filter?: ListFilter): Promise<SagaRecord[]>;
+  /** The whole history of one saga, in seq order. */
+  history(id: string): Promise<HistoryEvent[]>;
+  /** Leases records to `owner` (see {@link ClaimRequest}); each claimed record's rowVersion is incremented. */
+  claim(request: ClaimRequest): Promise<SagaRecord[]>;
+  /** Extends the leases `owner` holds on these ids; returns the ids it still holds. */
+  renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): Promise<string[]>;
+  /** Clears owner and lease if `owner` holds it. Does not change rowVersion. */
+  release(id: string, owner: string): Promise<void>;
+  /** Stores an event for a saga (one commit). Throws {@link UnknownSagaError} when no such saga exists. */
+  sendEvent(sagaId: string, name: string, payload: string, at: number): Promise<InboxEvent>;
+  /** Unconsumed inbox events of one saga, in seq order. */
+  inbox(sagaId: string): Promise<InboxEvent[]>;
+  /** Earliest dueAt among unfinished records, for a worker's wake-up timer; null when none. */
+  nextDueAt(sagaNames?: readonly string[]): Promise<number | null>;
+  /** Releases connections. A store passed an external pool/connection leaves it open. */
+  close(): Promise<void>;
+}
+
+/** Base class for store failures (imported by runtime code; no driver dependency). */
+export class StoreError extends OrsaError {}
+
+/** A write lost the race: another writer changed the record, or the lease moved to another owner. */
+export class StaleRecordError extends StoreError {
+  constructor(
+    readonly sagaId: string,
+    message = `saga ${sagaId} was changed by another writer (row version or lease owner moved); reload it before writing`,
+  ) {
+    super('STALE_RECORD', message);
+  }
+}
+
+/** No saga with this id exists in the store. */
+export class UnknownSagaError extends StoreError {
+  constructor(readonly sagaId: string) {
+    super('UNKNOWN_SAGA', `no saga with id "${sagaId}" in this store; check the id (orsa list shows them)`);
+  }
+}
