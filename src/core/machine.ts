@@ -1,0 +1,234 @@
+import { assign, setup, type AnyStateMachine } from 'xstate';
+import { toErrorRecord, type ErrorRecord } from '../errors.js';
+import { COMPENSATION_TIMER, type StateConfig } from './compile.js';
+import { retryDelayMs, type CompiledRetry } from './policy.js';
+
+/**
+ * The implementations behind the names in the compiled config. They are pure
+ * functions of context and event: time and randomness arrive in the events
+ * (`now`, `random`), supplied by the runtime, so a snapshot plus the events
+ * that followed it always lead to the same state.
+ */
+
+/** One completed execution of a compensable step, kept until it is compensated. */
+export interface LogEntry {
+  exec: string;
+  step: string;
+  result: unknown;
+}
+
+/** The saga's durable state: everything here survives JSON. */
+export interface SagaContext {
+  sagaId: string;
+  input: unknown;
+  startedAt: number;
+  /** Latest result of each completed step. */
+  results: Record<string, unknown>;
+  /** How often each step was entered (goto revisits count). */
+  visits: Record<string, number>;
+  /** Attempts made in the current visit of each step. */
+  attempts: Record<string, number>;
+  /** Step executions the runtime must run now, by step. */
+  active: Record<string, { exec: string; attempt: number }>;
+  /** Due times (epoch ms) of retry waits, sleeps and event timeouts, by step (or `$compensation`). */
+  timers: Record<string, number>;
+  /** Completed compensable executions, in completion order. */
+  log: LogEntry[];
+  /** Events sent to the saga and not yet consumed, in arrival order. */
+  inbox: { name: string; payload: unknown }[];
+  failure: { step: string | null; error: ErrorRecord } | null;
+  cancelled: boolean;
+  /** The compensation the runtime must run now. */
+  comp: { exec: string; attempt: number } | null;
+  /** Executions whose compensation completed, in the order they ran. */
+  compensated: string[];
+  compError: ErrorRecord | null;
+}
+
+/** What the machine receives as input. */
+export interface SagaMachineInput {
+  sagaId: string;
+  input: unknown;
+  now: number;
+}
+
+/** Events from the runtime. Every one carries `now` (epoch ms). */
+export type SagaEvent = { type: string; now: number } & Record<string, any>;
+
+type Args = { context: SagaContext; event: SagaEvent };
+
+function nowOf(event: SagaEvent & { input?: SagaMachineInput }): number {
+  return typeof event.now === 'number' ? event.now : (event.input?.now ?? 0);
+}
+
+function without<T>(record: Record<string, T>, key: string): Record<string, T> {
+  if (!(key in record)) return record;
+  const copy = { ...record };
+  delete copy[key];
+  return copy;
+}
+
+function pendingCompensation(context: SagaContext): LogEntry | undefined {
+  // Reverse order of completion: the newest completed execution not yet undone.
+  for (let i = context.log.length - 1; i >= 0; i--) {
+    const entry = context.log[i]!;
+    if (!context.compensated.includes(entry.exec)) return entry;
+  }
+  return undefined;
+}
+
+const isCurrentExec = (context: SagaContext, event: SagaEvent, step: string) => context.active[step]?.exec === event.exec;
+
+/** Builds the XState machine for a compiled config. */
+export function createSagaMachine(config: StateConfig): AnyStateMachine {
+  return setup({
+    types: {} as { context: SagaContext; events: SagaEvent; input: SagaMachineInput },
+    actions: {
+      visit: assign(({ context }: Args, { step }: { step: string }) => ({
+        visits: { ...context.visits, [step]: (context.visits[step] ?? 0) + 1 },
+        attempts: { ...context.attempts, [step]: 0 },
+      })),
+      startAttempt: assign(({ context }: Args, { step }: { step: string }) => {
+        const attempt = (context.attempts[step] ?? 0) + 1;
+        return {
+          attempts: { ...context.attempts, [step]: attempt },
+          active: { ...context.active, [step]: { exec: `${step}#${context.visits[step] ?? 1}`, attempt } },
+          timers: without(context.timers, step),
+        };
+      }),
+      complete: assign(({ context, event }: Args, { step, compensable }: { step: string; compensable: boolean }) => ({
+        results: { ...context.results, [step]: event.result },
+        active: without(context.active, step),
+        log: compensable ? [...context.log, { exec: event.exec as string, step, result: event.result }] : context.log,
+      })),
+      scheduleRetry: assign(({ context, event }: Args, params: CompiledRetry & { step: string }) => ({
+        active: without(context.active, params.step),
+        timers: {
+          ...context.timers,
+          [params.step]: event.now + retryDelayMs(params, context.attempts[params.step] ?? 1, event.random ?? 0.5),
+        },
+      })),
+      fail: assign(({ context, event }: Args, { step }: { step: string }) => ({
+        active: without(context.active, step),
+        failure: { step, error: event.error as ErrorRecord },
+      })),
+      gotoLimitReached: assign((_: Args, { step, target, maxVisits }: { step: string; target: string; maxVisits: number }) => ({
+        failure: {
+          step,
+          error: {
+            name: 'GotoLimitError',
+            code: 'GOTO_LIMIT',
+            message: `step "${step}" asked to go to "${target}" again, but "${target}" was already entered ${maxVisits} times (goto.maxVisits); raise maxVisits or end the loop`,
+          },
+        },
+      })),
+      notReady: assign(({ event }: Args) => ({ failure: { step: null, error: event.error as ErrorRecord } })),
+      markCancelled: assign(({ context }: Args) =>
+        context.failure ? { cancelled: true } : { cancelled: true, failure: { step: null, error: { name: 'SagaCancelled', code: 'SAGA_CANCELLED', message: 'the saga was cancelled' } } },
+      ),
+      startTimer: assign(({ context, event }: Args, { timer, ms }: { timer: string; ms: number }) => ({
+        timers: { ...context.timers, [timer]: nowOf(event) + ms },
+      })),
+      clearTimer: assign(({ context }: Args, { timer }: { timer: string }) => ({ timers: without(context.timers, timer) })),
+      clearTimers: assign(() => ({ timers: {} })),
+      startWait: assign(({ context, event }: Args, { step, timeoutMs }: { step: string; timeoutMs: number | null }) => ({
+        visits: { ...context.visits, [step]: (context.visits[step] ?? 0) + 1 },
+        timers: timeoutMs === null ? context.timers : { ...context.timers, [step]: nowOf(event) + timeoutMs },
+      })),
+      takeEvent: assign(({ context }: Args, { step, event }: { step: string; event: string }) => {
+        const index = context.inbox.findIndex((e) => e.name === event);
+        const taken = context.inbox[index]!;
+        return {
+          inbox: context.inbox.filter((_, i) => i !== index),
+          results: { ...context.results, [step]: taken.payload },
+          timers: without(context.timers, step),
+        };
+      }),
+      waitTimedOut: assign((_: Args, { step, event, timeoutMs }: { step: string; event: string; timeoutMs: number }) => ({
+        failure: {
+          step,
+          error: {
+            name: 'WaitTimeoutError',
+            code: 'WAIT_TIMEOUT',
+            message: `no "${event}" event arrived within ${timeoutMs} ms; send it sooner or raise timeoutMs`,
+          },
+        },
+      })),
+      enqueueEvent: assign(({ context, event }: Args) => ({
+        inbox: [...context.inbox, { name: event.name as string, payload: event.payload ?? null }],
+      })),
+      completeLate: assign(({ context, event }: Args, { compensable: steps }: { compensable: string[] }) => {
+        const step = event.type.slice('orsa.done.'.length);
+        if (!isCurrentExec(context, event, step)) return {};
+        // A branch that completed while its siblings failed: it is compensated like any other.
+        const compensable = steps.includes(step);
+        return {
+          results: { ...context.results, [step]: event.result },
+          active: without(context.active, step),
+          log: compensable ? [...context.log, { exec: event.exec as string, step, result: event.result }] : context.log,
+        };
+      }),
+      dropActive: assign(({ context, event }: Args) => {
+        const step = event.type.slice('orsa.fail.'.length);
+        return isCurrentExec(context, event, step) ? { active: without(context.active, step) } : {};
+      }),
+      startCompensation: assign(({ context }: Args) => {
+        const entry = pendingCompensation(context)!;
+        const attempt = context.comp?.exec === entry.exec ? context.comp.attempt + 1 : 1;
+        return { comp: { exec: entry.exec, attempt }, timers: without(context.timers, COMPENSATION_TIMER) };
+      }),
+      markCompensated: assign(({ context }: Args) => ({ compensated: [...context.compensated, context.comp!.exec], comp: null })),
+      scheduleCompensationRetry: assign(({ context, event }: Args, { policies }: { policies: Record<string, CompiledRetry> }) => {
+        const step = context.log.find((e) => e.exec === context.comp!.exec)!.step;
+        return { timers: { ...context.timers, [COMPENSATION_TIMER]: event.now + retryDelayMs(policies[step]!, context.comp!.attempt, event.random ?? 0.5) } };
+      }),
+      compensationFailed: assign(({ event }: Args) => ({ compError: event.error as ErrorRecord })),
+      resetCompensationError: assign(() => ({ compError: null, comp: null })),
+    },
+    guards: {
+      isCurrent: ({ context, event }: Args, { step }: { step: string }) => isCurrentExec(context, event, step),
+      shouldRetry: ({ context, event }: Args, { step, maxAttempts }: { step: string; maxAttempts: number }) =>
+        isCurrentExec(context, event, step) && event.retryable !== false && (context.attempts[step] ?? 1) < maxAttempts,
+      gotoAllowed: ({ context, event }: Args, p: { step: string; target: string; maxVisits: number }) =>
+        isCurrentExec(context, event, p.step) && event.goto === p.target && (context.visits[p.target] ?? 0) < p.maxVisits,
+      gotoRequested: ({ context, event }: Args, p: { step: string; target: string }) => isCurrentExec(context, event, p.step) && event.goto === p.target,
+      isDue: ({ context, event }: Args, { timer }: { timer: string }) => {
+        const due = context.timers[timer];
+        return due !== undefined && event.now >= due;
+      },
+      hasEvent: ({ context }: Args, { event }: { event: string }) => context.inbox.some((e) => e.name === event),
+      nothingActive: ({ context }: Args) => Object.keys(context.active).length === 0,
+      hasPendingCompensation: ({ context }: Args) => context.compError === null && pendingCompensation(context) !== undefined,
+      isCurrentCompensation: ({ context, event }: Args) => context.comp?.exec === event.exec,
+      shouldRetryCompensation: ({ context, event }: Args, { policies }: { policies: Record<string, CompiledRetry> }) => {
+        if (context.comp?.exec !== event.exec || event.retryable === false) return false;
+        const step = context.log.find((e) => e.exec === event.exec)?.step;
+        const policy = step === undefined ? undefined : policies[step];
+        return policy !== undefined && context.comp!.attempt < policy.maxAttempts;
+      },
+      compensationDidFail: ({ context }: Args) => context.compError !== null,
+      wasCancelled: ({ context }: Args) => context.cancelled,
+    },
+  }).createMachine({
+    ...(config as object),
+    context: ({ input }: { input: SagaMachineInput }): SagaContext => ({
+      sagaId: input.sagaId,
+      input: input.input,
+      startedAt: input.now,
+      results: {},
+      visits: {},
+      attempts: {},
+      active: {},
+      timers: {},
+      log: [],
+      inbox: [],
+      failure: null,
+      cancelled: false,
+      comp: null,
+      compensated: [],
+      compError: null,
+    }),
+  } as any) as unknown as AnyStateMachine;
+}
+
+export { toErrorRecord };

@@ -1,0 +1,145 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { CompensationReport, ErrorRecord } from '../errors.js';
+import type { RetryPolicy } from './policy.js';
+
+/** What every step function receives. `results` holds the results of the steps before it, typed. */
+export interface StepContext<I, R> {
+  /** The saga's input, as validated at start. */
+  input: I;
+  /** Results of the steps that completed before this one, by step name. */
+  results: Readonly<R>;
+  /** Aborted on timeout, on cancellation, and when a sibling parallel branch failed for good. */
+  signal: AbortSignal;
+  /** 1 for the first attempt, 2 for the first retry, … */
+  attempt: number;
+  sagaId: string;
+  /** This step's name. */
+  step: string;
+  /**
+   * Stable for one execution of one step: the same across its retries and
+   * across a resume in another process, different for each goto revisit.
+   * Pass it to the services you call so they can deduplicate.
+   */
+  idempotencyKey: string;
+}
+
+/** What a compensation receives: its step's context plus that step's result. */
+export interface CompensationContext<I, R, T> extends StepContext<I, R> {
+  /** The result of the step execution being undone. */
+  result: T;
+}
+
+/** A service a step depends on; its check runs in the readiness probe before the first step. */
+export interface Dependency {
+  readonly name: string;
+  /** Resolves when the dependency is usable; throws (or rejects) when it is not. */
+  readonly check: (signal: AbortSignal) => unknown;
+}
+
+/**
+ * Declares a dependency for readiness discovery.
+ *
+ * @example
+ * ```ts
+ * const ratesApi = dependency('rates-api', async (signal) => { await fetch(url + '/health', { signal }); });
+ * saga('exchange').step('rates', getRates, { uses: [ratesApi] });
+ * ```
+ */
+export function dependency(name: string, check: (signal: AbortSignal) => unknown): Dependency {
+  return Object.freeze({ name, check });
+}
+
+/** Goto: after the step completes, `decide` may name an earlier step to jump back to. */
+export interface GotoOptions<I, R, T, Target extends string> {
+  /** Every step `decide` may return; each becomes an explicit transition in the statechart. */
+  targets: readonly Target[];
+  /** Runs after the step completed; return a target to jump there, or undefined/null to go on. */
+  decide: (ctx: { input: I; results: Readonly<R>; result: T }) => Target | null | undefined;
+  /** Most entries of a target (first visit included) before the saga fails with a GOTO_LIMIT error. Default 10. */
+  maxVisits?: number;
+}
+
+/** Options of one step. */
+export interface StepOptions<I, R, T, Target extends string = string> {
+  /** `retry: 3` (three retries, ORSA's shorthand) or a full policy. Default: no retry. */
+  retry?: number | RetryPolicy;
+  /** Abort the step's signal and count a failure after this many ms. Default: none. */
+  timeoutMs?: number;
+  /** Undoes this step when a later step fails for good (ORSA's rollback). */
+  compensate?: (ctx: CompensationContext<I, R, T>) => unknown;
+  /** Retry policy of the compensation. Default: 3 retries, 100 ms doubling. */
+  compensateRetry?: number | RetryPolicy;
+  /** Dependencies this step uses: their checks join the readiness probe. */
+  uses?: readonly Dependency[];
+  /** Jump back to an earlier step when `decide` says so. */
+  goto?: GotoOptions<I, R, T, Target>;
+}
+
+/** Handler called after the rollback (ORSA's `@saga.catch`). */
+export type CatchHandler<I> = (failure: {
+  sagaId: string;
+  input: I;
+  /** The step that failed for good; null when readiness failed or the saga was cancelled. */
+  step: string | null;
+  error: ErrorRecord | undefined;
+  status: 'compensated' | 'failed' | 'cancelled';
+  report: CompensationReport;
+}) => unknown;
+
+/** Readiness probe: resolves when the saga may start, throws when it may not. */
+export type ReadinessProbe<I> = (ctx: { input: I; sagaId: string; signal: AbortSignal }) => unknown;
+
+// ---- the declaration: what the builder collects (functions kept beside plain data) ----
+
+export type AnyFn = (...args: any[]) => any;
+
+export interface StepNode {
+  kind: 'step';
+  name: string;
+  run: AnyFn;
+  retry: number | RetryPolicy | undefined;
+  timeoutMs: number | undefined;
+  compensate: AnyFn | undefined;
+  compensateRetry: number | RetryPolicy | undefined;
+  uses: readonly Dependency[];
+  goto: { targets: readonly string[]; decide: AnyFn; maxVisits: number } | undefined;
+  /** How this step was declared, for error messages. */
+  position: string;
+}
+
+export interface ParallelNode {
+  kind: 'parallel';
+  name: string;
+  branches: { name: string; nodes: Node[] }[];
+  position: string;
+}
+
+export interface WaitNode {
+  kind: 'wait';
+  name: string;
+  event: string;
+  timeoutMs: number | undefined;
+  schema: StandardSchemaV1 | undefined;
+  position: string;
+}
+
+export interface SleepNode {
+  kind: 'sleep';
+  name: string;
+  ms: number;
+  position: string;
+}
+
+export type Node = StepNode | ParallelNode | WaitNode | SleepNode;
+
+export interface Declaration {
+  name: string;
+  /** An explicit version; default: a hash of the compiled statechart. */
+  version: string | undefined;
+  inputSchema: StandardSchemaV1 | undefined;
+  nodes: Node[];
+  readiness: AnyFn[];
+  catch: AnyFn | undefined;
+  /** Definition mistakes found while declaring, thrown by build(). */
+  errors: string[];
+}

@@ -1,0 +1,377 @@
+import { createActor, type Actor, type AnyStateMachine, type InspectionEvent, type Snapshot } from 'xstate';
+import { NonRetryableError, OrsaError, SagaFailedError, StepTimeoutError, toErrorRecord } from '../errors.js';
+import { TAGS } from '../core/compile.js';
+import type { SagaContext, SagaEvent } from '../core/machine.js';
+import type { SagaDefinition } from '../core/definition.js';
+import type { StepNode } from '../core/types.js';
+import { systemClock, type Clock } from './clock.js';
+import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
+import { assertSerializable, DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
+
+/** What the interpreter hands to a persister before it lets a transition's effects start. */
+export interface Transition {
+  sagaId: string;
+  event: SagaEvent;
+  status: ExecutionStatus;
+  dueAt: number | null;
+  /** Returns the persisted snapshot (computed on demand: in-memory runs never pay for it). */
+  persisted: () => Snapshot<unknown>;
+  observations: SagaObservation[];
+}
+
+/** Options of one saga execution. */
+export interface ExecutionOptions {
+  /** The saga instance id. Default: a random UUID. */
+  sagaId?: string;
+  /** Default: the system clock. Pass `createTestClock()` in tests. */
+  clock?: Clock;
+  /** Source of randomness for retry jitter, in [0, 1). Default Math.random. */
+  random?: () => number;
+  /** XState's inspection hook: pass `createBrowserInspector().inspect` or a WebSocket inspector's. */
+  inspect?: (event: InspectionEvent) => void;
+  /** Receives every observation (step started, completed, retrying, …). */
+  observer?: (observation: SagaObservation) => void;
+  /** Largest step result accepted, in bytes of JSON. Default 1 MiB. */
+  maxResultBytes?: number;
+  /** @internal A persisted snapshot to resume from. */
+  snapshot?: Snapshot<unknown>;
+  /** @internal Called for every transition before its effects start; a rejection stops the execution. */
+  persist?: (transition: Transition) => Promise<void> | void;
+}
+
+type Running = { exec: string; attempt: number; controller: AbortController };
+type SagaSnapshot = ReturnType<Actor<AnyStateMachine>['getSnapshot']> & { context: SagaContext };
+
+const noop = () => {};
+
+/**
+ * The interpreter of one saga instance: it runs the XState actor, executes
+ * the effects the statechart asks for (steps, compensations, probes, timers)
+ * and feeds their outcomes back as events. Events are processed one at a time;
+ * with a persister, each transition is written before its effects start.
+ */
+export class Execution<R = unknown> {
+  readonly sagaId: string;
+  readonly result: Promise<R>;
+  private readonly actor: Actor<AnyStateMachine>;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly running = new Map<string, Running>();
+  private readonly queue: SagaEvent[] = [];
+  private readonly observers = new Set<(o: SagaObservation) => void>();
+  private snapshot!: SagaSnapshot;
+  private status: ExecutionStatus | null = null;
+  private draining = false;
+  private stopped = false;
+  private compRunning: string | null = null;
+  private sideTaskRunning: string | null = null;
+  private timer: { handle: unknown; at: number } | null = null;
+  private resolve!: (value: R) => void;
+  private reject!: (error: unknown) => void;
+
+  constructor(
+    readonly definition: SagaDefinition<any, any>,
+    input: unknown,
+    private readonly options: ExecutionOptions = {},
+  ) {
+    this.sagaId = options.sagaId ?? crypto.randomUUID();
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.result = new Promise<R>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.result.catch(noop); // a caller that never awaits must not crash the process
+    if (options.observer) this.observers.add(options.observer);
+    this.actor = createActor(definition.machine, {
+      id: this.sagaId,
+      systemId: this.sagaId,
+      input: { sagaId: this.sagaId, input, now: this.clock.now() },
+      ...(options.snapshot ? { snapshot: options.snapshot } : {}),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
+  }
+
+  /** Starts (or resumes) the actor and the effects of its current state. */
+  start(): this {
+    this.actor.start();
+    this.snapshot = this.actor.getSnapshot() as SagaSnapshot;
+    this.enqueue({ type: this.options.snapshot ? 'orsa.resume' : 'orsa.start', now: this.clock.now() });
+    return this;
+  }
+
+  /** Subscribes to observations; returns the unsubscribe function. */
+  subscribe(listener: (observation: SagaObservation) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
+
+  /**
+   * Sends an event to the saga: a `waitFor` step consumes it; events sent
+   * before the saga waits for them are kept. Rejects with `InvalidEventError`
+   * (and delivers nothing) when the payload fails the wait's schema.
+   */
+  async send(name: string, payload?: unknown): Promise<void> {
+    const value = await this.definition.validateEvent(name, payload);
+    this.enqueue({ type: 'orsa.event', name, payload: value ?? null, now: this.clock.now() });
+  }
+
+  /** Aborts the running steps and compensates what completed; the saga ends `cancelled`. */
+  cancel(): void {
+    this.enqueue({ type: 'orsa.cancel', now: this.clock.now() });
+  }
+
+  /** Retries the compensation of a saga that ended `failed`. */
+  retryCompensation(): void {
+    this.enqueue({ type: 'orsa.retryCompensation', now: this.clock.now() });
+  }
+
+  /** Current status. */
+  getStatus(): ExecutionStatus {
+    return this.status ?? statusOf(this.snapshot);
+  }
+
+  /** The statechart snapshot (for inspection and tests). */
+  getSnapshot(): SagaSnapshot {
+    return this.snapshot;
+  }
+
+  /** The snapshot as it is persisted. */
+  getPersistedSnapshot(): Snapshot<unknown> {
+    return this.actor.getPersistedSnapshot();
+  }
+
+  /** Stops without finishing: aborts running steps and drops their outcomes (a resume reruns them). */
+  stop(reason: unknown = new OrsaError('EXECUTION_STOPPED', 'the execution was stopped before the saga finished; resume it from its snapshot')): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const run of this.running.values()) run.controller.abort(reason);
+    this.running.clear();
+    if (this.timer) this.clock.clearTimeout(this.timer.handle);
+    this.timer = null;
+    this.actor.stop();
+    this.reject(reason);
+  }
+
+  // ---- the loop ----
+
+  private processing = false;
+
+  private enqueue(event: SagaEvent): void {
+    if (this.stopped) return;
+    this.queue.push(event);
+    // Effects enqueue outcomes while the loop runs: they wait their turn.
+    if (!this.processing) this.process();
+  }
+
+  private process(): void {
+    this.processing = true;
+    while (this.queue.length > 0 && !this.stopped) {
+      const event = this.queue.shift()!;
+      const before = this.snapshot;
+      let after = before;
+      if (event.type !== 'orsa.start' && event.type !== 'orsa.resume') {
+        this.actor.send(event);
+        after = this.actor.getSnapshot() as SagaSnapshot;
+        if (after === before) continue; // nothing handled it (a stale outcome, an early wake)
+      }
+      if (!this.commit(event, after, before === after ? undefined : before)) return; // resumes once persisted
+    }
+    this.processing = false;
+  }
+
+  /** Records a new snapshot, persists it when asked to, then runs its effects. Returns false when that goes on asynchronously. */
+  private commit(event: SagaEvent, after: SagaSnapshot, before: SagaSnapshot | undefined): boolean {
+    const previous = this.status;
+    const status = statusOf(after);
+    this.snapshot = after;
+    this.status = status;
+    const persist = this.options.persist;
+    const observations =
+      persist || this.observers.size > 0 ? observe(this.sagaId, event, before?.context ?? null, after.context, status, previous) : [];
+    if (!persist) {
+      this.emit(observations);
+      this.effects(after);
+      return true;
+    }
+    const transition: Transition = {
+      sagaId: this.sagaId,
+      event,
+      status,
+      dueAt: dueAtOf(after.context),
+      persisted: () => this.actor.getPersistedSnapshot(),
+      observations,
+    };
+    Promise.resolve()
+      .then(() => persist(transition))
+      .then(
+        () => {
+          if (this.stopped) return;
+          this.emit(observations);
+          this.effects(after);
+          this.process();
+        },
+        (error) => this.stop(error),
+      );
+    return false;
+  }
+
+  private emit(observations: SagaObservation[]): void {
+    for (const observation of observations) for (const observer of this.observers) observer(observation);
+  }
+
+  /** Starts what the statechart asks for and is not yet under way. */
+  private effects(snapshot: SagaSnapshot): void {
+    const context = snapshot.context;
+    const status = this.status!;
+    if (status === 'completed') return this.finish(() => this.resolve(context.results as R));
+    if (status === 'compensated' || status === 'cancelled' || status === 'failed') {
+      const error = new SagaFailedError(this.sagaId, status, context.failure?.step ?? null, context.failure?.error, reportOf(context));
+      return this.finish(() => this.reject(error), status === 'failed');
+    }
+    if (snapshot.hasTag(TAGS.draining) && !this.draining) {
+      this.draining = true;
+      const reason = new OrsaError('SAGA_ROLLING_BACK', 'the saga is rolling back (a sibling step failed or the saga was cancelled)');
+      for (const run of this.running.values()) run.controller.abort(reason);
+    }
+    for (const step in context.active) {
+      const entry = context.active[step]!;
+      const run = this.running.get(step);
+      if (!run || run.exec !== entry.exec || run.attempt !== entry.attempt) this.runStep(step, entry.exec, entry.attempt, context);
+    }
+    if (snapshot.hasTag(TAGS.compensating) && context.comp && this.compRunning !== `${context.comp.exec}@${context.comp.attempt}`) {
+      this.runCompensation(context);
+    }
+    if (snapshot.hasTag(TAGS.readiness)) this.runSideTask('readiness', () => this.definition.checkReadiness(context.input, this.sagaId), 'orsa.ready', 'orsa.notReady');
+    if (snapshot.hasTag(TAGS.catch)) {
+      this.runSideTask('catch', () => this.definition.callCatch(context, statusAfterCatch(context), reportOf(context)), 'orsa.caught', 'orsa.caught');
+    }
+    this.schedule(dueAtOf(context));
+  }
+
+  private finish(settle: () => void, keepActor = false): void {
+    if (this.timer) this.clock.clearTimeout(this.timer.handle);
+    this.timer = null;
+    settle();
+    if (!keepActor) this.actor.stop();
+  }
+
+  private schedule(dueAt: number | null): void {
+    if (this.timer && this.timer.at === dueAt) return;
+    if (this.timer) this.clock.clearTimeout(this.timer.handle);
+    this.timer = null;
+    if (dueAt === null) return;
+    const handle = this.clock.setTimeout(() => {
+      this.timer = null;
+      this.enqueue({ type: 'orsa.wake', now: Math.max(this.clock.now(), dueAt) });
+    }, Math.max(0, dueAt - this.clock.now()));
+    this.timer = { handle, at: dueAt };
+  }
+
+  private runStep(step: string, exec: string, attempt: number, context: SagaContext): void {
+    const node = this.definition.node(step) as StepNode;
+    const controller = new AbortController();
+    const run: Running = { exec, attempt, controller };
+    this.running.set(step, run);
+    const timeoutMs = this.definition.compiled.steps[step]!.timeoutMs;
+    let settled = false;
+    let timeout: unknown;
+    const done = (outcome: SagaEvent) => {
+      if (settled) return;
+      settled = true;
+      if (timeout !== undefined) this.clock.clearTimeout(timeout);
+      if (this.running.get(step) === run) this.running.delete(step);
+      this.enqueue(outcome);
+    };
+    const failed = (error: unknown) =>
+      done({ type: `orsa.fail.${step}`, exec, error: toErrorRecord(error), retryable: this.definition.isRetryable(step, error), random: this.random(), now: this.clock.now() });
+    if (timeoutMs !== null) {
+      timeout = this.clock.setTimeout(() => {
+        const error = new StepTimeoutError(step, timeoutMs);
+        controller.abort(error);
+        failed(error);
+      }, timeoutMs);
+    }
+    const ctx = {
+      input: context.input,
+      results: context.results,
+      signal: controller.signal,
+      attempt,
+      sagaId: this.sagaId,
+      step,
+      idempotencyKey: `${this.sagaId}:${exec}`,
+    };
+    let pending: unknown;
+    try {
+      pending = node.run(ctx);
+    } catch (error) {
+      return failed(error);
+    }
+    Promise.resolve(pending).then((result) => {
+      try {
+        assertSerializable(step, result, this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
+        const goto = node.goto ? (node.goto.decide({ input: context.input, results: context.results, result }) ?? null) : null;
+        if (goto !== null && !node.goto!.targets.includes(goto)) {
+          throw new NonRetryableError(`step "${step}": goto decide returned "${String(goto)}", which is not among its targets (${node.goto!.targets.join(', ')})`);
+        }
+        done({ type: `orsa.done.${step}`, exec, result, goto, now: this.clock.now() });
+      } catch (error) {
+        failed(error);
+      }
+    }, failed);
+  }
+
+  private runCompensation(context: SagaContext): void {
+    const comp = context.comp!;
+    const key = `${comp.exec}@${comp.attempt}`;
+    this.compRunning = key;
+    const entry = context.log.find((e) => e.exec === comp.exec)!;
+    const node = this.definition.node(entry.step) as StepNode;
+    const ctx = {
+      input: context.input,
+      results: context.results,
+      result: entry.result,
+      signal: new AbortController().signal,
+      attempt: comp.attempt,
+      sagaId: this.sagaId,
+      step: entry.step,
+      idempotencyKey: `${this.sagaId}:${comp.exec}:compensate`,
+    };
+    const finish = (event: SagaEvent) => {
+      if (this.compRunning === key) this.compRunning = null;
+      this.enqueue(event);
+    };
+    new Promise((resolve) => resolve(node.compensate!(ctx))).then(
+      () => finish({ type: 'orsa.compensated', exec: comp.exec, now: this.clock.now() }),
+      (error) =>
+        finish({
+          type: 'orsa.compensationFailed',
+          exec: comp.exec,
+          error: toErrorRecord(error),
+          retryable: !(error instanceof NonRetryableError) && (error as { retryable?: unknown })?.retryable !== false,
+          random: this.random(),
+          now: this.clock.now(),
+        }),
+    );
+  }
+
+  private runSideTask(name: string, task: () => unknown, ok: string, ko: string): void {
+    if (this.sideTaskRunning === name) return;
+    this.sideTaskRunning = name;
+    new Promise((resolve) => resolve(task())).then(
+      () => {
+        this.sideTaskRunning = null;
+        this.enqueue({ type: ok, now: this.clock.now() });
+      },
+      (error) => {
+        this.sideTaskRunning = null;
+        this.enqueue({ type: ko, error: toErrorRecord(error), now: this.clock.now() });
+      },
+    );
+  }
+}
+
+function statusAfterCatch(context: SagaContext): 'compensated' | 'failed' | 'cancelled' {
+  if (context.compError) return 'failed';
+  return context.cancelled ? 'cancelled' : 'compensated';
+}
