@@ -173,30 +173,27 @@ export function compileSaga(decl: Declaration): CompiledSaga {
 
   const runStates = compileSequence(decl.nodes, ref(IDS.completed), steps);
   const first = decl.nodes[0]!.name;
-  const run: StateConfig = {
-    initial: hasReadiness ? 'readiness' : first,
-    on: { 'orsa.cancel': { target: ref(IDS.rollback), actions: 'markCancelled' } },
-    states: hasReadiness
-      ? {
-          readiness: {
-            tags: [TAGS.readiness],
-            on: { 'orsa.ready': { target: first }, 'orsa.notReady': { target: ref(IDS.rollback), actions: 'notReady' } },
-          },
-          ...runStates,
-        }
-      : runStates,
-  };
+  if (hasReadiness) {
+    runStates.readiness = {
+      tags: [TAGS.readiness],
+      on: { 'orsa.ready': { target: first }, 'orsa.notReady': { target: ref(IDS.rollback), actions: 'notReady' } },
+    };
+  }
 
   const config: StateConfig = {
     id: decl.name,
-    initial: 'run',
-    on: { 'orsa.event': { actions: 'enqueueEvent' } },
+    initial: hasReadiness ? 'readiness' : first,
+    on: {
+      'orsa.event': { actions: 'enqueueEvent' },
+      // Steps sit at the top level (one level less for every transition); cancel applies until rollback starts.
+      'orsa.cancel': { guard: 'isForward', target: ref(IDS.rollback), actions: 'markCancelled' },
+    },
     states: {
-      run,
+      ...runStates,
       rollback: {
         id: IDS.rollback,
         initial: 'draining',
-        entry: 'clearTimers',
+        entry: 'enterRollback',
         states: {
           draining: {
             tags: [TAGS.draining],
@@ -332,6 +329,16 @@ function compileStep(node: StepNode, next: string, compiled: CompiledStep): Stat
     );
   }
   done.push({ guard: { type: 'isCurrent', params: { step } }, target: next, actions: complete });
+  const failForGood = { guard: { type: 'isCurrent', params: { step } }, target: ref(IDS.rollback), actions: { type: 'fail', params: { step } } };
+  if (compiled.retry.maxAttempts === 1) {
+    // No retry: one atomic state, so a step costs one transition and two assigns.
+    return {
+      id: stepId(step),
+      tags: [TAGS.step],
+      entry: { type: 'enterStep', params: { step } },
+      on: { [`orsa.done.${step}`]: done, [`orsa.fail.${step}`]: failForGood },
+    };
+  }
   return {
     id: stepId(step),
     initial: 'running',
@@ -348,7 +355,7 @@ function compileStep(node: StepNode, next: string, compiled: CompiledStep): Stat
               target: 'retrying',
               actions: { type: 'scheduleRetry', params: { step, ...compiled.retry } },
             },
-            { guard: { type: 'isCurrent', params: { step } }, target: ref(IDS.rollback), actions: { type: 'fail', params: { step } } },
+            failForGood,
           ],
         },
       },

@@ -38,6 +38,8 @@ export interface SagaContext {
   inbox: { name: string; payload: unknown }[];
   failure: { step: string | null; error: ErrorRecord } | null;
   cancelled: boolean;
+  /** True once the saga entered its rollback region. */
+  rollingBack: boolean;
   /** The compensation the runtime must run now. */
   comp: { exec: string; attempt: number } | null;
   /** Executions whose compensation completed, in the order they ran. */
@@ -96,6 +98,13 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
           timers: without(context.timers, step),
         };
       }),
+      enterStep: assign(({ context }: Args, { step }: { step: string }) => {
+        const visit = (context.visits[step] ?? 0) + 1;
+        return {
+          visits: { ...context.visits, [step]: visit },
+          active: { ...context.active, [step]: { exec: `${step}#${visit}`, attempt: 1 } },
+        };
+      }),
       complete: assign(({ context, event }: Args, { step, compensable }: { step: string; compensable: boolean }) => ({
         results: { ...context.results, [step]: event.result },
         active: without(context.active, step),
@@ -130,7 +139,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         timers: { ...context.timers, [timer]: nowOf(event) + ms },
       })),
       clearTimer: assign(({ context }: Args, { timer }: { timer: string }) => ({ timers: without(context.timers, timer) })),
-      clearTimers: assign(() => ({ timers: {} })),
+      enterRollback: assign(() => ({ timers: {}, rollingBack: true })),
       startWait: assign(({ context, event }: Args, { step, timeoutMs }: { step: string; timeoutMs: number | null }) => ({
         visits: { ...context.visits, [step]: (context.visits[step] ?? 0) + 1 },
         timers: timeoutMs === null ? context.timers : { ...context.timers, [step]: nowOf(event) + timeoutMs },
@@ -208,6 +217,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       },
       compensationDidFail: ({ context }: Args) => context.compError !== null,
       wasCancelled: ({ context }: Args) => context.cancelled,
+      isForward: ({ context }: Args) => !context.rollingBack,
     },
   }).createMachine({
     ...(config as object),
@@ -224,6 +234,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       inbox: [],
       failure: null,
       cancelled: false,
+      rollingBack: false,
       comp: null,
       compensated: [],
       compError: null,

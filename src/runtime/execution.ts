@@ -39,7 +39,29 @@ export interface ExecutionOptions {
   persist?: (transition: Transition) => Promise<void> | void;
 }
 
-type Running = { exec: string; attempt: number; controller: AbortController };
+/** A step under way. Its AbortController is made only when the step reads `signal` (they cost microseconds). */
+class Running {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private aborted = false;
+  constructor(
+    readonly exec: string,
+    readonly attempt: number,
+  ) {}
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
 type SagaSnapshot = ReturnType<Actor<AnyStateMachine>['getSnapshot']> & { context: SagaContext };
 
 const noop = () => {};
@@ -145,7 +167,7 @@ export class Execution<R = unknown> {
   stop(reason: unknown = new OrsaError('EXECUTION_STOPPED', 'the execution was stopped before the saga finished; resume it from its snapshot')): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const run of this.running.values()) run.controller.abort(reason);
+    for (const run of this.running.values()) run.abort(reason);
     this.running.clear();
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     this.timer = null;
@@ -232,7 +254,7 @@ export class Execution<R = unknown> {
     if (snapshot.hasTag(TAGS.draining) && !this.draining) {
       this.draining = true;
       const reason = new OrsaError('SAGA_ROLLING_BACK', 'the saga is rolling back (a sibling step failed or the saga was cancelled)');
-      for (const run of this.running.values()) run.controller.abort(reason);
+      for (const run of this.running.values()) run.abort(reason);
     }
     for (const step in context.active) {
       const entry = context.active[step]!;
@@ -270,8 +292,7 @@ export class Execution<R = unknown> {
 
   private runStep(step: string, exec: string, attempt: number, context: SagaContext): void {
     const node = this.definition.node(step) as StepNode;
-    const controller = new AbortController();
-    const run: Running = { exec, attempt, controller };
+    const run = new Running(exec, attempt);
     this.running.set(step, run);
     const timeoutMs = this.definition.compiled.steps[step]!.timeoutMs;
     let settled = false;
@@ -288,14 +309,16 @@ export class Execution<R = unknown> {
     if (timeoutMs !== null) {
       timeout = this.clock.setTimeout(() => {
         const error = new StepTimeoutError(step, timeoutMs);
-        controller.abort(error);
+        run.abort(error);
         failed(error);
       }, timeoutMs);
     }
     const ctx = {
       input: context.input,
       results: context.results,
-      signal: controller.signal,
+      get signal() {
+        return run.signal;
+      },
       attempt,
       sagaId: this.sagaId,
       step,

@@ -26,12 +26,12 @@ export type SagaObservation = { sagaId: string; at: number } & (
 );
 
 /** Status of a snapshot, from its tags (the runtime never parses state names). */
-export function statusOf(snapshot: { hasTag(tag: string): boolean; matches(value: string): boolean; context: SagaContext }): ExecutionStatus {
+export function statusOf(snapshot: { hasTag(tag: string): boolean; context: SagaContext }): ExecutionStatus {
   if (snapshot.hasTag(TAGS.completed)) return 'completed';
   if (snapshot.hasTag(TAGS.compensated)) return 'compensated';
   if (snapshot.hasTag(TAGS.cancelled)) return 'cancelled';
   if (snapshot.hasTag(TAGS.failed)) return 'failed';
-  if (!snapshot.matches('run')) return 'compensating';
+  if (snapshot.context.rollingBack) return 'compensating';
   if (Object.keys(snapshot.context.active).length === 0 && (snapshot.hasTag(TAGS.waiting) || snapshot.hasTag(TAGS.event))) return 'waiting';
   return 'running';
 }
