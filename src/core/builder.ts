@@ -77,10 +77,10 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
    * .step('toBase', ({ input, results }) => input.amount * results.rates[input.from])
    * ```
    */
-  step<N extends string, T, G extends string = never>(
+  step<N extends string, T>(
     name: Fresh<N, R>,
     run: (ctx: StepContext<I, R>) => T,
-    options?: StepOptions<I, R, Awaited<T>, G | Extract<keyof R, string> | N> & { goto?: { targets: readonly (G | Extract<keyof R, string> | N)[] } },
+    options?: StepOptions<I, R, Awaited<T>, NoInfer<Extract<keyof R, string> | N>>,
   ): SagaBuilder<I, Simplify<R & { [K in N]: Awaited<T> }>, N, Simplify<A & { [K in N]: Awaited<T> }>> {
     const opts = (options ?? {}) as StepOptions<I, R, unknown>;
     this.nodes.push({

@@ -180,7 +180,8 @@ export class Execution<R = unknown> {
   private processing = false;
 
   private enqueue(event: SagaEvent): void {
-    if (this.stopped) return;
+    // A finished saga takes no more events (a failed one still takes retryCompensation).
+    if (this.stopped || this.status === 'completed' || this.status === 'compensated' || this.status === 'cancelled') return;
     this.queue.push(event);
     // Effects enqueue outcomes while the loop runs: they wait their turn.
     if (!this.processing) this.process();
