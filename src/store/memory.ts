@@ -1,0 +1,217 @@
+import {
+  claimOrder,
+  compareIds,
+  decodeHistory,
+  encodeHistory,
+  listLimit,
+  listStatuses,
+  nonNegativeInteger,
+  type HistoryRow,
+} from './encoding.js';
+import { StoreNotReadyError } from './errors.js';
+import {
+  FINAL_STATUSES,
+  StaleRecordError,
+  UnknownSagaError,
+  type ClaimRequest,
+  type HistoryEvent,
+  type InboxEvent,
+  type ListFilter,
+  type RecordPatch,
+  type SagaRecord,
+  type SagaStore,
+  type WriteFence,
+} from './types.js';
+
+interface StoredInboxEvent {
+  event: InboxEvent;
+  consumed: boolean;
+}
+
+/**
+ * A {@link SagaStore} held in this process's memory: for tests, examples and
+ * sagas that need not survive a restart. Records are copied on the way in and
+ * out, so a caller never mutates stored state; history data goes through JSON
+ * as it would in a database.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore();
+ * await store.init();
+ * const { record } = await store.insert(
+ *   { id: 'order-1', sagaName: 'order', version: 'v1', status: 'running', snapshot: '{}', dueAt: null, owner: null, leaseUntil: null, now: Date.now() },
+ *   [{ at: Date.now(), type: 'saga.started' }],
+ * );
+ * ```
+ */
+export class MemoryStore implements SagaStore {
+  #state: 'uninitialized' | 'open' | 'closed' = 'uninitialized';
+  readonly #records = new Map<string, SagaRecord>();
+  readonly #history = new Map<string, HistoryRow[]>();
+  readonly #inbox = new Map<string, StoredInboxEvent[]>();
+  #inboxSeq = 0;
+
+  async init(): Promise<void> {
+    if (this.#state === 'closed') throw new StoreNotReadyError('MemoryStore', 'closed');
+    this.#state = 'open';
+  }
+
+  async insert(
+    record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number },
+    history: readonly HistoryEvent[],
+  ): Promise<{ inserted: boolean; record: SagaRecord }> {
+    this.#ready();
+    const existing = this.#records.get(record.id);
+    if (existing) return { inserted: false, record: { ...existing } };
+    // Encode first: an event whose data cannot be stored must leave nothing behind.
+    const rows = history.map(encodeHistory);
+    const stored: SagaRecord = {
+      id: record.id,
+      sagaName: record.sagaName,
+      version: record.version,
+      status: record.status,
+      snapshot: record.snapshot,
+      dueAt: record.dueAt,
+      owner: record.owner,
+      leaseUntil: record.leaseUntil,
+      rowVersion: 1,
+      createdAt: record.now,
+      updatedAt: record.now,
+    };
+    this.#records.set(stored.id, stored);
+    this.#history.set(stored.id, rows);
+    return { inserted: true, record: { ...stored } };
+  }
+
+  async update(
+    id: string,
+    fence: WriteFence,
+    patch: RecordPatch,
+    history: readonly HistoryEvent[],
+    options: { now: number; consumedInboxSeq?: number },
+  ): Promise<SagaRecord> {
+    this.#ready();
+    const current = this.#records.get(id);
+    if (!current || current.rowVersion !== fence.rowVersion || current.owner !== fence.owner) {
+      throw new StaleRecordError(id);
+    }
+    const rows = history.map(encodeHistory);
+    const released = patch.leaseUntil === null;
+    const next: SagaRecord = {
+      ...current,
+      status: patch.status,
+      snapshot: patch.snapshot,
+      dueAt: patch.dueAt,
+      owner: released ? null : current.owner,
+      leaseUntil: patch.leaseUntil,
+      rowVersion: current.rowVersion + 1,
+      updatedAt: options.now,
+    };
+    this.#records.set(id, next);
+    this.#history.get(id)?.push(...rows);
+    const consumed = options.consumedInboxSeq;
+    if (consumed !== undefined) {
+      for (const entry of this.#inbox.get(id) ?? []) if (entry.event.seq <= consumed) entry.consumed = true;
+    }
+    return { ...next };
+  }
+
+  async get(id: string): Promise<SagaRecord | undefined> {
+    this.#ready();
+    const record = this.#records.get(id);
+    return record && { ...record };
+  }
+
+  async list(filter?: ListFilter): Promise<SagaRecord[]> {
+    this.#ready();
+    const statuses = listStatuses(filter);
+    const sagaName = filter?.sagaName;
+    return [...this.#records.values()]
+      .filter((r) => (!statuses || statuses.includes(r.status)) && (sagaName === undefined || r.sagaName === sagaName))
+      .sort((a, b) => b.updatedAt - a.updatedAt || compareIds(a.id, b.id))
+      .slice(0, listLimit(filter))
+      .map((r) => ({ ...r }));
+  }
+
+  async history(id: string): Promise<HistoryEvent[]> {
+    this.#ready();
+    return (this.#history.get(id) ?? []).map((row, index) => decodeHistory(index + 1, row));
+  }
+
+  async claim(request: ClaimRequest): Promise<SagaRecord[]> {
+    this.#ready();
+    const { owner, now, id, sagaNames } = request;
+    const candidates = [...this.#records.values()]
+      .filter(
+        (r) =>
+          !FINAL_STATUSES.includes(r.status) &&
+          (r.owner === null || (r.leaseUntil ?? -Infinity) < now || r.owner === owner) &&
+          (id === undefined || r.id === id) &&
+          (sagaNames === undefined || sagaNames.includes(r.sagaName)) &&
+          (!request.dueOnly || (r.dueAt !== null && r.dueAt <= now) || this.#hasPendingEvents(r.id)),
+      )
+      .sort(claimOrder)
+      .slice(0, nonNegativeInteger(request.limit));
+    return candidates.map((r) => {
+      const claimed: SagaRecord = { ...r, owner, leaseUntil: request.leaseUntil, rowVersion: r.rowVersion + 1 };
+      this.#records.set(r.id, claimed);
+      return { ...claimed };
+    });
+  }
+
+  async renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): Promise<string[]> {
+    this.#ready();
+    const held: string[] = [];
+    for (const id of new Set(ids)) {
+      const record = this.#records.get(id);
+      if (!record || record.owner !== owner || record.leaseUntil === null || record.leaseUntil < now) continue;
+      this.#records.set(id, { ...record, leaseUntil });
+      held.push(id);
+    }
+    return held;
+  }
+
+  async release(id: string, owner: string): Promise<void> {
+    this.#ready();
+    const record = this.#records.get(id);
+    if (record && record.owner === owner) this.#records.set(id, { ...record, owner: null, leaseUntil: null });
+  }
+
+  async sendEvent(sagaId: string, name: string, payload: string, at: number): Promise<InboxEvent> {
+    this.#ready();
+    if (!this.#records.has(sagaId)) throw new UnknownSagaError(sagaId);
+    const event: InboxEvent = { seq: ++this.#inboxSeq, sagaId, name, payload, at };
+    const events = this.#inbox.get(sagaId) ?? [];
+    events.push({ event, consumed: false });
+    this.#inbox.set(sagaId, events);
+    return { ...event };
+  }
+
+  async inbox(sagaId: string): Promise<InboxEvent[]> {
+    this.#ready();
+    return (this.#inbox.get(sagaId) ?? []).filter((e) => !e.consumed).map((e) => ({ ...e.event }));
+  }
+
+  async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {
+    this.#ready();
+    let next: number | null = null;
+    for (const r of this.#records.values()) {
+      if (r.dueAt === null || FINAL_STATUSES.includes(r.status)) continue;
+      if (sagaNames !== undefined && !sagaNames.includes(r.sagaName)) continue;
+      if (next === null || r.dueAt < next) next = r.dueAt;
+    }
+    return next;
+  }
+
+  async close(): Promise<void> {
+    this.#state = 'closed';
+  }
+
+  #hasPendingEvents(sagaId: string): boolean {
+    return this.#inbox.get(sagaId)?.some((e) => !e.consumed) ?? false;
+  }
+
+  #ready(): void {
+    if (this.#state !== 'open') throw new StoreNotReadyError('MemoryStore', this.#state);
+  }
+}

@@ -1,0 +1,294 @@
+import pg from 'pg';
+import {
+  claimOrder,
+  decodeHistory,
+  encodeHistory,
+  listLimit,
+  listStatuses,
+  nonNegativeInteger,
+  type HistoryRow,
+} from './encoding.js';
+import { StoreConfigError, StoreNotReadyError } from './errors.js';
+import { pendingMigrations, POSTGRES_MIGRATIONS } from './migrations.js';
+import { PostgresStatements, type Prepared } from './postgres-statements.js';
+import {
+  StaleRecordError,
+  UnknownSagaError,
+  type ClaimRequest,
+  type HistoryEvent,
+  type InboxEvent,
+  type ListFilter,
+  type RecordPatch,
+  type SagaRecord,
+  type SagaStore,
+  type WriteFence,
+} from './types.js';
+
+/** Options of {@link PostgresStore}. */
+export interface PostgresStoreOptions {
+  /** A pool to use; `close()` leaves it open. Default: a pool of the store's own, which `close()` ends. */
+  pool?: pg.Pool;
+  /**
+   * Where the store's own pool connects, e.g. `postgresql://user@host:5432/db`.
+   * Ignored when `pool` is given. Default: pg's `PG*` environment variables.
+   */
+  connectionString?: string;
+  /** PostgreSQL schema that holds orsa's tables; created by `init()`. Default `'orsa'`. */
+  schema?: string;
+}
+
+/** A record as pg returns it: bigint columns arrive as strings. */
+type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' | 'createdAt' | 'updatedAt' | 'snapshot'> & {
+  snapshot?: string;
+  dueAt: string | null;
+  leaseUntil: string | null;
+  rowVersion: string;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/**
+ * A {@link SagaStore} in PostgreSQL, through `pg`: for many worker processes
+ * sharing one database. Every write is one statement, so one round trip and
+ * one commit; statements are prepared once per connection. Claims use
+ * `FOR UPDATE SKIP LOCKED`, so workers claim concurrently without waiting on
+ * each other or taking the same record.
+ *
+ * @example
+ * ```ts
+ * import { PostgresStore } from 'orsa/postgres';
+ *
+ * const store = new PostgresStore({ connectionString: process.env.DATABASE_URL });
+ * await store.init(); // creates schema "orsa" and its tables, or migrates them
+ * const failed = await store.list({ status: 'failed' });
+ * await store.close();
+ * ```
+ */
+export class PostgresStore implements SagaStore {
+  readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #schema: string;
+  readonly #sql: PostgresStatements;
+  #state: 'uninitialized' | 'open' | 'closed' = 'uninitialized';
+
+  constructor(options: PostgresStoreOptions = {}) {
+    const schema = options.schema ?? 'orsa';
+    // Plain identifiers only: the name is spliced into SQL and must mean the same unquoted in psql.
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+      throw new StoreConfigError(
+        `PostgresStore: schema ${JSON.stringify(schema)} is not a plain lower-case identifier; use letters a-z, digits and _ (at most 63 characters)`,
+      );
+    }
+    this.#schema = schema;
+    this.#sql = new PostgresStatements(`"${schema}"`);
+    this.#ownsPool = !options.pool;
+    this.#pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString });
+    if (this.#ownsPool) {
+      // An idle connection the server dropped: the pool replaces it on next use. Unlistened, this
+      // event would crash the process.
+      this.#pool.on('error', () => {});
+    }
+  }
+
+  async init(): Promise<void> {
+    if (this.#state === 'closed') throw new StoreNotReadyError('PostgresStore', 'closed');
+    const client = await this.#pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      // Serializes concurrent inits (of every process) on this schema; released at commit.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`orsa.migrations:${this.#schema}`]);
+      await this.#migrate(client);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+    this.#state = 'open';
+  }
+
+  async insert(
+    record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number },
+    history: readonly HistoryEvent[],
+  ): Promise<{ inserted: boolean; record: SagaRecord }> {
+    const rows = await this.#query<{ id: string }>(this.#sql.insert, [
+      record.id,
+      record.sagaName,
+      record.version,
+      record.status,
+      record.snapshot,
+      record.dueAt,
+      record.owner,
+      record.leaseUntil,
+      history.length,
+      record.now,
+      JSON.stringify(history.map(encodeHistory)),
+    ]);
+    if (rows.length === 0) {
+      // Another insert of this id committed first (ON CONFLICT waited for it), so it is visible now.
+      const existing = await this.get(record.id);
+      if (!existing) throw new StaleRecordError(record.id);
+      return { inserted: false, record: existing };
+    }
+    const stored: SagaRecord = {
+      id: record.id,
+      sagaName: record.sagaName,
+      version: record.version,
+      status: record.status,
+      snapshot: record.snapshot,
+      dueAt: record.dueAt,
+      owner: record.owner,
+      leaseUntil: record.leaseUntil,
+      rowVersion: 1,
+      createdAt: record.now,
+      updatedAt: record.now,
+    };
+    return { inserted: true, record: stored };
+  }
+
+  async update(
+    id: string,
+    fence: WriteFence,
+    patch: RecordPatch,
+    history: readonly HistoryEvent[],
+    options: { now: number; consumedInboxSeq?: number },
+  ): Promise<SagaRecord> {
+    const consume = options.consumedInboxSeq !== undefined;
+    const values: unknown[] = [
+      id,
+      fence.rowVersion,
+      fence.owner,
+      patch.status,
+      patch.snapshot,
+      patch.dueAt,
+      patch.leaseUntil,
+      options.now,
+      history.length,
+      JSON.stringify(history.map(encodeHistory)),
+    ];
+    if (consume) values.push(options.consumedInboxSeq);
+    const [row] = await this.#query<RecordRow>(this.#sql.update(consume), values);
+    if (!row) throw new StaleRecordError(id);
+    return toRecord(row, patch.snapshot);
+  }
+
+  async get(id: string): Promise<SagaRecord | undefined> {
+    const [row] = await this.#query<RecordRow>(this.#sql.get, [id]);
+    return row && toRecord(row);
+  }
+
+  async list(filter?: ListFilter): Promise<SagaRecord[]> {
+    const statuses = listStatuses(filter);
+    const sagaName = filter?.sagaName;
+    const values: unknown[] = [listLimit(filter)];
+    if (statuses) values.push(statuses);
+    if (sagaName !== undefined) values.push(sagaName);
+    const rows = await this.#query<RecordRow>(this.#sql.list(statuses !== undefined, sagaName !== undefined), values);
+    return rows.map((row) => toRecord(row));
+  }
+
+  async history(id: string): Promise<HistoryEvent[]> {
+    const rows = await this.#query<Omit<HistoryRow, 'at'> & { seq: number; at: string }>(this.#sql.history, [id]);
+    return rows.map((row) => decodeHistory(row.seq, { ...row, at: Number(row.at) }));
+  }
+
+  async claim(request: ClaimRequest): Promise<SagaRecord[]> {
+    const { sagaNames, id } = request;
+    const values: unknown[] = [request.owner, request.now, request.leaseUntil, nonNegativeInteger(request.limit)];
+    if (sagaNames !== undefined) values.push(sagaNames);
+    if (id !== undefined) values.push(id);
+    const statement = this.#sql.claim(request.dueOnly === true, sagaNames !== undefined, id !== undefined);
+    const rows = await this.#query<RecordRow>(statement, values);
+    // RETURNING follows no order; give back what was claimed in the order it was picked.
+    return rows.map((row) => toRecord(row)).sort(claimOrder);
+  }
+
+  async renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): Promise<string[]> {
+    const rows = await this.#query<{ id: string }>(this.#sql.renew, [owner, [...ids], leaseUntil, now]);
+    const held = new Set(rows.map((row) => row.id));
+    return [...new Set(ids)].filter((id) => held.has(id));
+  }
+
+  async release(id: string, owner: string): Promise<void> {
+    await this.#query(this.#sql.release, [id, owner]);
+  }
+
+  async sendEvent(sagaId: string, name: string, payload: string, at: number): Promise<InboxEvent> {
+    const [row] = await this.#query<{ seq: string }>(this.#sql.sendEvent, [sagaId, name, payload, at]);
+    if (!row) throw new UnknownSagaError(sagaId);
+    return { seq: Number(row.seq), sagaId, name, payload, at };
+  }
+
+  async inbox(sagaId: string): Promise<InboxEvent[]> {
+    const rows = await this.#query<{ seq: string; sagaId: string; name: string; payload: string; at: string }>(
+      this.#sql.inbox,
+      [sagaId],
+    );
+    return rows.map((row) => ({ ...row, seq: Number(row.seq), at: Number(row.at) }));
+  }
+
+  async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {
+    const byNames = sagaNames !== undefined;
+    const [row] = await this.#query<{ next: string | null }>(this.#sql.nextDueAt(byNames), byNames ? [sagaNames] : []);
+    return row?.next == null ? null : Number(row.next);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    if (this.#ownsPool) await this.#pool.end();
+  }
+
+  async #query<R extends object = object>(statement: Prepared, values: unknown[]): Promise<R[]> {
+    if (this.#state !== 'open') throw new StoreNotReadyError('PostgresStore', this.#state);
+    const result = await this.#pool.query<R>({ name: statement.name, text: statement.text, values });
+    return result.rows;
+  }
+
+  /**
+   * Creates what is missing and applies pending migrations. Existence is
+   * checked before each CREATE because CREATE … IF NOT EXISTS still demands
+   * the CREATE privilege: a role with plain read/write rights can then init
+   * a schema that an administrator migrated.
+   */
+  async #migrate(client: pg.PoolClient): Promise<void> {
+    const q = `"${this.#schema}"`;
+    const found = await client.query<{ hasSchema: boolean; hasTable: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS "hasSchema", to_regclass($2) IS NOT NULL AS "hasTable"`,
+      [this.#schema, `${q}.orsa_migrations`],
+    );
+    const { hasSchema, hasTable } = found.rows[0]!;
+    if (!hasSchema) await client.query(`CREATE SCHEMA ${q}`);
+    if (!hasTable) {
+      await client.query(`CREATE TABLE ${q}.orsa_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    }
+    const applied = await client.query<{ version: number }>(`SELECT version FROM ${q}.orsa_migrations`);
+    const versions = applied.rows.map((row) => row.version);
+    for (const migration of pendingMigrations(POSTGRES_MIGRATIONS, versions, `PostgreSQL schema ${q}`)) {
+      for (const statement of migration.up) await client.query(statement.replaceAll('{schema}', q));
+      await client.query(`INSERT INTO ${q}.orsa_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+    }
+  }
+}
+
+function toRecord(row: RecordRow, snapshot?: string): SagaRecord {
+  return {
+    id: row.id,
+    sagaName: row.sagaName,
+    version: row.version,
+    status: row.status,
+    snapshot: snapshot ?? row.snapshot ?? '',
+    dueAt: row.dueAt === null ? null : Number(row.dueAt),
+    owner: row.owner,
+    leaseUntil: row.leaseUntil === null ? null : Number(row.leaseUntil),
+    rowVersion: Number(row.rowVersion),
+    createdAt: Number(row.createdAt),
+    updatedAt: Number(row.updatedAt),
+  };
+}

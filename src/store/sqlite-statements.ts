@@ -1,0 +1,187 @@
+import type Database from 'better-sqlite3';
+import { UNFINISHED_SQL, type HistoryRow } from './encoding.js';
+import type { InboxEvent, SagaRecord } from './types.js';
+
+/*
+ * Every statement SqliteStore runs, prepared once per connection. Statements
+ * whose WHERE clause depends on which filters a call uses come in variants,
+ * one per combination, rather than as `(? IS NULL OR …)`: SQLite plans a
+ * statement once, and an optional term would keep it from using an index.
+ */
+
+type Stmt<P, R = unknown> = Database.Statement<[P], R>;
+
+/** A record's columns under their SagaRecord names. */
+const RECORD_COLUMNS = `id, saga_name AS sagaName, version, status, snapshot, due_at AS dueAt, owner,
+  lease_until AS leaseUntil, row_version AS rowVersion, created_at AS createdAt, updated_at AS updatedAt`;
+
+/** Without the snapshot (the writer already has it), plus the history counter. */
+const WRITE_COLUMNS = `id, saga_name AS sagaName, version, status, due_at AS dueAt, owner,
+  lease_until AS leaseUntil, row_version AS rowVersion, created_at AS createdAt, updated_at AS updatedAt,
+  history_seq AS historySeq`;
+
+export type WrittenRow = Omit<SagaRecord, 'snapshot'> & { historySeq: number };
+export type HistoryRowWithSeq = HistoryRow & { seq: number };
+
+export interface InsertParams {
+  id: string;
+  sagaName: string;
+  version: string;
+  status: string;
+  snapshot: string;
+  dueAt: number | null;
+  owner: string | null;
+  leaseUntil: number | null;
+  historySeq: number;
+  now: number;
+}
+
+export interface UpdateParams {
+  id: string;
+  rowVersion: number;
+  owner: string;
+  status: string;
+  snapshot: string;
+  dueAt: number | null;
+  leaseUntil: number | null;
+  now: number;
+  historyCount: number;
+}
+
+export interface ClaimParams {
+  owner: string;
+  now: number;
+  limit: number;
+  names: string;
+  id: string | undefined;
+}
+
+export interface ListParams {
+  statuses: string;
+  sagaName: string | undefined;
+  limit: number;
+}
+
+/** The prepared statements of one connection. */
+export interface SqliteStatements {
+  insertSaga: Stmt<InsertParams>;
+  insertHistory: Stmt<HistoryRowWithSeq & { sagaId: string }>;
+  get: Database.Statement<[string], SagaRecord>;
+  update: Stmt<UpdateParams, WrittenRow>;
+  consumeInbox: Stmt<{ id: string; seq: number }>;
+  history: Database.Statement<[string], HistoryRowWithSeq>;
+  /** Keyed by {@link claimVariant}; each returns the ids to claim (plucked). */
+  claimIds: Map<string, Stmt<ClaimParams, string>>;
+  claimOne: Stmt<{ id: string; owner: string; leaseUntil: number }, SagaRecord>;
+  renewOne: Stmt<{ id: string; owner: string; leaseUntil: number; now: number }>;
+  release: Stmt<{ id: string; owner: string }>;
+  sendEvent: Stmt<{ sagaId: string; name: string; payload: string; at: number }, number>;
+  inbox: Database.Statement<[string], InboxEvent>;
+  /** Keyed by {@link listVariant}. */
+  list: Map<string, Stmt<ListParams, SagaRecord>>;
+  /** Keyed by whether saga names are filtered (plucked). */
+  nextDueAt: Map<boolean, Stmt<{ names: string }, number | null>>;
+}
+
+/** The key of the claim statement for these filters. */
+export function claimVariant(dueOnly: boolean, byNames: boolean, byId: boolean): string {
+  return `${+dueOnly}${+byNames}${+byId}`;
+}
+
+/** The key of the list statement for these filters. */
+export function listVariant(byStatus: boolean, byName: boolean): string {
+  return `${+byStatus}${+byName}`;
+}
+
+/** Prepares every statement; the tables must exist. */
+export function prepareStatements(db: Database.Database): SqliteStatements {
+  const claimIds = new Map<string, Stmt<ClaimParams, string>>();
+  for (const dueOnly of [false, true]) {
+    for (const byNames of [false, true]) {
+      for (const byId of [false, true]) {
+        const where = [
+          `status IN (${UNFINISHED_SQL})`,
+          // A lease with no expiry is treated as expired, so no record can be stuck with an owner forever.
+          `(owner IS NULL OR lease_until IS NULL OR lease_until < @now OR owner = @owner)`,
+          dueOnly
+            ? `(due_at <= @now OR EXISTS (SELECT 1 FROM orsa_inbox i WHERE i.saga_id = s.id AND i.consumed = 0))`
+            : '',
+          byNames ? `saga_name IN (SELECT value FROM json_each(@names))` : '',
+          byId ? `id = @id` : '',
+        ].filter(Boolean);
+        const sql = `SELECT id FROM orsa_sagas s WHERE ${where.join(' AND ')}
+          ORDER BY due_at IS NULL, due_at, id LIMIT @limit`;
+        claimIds.set(claimVariant(dueOnly, byNames, byId), db.prepare<[ClaimParams], string>(sql).pluck());
+      }
+    }
+  }
+
+  const list = new Map<string, Stmt<ListParams, SagaRecord>>();
+  for (const byStatus of [false, true]) {
+    for (const byName of [false, true]) {
+      const where = [
+        byStatus ? `status IN (SELECT value FROM json_each(@statuses))` : '',
+        byName ? `saga_name = @sagaName` : '',
+      ].filter(Boolean);
+      const sql = `SELECT ${RECORD_COLUMNS} FROM orsa_sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY updated_at DESC, id LIMIT @limit`;
+      list.set(listVariant(byStatus, byName), db.prepare<[ListParams], SagaRecord>(sql));
+    }
+  }
+
+  const nextDueAt = new Map<boolean, Stmt<{ names: string }, number | null>>();
+  for (const byNames of [false, true]) {
+    const names = byNames ? `AND saga_name IN (SELECT value FROM json_each(@names))` : '';
+    const sql = `SELECT MIN(due_at) FROM orsa_sagas WHERE status IN (${UNFINISHED_SQL}) ${names}`;
+    nextDueAt.set(byNames, db.prepare<[{ names: string }], number | null>(sql).pluck());
+  }
+
+  return {
+    insertSaga: db.prepare(
+      `INSERT INTO orsa_sagas (id, saga_name, version, status, snapshot, due_at, owner, lease_until,
+         row_version, history_seq, created_at, updated_at)
+       VALUES (@id, @sagaName, @version, @status, @snapshot, @dueAt, @owner, @leaseUntil, 1, @historySeq, @now, @now)
+       ON CONFLICT (id) DO NOTHING`,
+    ),
+    insertHistory: db.prepare(
+      `INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data)
+       VALUES (@sagaId, @seq, @at, @type, @step, @attempt, @data)`,
+    ),
+    get: db.prepare<[string], SagaRecord>(`SELECT ${RECORD_COLUMNS} FROM orsa_sagas WHERE id = ?`),
+    // A null lease releases the record, owner included (RecordPatch.leaseUntil).
+    update: db.prepare<[UpdateParams], WrittenRow>(
+      `UPDATE orsa_sagas SET status = @status, snapshot = @snapshot, due_at = @dueAt,
+         owner = CASE WHEN @leaseUntil IS NULL THEN NULL ELSE owner END, lease_until = @leaseUntil,
+         row_version = row_version + 1, updated_at = @now, history_seq = history_seq + @historyCount
+       WHERE id = @id AND row_version = @rowVersion AND owner = @owner
+       RETURNING ${WRITE_COLUMNS}`,
+    ),
+    consumeInbox: db.prepare(
+      `UPDATE orsa_inbox SET consumed = 1 WHERE saga_id = @id AND seq <= @seq AND consumed = 0`,
+    ),
+    history: db.prepare<[string], HistoryRowWithSeq>(
+      `SELECT seq, at, type, step, attempt, data FROM orsa_history WHERE saga_id = ? ORDER BY seq`,
+    ),
+    claimIds,
+    claimOne: db.prepare(
+      `UPDATE orsa_sagas SET owner = @owner, lease_until = @leaseUntil, row_version = row_version + 1
+       WHERE id = @id RETURNING ${RECORD_COLUMNS}`,
+    ),
+    renewOne: db.prepare(
+      `UPDATE orsa_sagas SET lease_until = @leaseUntil WHERE id = @id AND owner = @owner AND lease_until >= @now`,
+    ),
+    release: db.prepare(`UPDATE orsa_sagas SET owner = NULL, lease_until = NULL WHERE id = @id AND owner = @owner`),
+    // Reads the saga row in the same statement, so an unknown id inserts nothing.
+    sendEvent: db
+      .prepare<[{ sagaId: string; name: string; payload: string; at: number }], number>(
+        `INSERT INTO orsa_inbox (saga_id, name, payload, at)
+         SELECT id, @name, @payload, @at FROM orsa_sagas WHERE id = @sagaId RETURNING seq`,
+      )
+      .pluck(),
+    inbox: db.prepare<[string], InboxEvent>(
+      `SELECT seq, saga_id AS sagaId, name, payload, at FROM orsa_inbox WHERE saga_id = ? AND consumed = 0 ORDER BY seq`,
+    ),
+    list,
+    nextDueAt,
+  };
+}
