@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { runStoreConformance } from '../src/testing/store-conformance.js';
+
+runStoreConformance('SqliteStore', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orsa-sqlite-'));
+  return {
+    // A nested path: the store creates missing directories.
+    store: new SqliteStore({ path: join(dir, 'data', 'orsa.db') }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('SqliteStore with other connections', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orsa-sqlite-shared-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('leaves a connection it was given open after close()', async () => {
+    const database = new Database(join(dir, 'given.db'));
+    const store = new SqliteStore({ database });
+    await store.init();
+    await store.close();
+    expect(database.open).toBe(true);
+    expect(database.pragma('journal_mode', { simple: true })).toBe('wal');
+    database.close();
+  });
+
+  it('lets processes sharing one file claim and write concurrently, each record claimed once', async () => {
+    const path = join(dir, 'shared.db');
+    const store = new SqliteStore({ path });
+    await store.init();
+    const base = { sagaName: 'shared', version: 'v1', status: 'running', snapshot: '{}', dueAt: null, owner: null, leaseUntil: null } as const;
+    for (let i = 0; i < 200; i++) await store.insert({ ...base, id: `r${i}`, now: 0 }, []);
+    // Each child inits the store (concurrently with the others), waits until all are ready, then claims
+    // one record at a time and writes it.
+    const go = join(dir, 'go');
+    const child = (owner: string) => `
+      import { existsSync, writeFileSync } from 'node:fs';
+      import { setTimeout as sleep } from 'node:timers/promises';
+      import { SqliteStore } from ${JSON.stringify(fileURLToPath(new URL('../src/store/sqlite.ts', import.meta.url)))};
+      const store = new SqliteStore({ path: ${JSON.stringify(path)} });
+      await store.init();
+      writeFileSync(${JSON.stringify(go)} + '.${owner}', '');
+      while (!existsSync(${JSON.stringify(go)})) await sleep(5);
+      const ids = [];
+      for (;;) {
+        const [record] = await store.claim({ owner: '${owner}', now: 1, leaseUntil: 60_000, limit: 1, sagaNames: ['shared'] });
+        if (!record) break;
+        await store.update(record.id, { rowVersion: record.rowVersion, owner: '${owner}' },
+          { status: 'completed', snapshot: '{"by":"${owner}"}', dueAt: null, leaseUntil: 60_000 }, [{ at: 2, type: 'done' }], { now: 2 });
+        ids.push(record.id);
+      }
+      await store.close();
+      console.log(JSON.stringify(ids));`;
+    const run = promisify(execFile);
+    const cwd = fileURLToPath(new URL('..', import.meta.url));
+    const owners = ['p1', 'p2', 'p3', 'p4'];
+    const running = Promise.all(
+      owners.map((owner) => run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child(owner)], { cwd })),
+    );
+    let crashed = false;
+    running.catch(() => (crashed = true));
+    while (!crashed && !owners.every((owner) => existsSync(`${go}.${owner}`))) await sleep(5);
+    writeFileSync(go, '');
+    const outputs = await running;
+    const claimed = outputs.map((o) => JSON.parse(o.stdout) as string[]);
+    const all = claimed.flat();
+    expect(all.sort()).toEqual(Array.from({ length: 200 }, (_, i) => `r${i}`).sort());
+    for (const [p, ids] of claimed.entries()) {
+      for (const id of ids) expect((await store.get(id))?.snapshot).toBe(`{"by":"p${p + 1}"}`);
+    }
+    await store.close();
+  });
+});
