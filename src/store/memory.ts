@@ -140,7 +140,8 @@ export class MemoryStore implements SagaStore {
 
   async claim(request: ClaimRequest): Promise<SagaRecord[]> {
     this.#ready();
-    const { owner, now, id, sagaNames } = request;
+    const { owner, now, id, sagaNames, versions } = request;
+    const excluded = new Set(request.excludeIds);
     const candidates = [...this.#records.values()]
       .filter(
         (r) =>
@@ -148,6 +149,8 @@ export class MemoryStore implements SagaStore {
           (r.owner === null || (r.leaseUntil ?? -Infinity) < now || r.owner === owner) &&
           (id === undefined || r.id === id) &&
           (sagaNames === undefined || sagaNames.includes(r.sagaName)) &&
+          (versions === undefined || versions.includes(r.version)) &&
+          !excluded.has(r.id) &&
           (!request.dueOnly || (r.dueAt !== null && r.dueAt <= now) || this.#hasPendingEvents(r.id)),
       )
       .sort(claimOrder)
@@ -190,6 +193,15 @@ export class MemoryStore implements SagaStore {
   async inbox(sagaId: string): Promise<InboxEvent[]> {
     this.#ready();
     return (this.#inbox.get(sagaId) ?? []).filter((e) => !e.consumed).map((e) => ({ ...e.event }));
+  }
+
+  async pendingEvents(sagaIds: readonly string[]): Promise<InboxEvent[]> {
+    this.#ready();
+    const events: InboxEvent[] = [];
+    for (const sagaId of new Set(sagaIds)) {
+      for (const entry of this.#inbox.get(sagaId) ?? []) if (!entry.consumed) events.push({ ...entry.event });
+    }
+    return events.sort((a, b) => a.seq - b.seq);
   }
 
   async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {

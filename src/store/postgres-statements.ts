@@ -41,6 +41,7 @@ export class PostgresStatements {
   readonly release: Prepared;
   readonly sendEvent: Prepared;
   readonly inbox: Prepared;
+  readonly pendingEvents: Prepared;
   readonly #t: { sagas: string; history: string; inbox: string };
   readonly #variants = new Map<string, Prepared>();
 
@@ -73,6 +74,8 @@ export class PostgresStatements {
       RETURNING seq`);
     this.inbox = prepared(`SELECT seq, saga_id AS "sagaId", name, payload, at FROM ${t.inbox}
       WHERE saga_id = $1 AND NOT consumed ORDER BY seq`);
+    this.pendingEvents = prepared(`SELECT seq, saga_id AS "sagaId", name, payload, at FROM ${t.inbox}
+      WHERE saga_id = ANY($1::text[]) AND NOT consumed ORDER BY seq`);
   }
 
   /**
@@ -111,22 +114,25 @@ export class PostgresStatements {
    * Leases records. `FOR UPDATE SKIP LOCKED` lets many workers claim at once:
    * a row another claim is taking is skipped, never claimed twice (its lock
    * holder's commit makes it no longer free when rechecked).
-   * $1 owner, $2 now, $3 lease until, $4 limit, then saga names, then id.
+   * $1 owner, $2 now, $3 lease until, $4 limit, $5 saga names and $6 versions
+   * (null: no filter), $7 excluded ids, and with `byId` $8 the id. Only the id
+   * makes a variant: the other filters are on columns no index covers.
    */
-  claim(dueOnly: boolean, byNames: boolean, byId: boolean): Prepared {
+  claim(dueOnly: boolean, byId: boolean): Prepared {
     const t = this.#t;
-    return this.#variant(`claim:${+dueOnly}${+byNames}${+byId}`, () => {
-      let next = 5;
+    return this.#variant(`claim:${+dueOnly}${+byId}`, () => {
       const where = [
         `s.status IN (${UNFINISHED_SQL})`,
         // A lease with no expiry is treated as expired, so no record can be stuck with an owner forever.
         `(s.owner IS NULL OR s.lease_until IS NULL OR s.lease_until < $2::bigint OR s.owner = $1)`,
+        `($5::text[] IS NULL OR s.saga_name = ANY($5::text[]))`,
+        `($6::text[] IS NULL OR s.version = ANY($6::text[]))`,
+        `s.id <> ALL($7::text[])`,
       ];
       if (dueOnly) {
         where.push(`(s.due_at <= $2::bigint OR EXISTS (SELECT 1 FROM ${t.inbox} i WHERE i.saga_id = s.id AND NOT i.consumed))`);
       }
-      if (byNames) where.push(`s.saga_name = ANY($${next++}::text[])`);
-      if (byId) where.push(`s.id = $${next++}`);
+      if (byId) where.push(`s.id = $8`);
       return `WITH picked AS (
           SELECT s.id AS picked_id FROM ${t.sagas} s WHERE ${where.join(' AND ')}
           ORDER BY s.due_at NULLS LAST, s.id

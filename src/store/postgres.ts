@@ -47,6 +47,9 @@ type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' | 'creat
   updatedAt: string;
 };
 
+/** An inbox event as pg returns it: bigint columns arrive as strings. */
+type InboxRow = Omit<InboxEvent, 'seq' | 'at'> & { seq: string; at: string };
+
 /**
  * A {@link SagaStore} in PostgreSQL, through `pg`: for many worker processes
  * sharing one database. Every write is one statement, so one round trip and
@@ -195,11 +198,18 @@ export class PostgresStore implements SagaStore {
   }
 
   async claim(request: ClaimRequest): Promise<SagaRecord[]> {
-    const { sagaNames, id } = request;
-    const values: unknown[] = [request.owner, request.now, request.leaseUntil, nonNegativeInteger(request.limit)];
-    if (sagaNames !== undefined) values.push(sagaNames);
+    const { id } = request;
+    const values: unknown[] = [
+      request.owner,
+      request.now,
+      request.leaseUntil,
+      nonNegativeInteger(request.limit),
+      request.sagaNames ?? null,
+      request.versions ?? null,
+      request.excludeIds ?? [],
+    ];
     if (id !== undefined) values.push(id);
-    const statement = this.#sql.claim(request.dueOnly === true, sagaNames !== undefined, id !== undefined);
+    const statement = this.#sql.claim(request.dueOnly === true, id !== undefined);
     const rows = await this.#query<RecordRow>(statement, values);
     // RETURNING follows no order; give back what was claimed in the order it was picked.
     return rows.map((row) => toRecord(row)).sort(claimOrder);
@@ -222,11 +232,17 @@ export class PostgresStore implements SagaStore {
   }
 
   async inbox(sagaId: string): Promise<InboxEvent[]> {
-    const rows = await this.#query<{ seq: string; sagaId: string; name: string; payload: string; at: string }>(
-      this.#sql.inbox,
-      [sagaId],
-    );
-    return rows.map((row) => ({ ...row, seq: Number(row.seq), at: Number(row.at) }));
+    const rows = await this.#query<InboxRow>(this.#sql.inbox, [sagaId]);
+    return rows.map(toInboxEvent);
+  }
+
+  async pendingEvents(sagaIds: readonly string[]): Promise<InboxEvent[]> {
+    if (sagaIds.length === 0) {
+      this.#ready();
+      return [];
+    }
+    const rows = await this.#query<InboxRow>(this.#sql.pendingEvents, [sagaIds]);
+    return rows.map(toInboxEvent);
   }
 
   async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {
@@ -241,8 +257,12 @@ export class PostgresStore implements SagaStore {
     if (this.#ownsPool) await this.#pool.end();
   }
 
-  async #query<R extends object = object>(statement: Prepared, values: unknown[]): Promise<R[]> {
+  #ready(): void {
     if (this.#state !== 'open') throw new StoreNotReadyError('PostgresStore', this.#state);
+  }
+
+  async #query<R extends object = object>(statement: Prepared, values: unknown[]): Promise<R[]> {
+    this.#ready();
     const result = await this.#pool.query<R>({ name: statement.name, text: statement.text, values });
     return result.rows;
   }
@@ -291,4 +311,8 @@ function toRecord(row: RecordRow, snapshot?: string): SagaRecord {
     createdAt: Number(row.createdAt),
     updatedAt: Number(row.updatedAt),
   };
+}
+
+function toInboxEvent(row: InboxRow): InboxEvent {
+  return { ...row, seq: Number(row.seq), at: Number(row.at) };
 }

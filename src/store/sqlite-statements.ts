@@ -7,6 +7,9 @@ import type { InboxEvent, SagaRecord } from './types.js';
  * whose WHERE clause depends on which filters a call uses come in variants,
  * one per combination, rather than as `(? IS NULL OR …)`: SQLite plans a
  * statement once, and an optional term would keep it from using an index.
+ * A claim's filters on columns no index covers (saga names, versions,
+ * excluded ids) need no such care: they are JSON array parameters of one
+ * statement, so only `dueOnly` and the id make claim variants.
  */
 
 type Stmt<P, R = unknown> = Database.Statement<[P], R>;
@@ -52,7 +55,11 @@ export interface ClaimParams {
   owner: string;
   now: number;
   limit: number;
-  names: string;
+  /** JSON arrays; null when not filtered. */
+  names: string | null;
+  versions: string | null;
+  /** JSON array, possibly empty. */
+  excludeIds: string;
   id: string | undefined;
 }
 
@@ -77,6 +84,8 @@ export interface SqliteStatements {
   release: Stmt<{ id: string; owner: string }>;
   sendEvent: Stmt<{ sagaId: string; name: string; payload: string; at: number }, number>;
   inbox: Database.Statement<[string], InboxEvent>;
+  /** $1: the saga ids as a JSON array. */
+  pendingEvents: Database.Statement<[string], InboxEvent>;
   /** Keyed by {@link listVariant}. */
   list: Map<string, Stmt<ListParams, SagaRecord>>;
   /** Keyed by whether saga names are filtered (plucked). */
@@ -84,8 +93,8 @@ export interface SqliteStatements {
 }
 
 /** The key of the claim statement for these filters. */
-export function claimVariant(dueOnly: boolean, byNames: boolean, byId: boolean): string {
-  return `${+dueOnly}${+byNames}${+byId}`;
+export function claimVariant(dueOnly: boolean, byId: boolean): string {
+  return `${+dueOnly}${+byId}`;
 }
 
 /** The key of the list statement for these filters. */
@@ -97,22 +106,22 @@ export function listVariant(byStatus: boolean, byName: boolean): string {
 export function prepareStatements(db: Database.Database): SqliteStatements {
   const claimIds = new Map<string, Stmt<ClaimParams, string>>();
   for (const dueOnly of [false, true]) {
-    for (const byNames of [false, true]) {
-      for (const byId of [false, true]) {
-        const where = [
-          `status IN (${UNFINISHED_SQL})`,
-          // A lease with no expiry is treated as expired, so no record can be stuck with an owner forever.
-          `(owner IS NULL OR lease_until IS NULL OR lease_until < @now OR owner = @owner)`,
-          dueOnly
-            ? `(due_at <= @now OR EXISTS (SELECT 1 FROM orsa_inbox i WHERE i.saga_id = s.id AND i.consumed = 0))`
-            : '',
-          byNames ? `saga_name IN (SELECT value FROM json_each(@names))` : '',
-          byId ? `id = @id` : '',
-        ].filter(Boolean);
-        const sql = `SELECT id FROM orsa_sagas s WHERE ${where.join(' AND ')}
-          ORDER BY due_at IS NULL, due_at, id LIMIT @limit`;
-        claimIds.set(claimVariant(dueOnly, byNames, byId), db.prepare<[ClaimParams], string>(sql).pluck());
-      }
+    for (const byId of [false, true]) {
+      const where = [
+        `status IN (${UNFINISHED_SQL})`,
+        // A lease with no expiry is treated as expired, so no record can be stuck with an owner forever.
+        `(owner IS NULL OR lease_until IS NULL OR lease_until < @now OR owner = @owner)`,
+        dueOnly
+          ? `(due_at <= @now OR EXISTS (SELECT 1 FROM orsa_inbox i WHERE i.saga_id = s.id AND i.consumed = 0))`
+          : '',
+        `(@names IS NULL OR saga_name IN (SELECT value FROM json_each(@names)))`,
+        `(@versions IS NULL OR version IN (SELECT value FROM json_each(@versions)))`,
+        `id NOT IN (SELECT value FROM json_each(@excludeIds))`,
+        byId ? `id = @id` : '',
+      ].filter(Boolean);
+      const sql = `SELECT id FROM orsa_sagas s WHERE ${where.join(' AND ')}
+        ORDER BY due_at IS NULL, due_at, id LIMIT @limit`;
+      claimIds.set(claimVariant(dueOnly, byId), db.prepare<[ClaimParams], string>(sql).pluck());
     }
   }
 
@@ -180,6 +189,10 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
       .pluck(),
     inbox: db.prepare<[string], InboxEvent>(
       `SELECT seq, saga_id AS sagaId, name, payload, at FROM orsa_inbox WHERE saga_id = ? AND consumed = 0 ORDER BY seq`,
+    ),
+    pendingEvents: db.prepare<[string], InboxEvent>(
+      `SELECT seq, saga_id AS sagaId, name, payload, at FROM orsa_inbox
+       WHERE saga_id IN (SELECT value FROM json_each(?)) AND consumed = 0 ORDER BY seq`,
     ),
     list,
     nextDueAt,

@@ -159,6 +159,11 @@ export class SqliteStore implements SagaStore {
     return this.#s().inbox.all(sagaId);
   }
 
+  async pendingEvents(sagaIds: readonly string[]): Promise<InboxEvent[]> {
+    const s = this.#s();
+    return sagaIds.length === 0 ? [] : s.pendingEvents.all(JSON.stringify(sagaIds));
+  }
+
   async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {
     const statement = this.#s().nextDueAt.get(sagaNames !== undefined);
     return statement!.get({ names: JSON.stringify(sagaNames ?? []) }) ?? null;
@@ -189,6 +194,11 @@ export class SqliteStore implements SagaStore {
     this.#s();
     return this.#transactions!;
   }
+}
+
+/** A filter list as a JSON array parameter; null when there is no filter. */
+function jsonArray(values: readonly string[] | undefined): string | null {
+  return values === undefined ? null : JSON.stringify(values);
 }
 
 /** Applies the missing migrations in one write transaction, so concurrent processes apply each once. */
@@ -265,12 +275,14 @@ function transactions(db: Database.Database, s: SqliteStatements): Transactions 
   });
 
   const claim = db.transaction((request: ClaimRequest) => {
-    const variant = claimVariant(request.dueOnly === true, request.sagaNames !== undefined, request.id !== undefined);
+    const variant = claimVariant(request.dueOnly === true, request.id !== undefined);
     const ids = s.claimIds.get(variant)!.all({
       owner: request.owner,
       now: request.now,
       limit: nonNegativeInteger(request.limit),
-      names: JSON.stringify(request.sagaNames ?? []),
+      names: jsonArray(request.sagaNames),
+      versions: jsonArray(request.versions),
+      excludeIds: JSON.stringify(request.excludeIds ?? []),
       id: request.id,
     });
     return ids.map((id) => s.claimOne.get({ id, owner: request.owner, leaseUntil: request.leaseUntil })!);

@@ -107,10 +107,18 @@ export interface ClaimRequest {
    * only those also due (dueAt <= now) or holding unconsumed inbox events.
    */
   dueOnly?: boolean;
-  /** Only these saga names (the ones this worker has registered). */
+  /** Only these saga names (the ones this worker has registered); an empty list claims nothing. */
   sagaNames?: readonly string[];
   /** Only this id. */
   id?: string;
+  /**
+   * Only records of these definition versions (the ones this worker can
+   * resume); others are never touched, not even their lease or rowVersion.
+   * An empty list claims nothing; undefined filters nothing.
+   */
+  versions?: readonly string[];
+  /** Never these ids (the ones this worker already runs, or found unreadable); empty or undefined excludes nothing. */
+  excludeIds?: readonly string[];
 }
 
 /**
@@ -166,6 +174,12 @@ export interface SagaStore {
   sendEvent(sagaId: string, name: string, payload: string, at: number): Promise<InboxEvent>;
   /** Unconsumed inbox events of one saga, in seq order. */
   inbox(sagaId: string): Promise<InboxEvent[]>;
+  /**
+   * Unconsumed inbox events of several sagas, in seq order (one query: a
+   * worker checks the sagas it runs). Unknown ids add nothing; an empty list
+   * gives [] without a query.
+   */
+  pendingEvents(sagaIds: readonly string[]): Promise<InboxEvent[]>;
   /** Earliest dueAt among unfinished records, for a worker's wake-up timer; null when none. */
   nextDueAt(sagaNames?: readonly string[]): Promise<number | null>;
   /** Releases connections. A store passed an external pool/connection leaves it open. */

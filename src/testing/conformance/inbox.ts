@@ -40,6 +40,36 @@ export function describeInbox(store: StoreRef): void {
       expect(await store().inbox(saga.id)).toEqual([...sent].sort((x, y) => x.seq - y.seq));
     });
 
+    it('gives the unconsumed events of several sagas in one list, in seq order, without other sagas\' events', async () => {
+      const a = await insertHeld(store());
+      const b = await insertHeld(store());
+      const other = await insertHeld(store());
+      const a1 = await store().sendEvent(a.id, 'a1', '1', T0);
+      const b1 = await store().sendEvent(b.id, 'b1', '2', T0);
+      await store().sendEvent(other.id, 'o1', '3', T0);
+      const a2 = await store().sendEvent(a.id, 'a2', '4', T0 + 1);
+      const b2 = await store().sendEvent(b.id, 'b2', '5', T0 + 1);
+      expect(await store().pendingEvents([b.id, a.id])).toEqual([a1, b1, a2, b2]);
+      expect(await store().pendingEvents([a.id, a.id])).toEqual([a1, a2]);
+    });
+
+    it('leaves consumed events out of pendingEvents', async () => {
+      const a = await insertHeld(store());
+      const b = await insertHeld(store());
+      const a1 = await store().sendEvent(a.id, 'a1', '1', T0);
+      const b1 = await store().sendEvent(b.id, 'b1', '2', T0);
+      const a2 = await store().sendEvent(a.id, 'a2', '3', T0);
+      await store().update(a.id, { rowVersion: 1, owner: WORKER_A }, patch, [], { now: T0 + 1, consumedInboxSeq: a1.seq });
+      expect(await store().pendingEvents([a.id, b.id])).toEqual([b1, a2]);
+      await store().update(a.id, { rowVersion: 2, owner: WORKER_A }, patch, [], { now: T0 + 2, consumedInboxSeq: a2.seq });
+      expect(await store().pendingEvents([a.id, b.id])).toEqual([b1]);
+    });
+
+    it('gives no pending events for no ids, or for ids it does not hold', async () => {
+      expect(await store().pendingEvents([])).toEqual([]);
+      expect(await store().pendingEvents([newId(), newId()])).toEqual([]);
+    });
+
     it('consumes events up to consumedInboxSeq in the same write as the update, keeping later ones', async () => {
       const saga = await insertHeld(store());
       const first = await store().sendEvent(saga.id, 'a', '1', T0);

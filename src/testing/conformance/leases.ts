@@ -91,6 +91,51 @@ export function describeLeases(store: StoreRef): void {
       expect(idsOf(withoutNames)).toEqual([target.id]);
     });
 
+    it('never claims a record of a version not listed, and leaves it untouched', async () => {
+      const sagaName = newSagaName();
+      const v1 = await insertRecord(store(), { sagaName, version: 'v1' });
+      const v2 = await insertRecord(store(), { sagaName, version: 'v2', dueAt: NOW - 1 });
+      // Free to take in every other way: an expired lease of another owner, something due.
+      const expired = await insertHeld(store(), { sagaName, version: 'v3', leaseUntil: NOW - 1, dueAt: NOW - 1 });
+      expect(idsOf(await claimB(sagaName, { versions: ['v1', 'v9'] }))).toEqual([v1.id]);
+      expect(await claimB(sagaName, { versions: ['v1'], dueOnly: true })).toEqual([]);
+      expect(await store().get(v2.id)).toEqual(v2);
+      expect(await store().get(expired.id)).toEqual(expired);
+    });
+
+    it('claims nothing with an empty versions list, and every version without one', async () => {
+      const sagaName = newSagaName();
+      const v1 = await insertRecord(store(), { sagaName, version: 'v1' });
+      const v2 = await insertRecord(store(), { sagaName, version: 'v2' });
+      expect(await claimB(sagaName, { versions: [] })).toEqual([]);
+      expect(await store().get(v1.id)).toEqual(v1);
+      expect(idsOf(await claimB(sagaName, { versions: undefined }))).toEqual(idsOf([v1, v2]));
+    });
+
+    it('never claims an excluded id, and leaves it untouched; an empty list excludes nothing', async () => {
+      const sagaName = newSagaName();
+      const kept = await insertRecord(store(), { sagaName });
+      const running = await insertRecord(store(), { sagaName, dueAt: NOW - 1 });
+      const unreadable = await insertHeld(store(), { sagaName, leaseUntil: NOW - 1 });
+      const excludeIds = [running.id, unreadable.id, 'no-such-saga'];
+      expect(idsOf(await claimB(sagaName, { excludeIds }))).toEqual([kept.id]);
+      expect(await claimB(sagaName, { excludeIds, id: running.id })).toEqual([]);
+      expect(await store().get(running.id)).toEqual(running);
+      expect(await store().get(unreadable.id)).toEqual(unreadable);
+      expect(idsOf(await claimB(sagaName, { excludeIds: [] }))).toEqual(idsOf([kept, running, unreadable]));
+    });
+
+    it('applies saga names, versions, excluded ids and dueOnly together', async () => {
+      const sagaName = newSagaName();
+      const wanted = await insertRecord(store(), { sagaName, version: 'v2', dueAt: NOW });
+      await insertRecord(store(), { sagaName, version: 'v2', dueAt: NOW + 1 });
+      await insertRecord(store(), { sagaName, version: 'v1', dueAt: NOW });
+      await insertRecord(store(), { sagaName: newSagaName(), version: 'v2', dueAt: NOW });
+      const excluded = await insertRecord(store(), { sagaName, version: 'v2', dueAt: NOW });
+      const claimed = await claimB(sagaName, { versions: ['v2'], excludeIds: [excluded.id], dueOnly: true });
+      expect(idsOf(claimed)).toEqual([wanted.id]);
+    });
+
     it('claims at most limit records, earliest due first, records with nothing due last', async () => {
       const sagaName = newSagaName();
       const none = await insertRecord(store(), { sagaName, dueAt: null });
