@@ -16,7 +16,11 @@ const EVERY_STATUS: Record<SagaStatus, true> = {
   cancelled: true,
 };
 
-/** Statuses a worker may still claim; the complement of {@link FINAL_STATUSES}. */
+/**
+ * Statuses a saga may still leave, the complement of {@link FINAL_STATUSES}:
+ * the ones claims and `nextDueAt` consider (a `failed` one is claimed only
+ * when something is due for it: {@link DUE_ONLY_STATUS}).
+ */
 export const UNFINISHED_STATUSES: readonly SagaStatus[] = (Object.keys(EVERY_STATUS) as SagaStatus[]).filter(
   (status) => !FINAL_STATUSES.includes(status),
 );
@@ -26,6 +30,12 @@ export const UNFINISHED_STATUSES: readonly SagaStatus[] = (Object.keys(EVERY_STA
  * so that `status IN (…)` reads as index ranges to both query planners.
  */
 export const UNFINISHED_SQL = UNFINISHED_STATUSES.map((status) => `'${status}'`).join(', ');
+
+/**
+ * The unfinished status claimed only when something is due for it, as if the
+ * claim were `dueOnly`: a failed saga waits for an operator's event.
+ */
+export const DUE_ONLY_STATUS: SagaStatus = 'failed';
 
 /** Default of {@link ListFilter.limit}. */
 export const DEFAULT_LIST_LIMIT = 100;

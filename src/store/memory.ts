@@ -2,6 +2,7 @@ import {
   claimOrder,
   compareIds,
   decodeHistory,
+  DUE_ONLY_STATUS,
   encodeHistory,
   listLimit,
   listStatuses,
@@ -151,7 +152,9 @@ export class MemoryStore implements SagaStore {
           (sagaNames === undefined || sagaNames.includes(r.sagaName)) &&
           (versions === undefined || versions.includes(r.version)) &&
           !excluded.has(r.id) &&
-          (!request.dueOnly || (r.dueAt !== null && r.dueAt <= now) || this.#hasPendingEvents(r.id)),
+          ((!request.dueOnly && r.status !== DUE_ONLY_STATUS) ||
+            (r.dueAt !== null && r.dueAt <= now) ||
+            this.#hasPendingEvents(r.id)),
       )
       .sort(claimOrder)
       .slice(0, nonNegativeInteger(request.limit));

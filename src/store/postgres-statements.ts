@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { UNFINISHED_SQL } from './encoding.js';
+import { DUE_ONLY_STATUS, UNFINISHED_SQL } from './encoding.js';
 
 /*
  * The SQL PostgresStore runs, for one schema. Each statement is named after a
@@ -121,17 +121,17 @@ export class PostgresStatements {
   claim(dueOnly: boolean, byId: boolean): Prepared {
     const t = this.#t;
     return this.#variant(`claim:${+dueOnly}${+byId}`, () => {
+      const due = `(s.due_at <= $2::bigint OR EXISTS (SELECT 1 FROM ${t.inbox} i WHERE i.saga_id = s.id AND NOT i.consumed))`;
       const where = [
         `s.status IN (${UNFINISHED_SQL})`,
         // A lease with no expiry is treated as expired, so no record can be stuck with an owner forever.
         `(s.owner IS NULL OR s.lease_until IS NULL OR s.lease_until < $2::bigint OR s.owner = $1)`,
+        // A failed saga waits for an operator: claimed only when something is due for it.
+        dueOnly ? due : `(s.status <> '${DUE_ONLY_STATUS}' OR ${due})`,
         `($5::text[] IS NULL OR s.saga_name = ANY($5::text[]))`,
         `($6::text[] IS NULL OR s.version = ANY($6::text[]))`,
         `s.id <> ALL($7::text[])`,
       ];
-      if (dueOnly) {
-        where.push(`(s.due_at <= $2::bigint OR EXISTS (SELECT 1 FROM ${t.inbox} i WHERE i.saga_id = s.id AND NOT i.consumed))`);
-      }
       if (byId) where.push(`s.id = $8`);
       return `WITH picked AS (
           SELECT s.id AS picked_id FROM ${t.sagas} s WHERE ${where.join(' AND ')}

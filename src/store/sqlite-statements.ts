@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { UNFINISHED_SQL, type HistoryRow } from './encoding.js';
+import { DUE_ONLY_STATUS, UNFINISHED_SQL, type HistoryRow } from './encoding.js';
 import type { InboxEvent, SagaRecord } from './types.js';
 
 /*
@@ -105,15 +105,15 @@ export function listVariant(byStatus: boolean, byName: boolean): string {
 /** Prepares every statement; the tables must exist. */
 export function prepareStatements(db: Database.Database): SqliteStatements {
   const claimIds = new Map<string, Stmt<ClaimParams, string>>();
+  const due = `(due_at <= @now OR EXISTS (SELECT 1 FROM orsa_inbox i WHERE i.saga_id = s.id AND i.consumed = 0))`;
   for (const dueOnly of [false, true]) {
     for (const byId of [false, true]) {
       const where = [
         `status IN (${UNFINISHED_SQL})`,
         // A lease with no expiry is treated as expired, so no record can be stuck with an owner forever.
         `(owner IS NULL OR lease_until IS NULL OR lease_until < @now OR owner = @owner)`,
-        dueOnly
-          ? `(due_at <= @now OR EXISTS (SELECT 1 FROM orsa_inbox i WHERE i.saga_id = s.id AND i.consumed = 0))`
-          : '',
+        // A failed saga waits for an operator: claimed only when something is due for it.
+        dueOnly ? due : `(status <> '${DUE_ONLY_STATUS}' OR ${due})`,
         `(@names IS NULL OR saga_name IN (SELECT value FROM json_each(@names)))`,
         `(@versions IS NULL OR version IN (SELECT value FROM json_each(@versions)))`,
         `id NOT IN (SELECT value FROM json_each(@excludeIds))`,

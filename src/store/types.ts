@@ -20,8 +20,13 @@ export type SagaStatus =
   | 'failed'
   | 'cancelled';
 
-/** Statuses after which the runtime never touches a record again on its own. */
-export const FINAL_STATUSES: readonly SagaStatus[] = ['completed', 'compensated', 'failed', 'cancelled'];
+/**
+ * Statuses a saga never leaves: claims skip such a record and `nextDueAt`
+ * ignores it. `failed` (compensation could not finish) is not among them: it
+ * waits for an operator, and is claimed only when something is due for it
+ * (in practice an inbox event such as `retryCompensation`, since its dueAt is null).
+ */
+export const FINAL_STATUSES: readonly SagaStatus[] = ['completed', 'compensated', 'cancelled'];
 
 /** One saga instance as stored. */
 export interface SagaRecord {
@@ -102,9 +107,12 @@ export interface ClaimRequest {
   /** At most this many records. */
   limit: number;
   /**
-   * Only records that are unfinished (status not final) AND free (owner null,
-   * or leaseUntil < now, or owner === this owner) are claimed. With `dueOnly`,
-   * only those also due (dueAt <= now) or holding unconsumed inbox events.
+   * Only records that are unfinished (status not in {@link FINAL_STATUSES})
+   * AND free (owner null, or leaseUntil < now, or owner === this owner) are
+   * claimed, and a `failed` one only when something is due for it (dueAt <=
+   * now, or unconsumed inbox events). With `dueOnly`, that last condition
+   * holds for every status: only records due or holding unconsumed inbox
+   * events are claimed.
    */
   dueOnly?: boolean;
   /** Only these saga names (the ones this worker has registered); an empty list claims nothing. */

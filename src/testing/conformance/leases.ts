@@ -19,12 +19,57 @@ export function describeLeases(store: StoreRef): void {
       expect(await store().get(free.id)).toMatchObject({ owner: WORKER_B, leaseUntil: NOW + LEASE_MS, rowVersion: 2 });
     });
 
-    it('claims running, waiting and compensating records, never completed, compensated, failed or cancelled ones', async () => {
+    it('claims running, waiting and compensating records, never completed, compensated or cancelled ones, nor a failed one with nothing due', async () => {
       const sagaName = newSagaName();
       const unfinished = [];
       for (const status of ['running', 'waiting', 'compensating'] as const) unfinished.push(await insertRecord(store(), { sagaName, status }));
       for (const status of ['completed', 'compensated', 'failed', 'cancelled'] as const) await insertRecord(store(), { sagaName, status });
       expect(idsOf(await claimB(sagaName))).toEqual(idsOf(unfinished));
+    });
+
+    it('never claims a final record, even with an unconsumed event or a due time', async () => {
+      const sagaName = newSagaName();
+      for (const status of ['completed', 'compensated', 'cancelled'] as const) {
+        const record = await insertRecord(store(), { sagaName, status, dueAt: NOW - 1 });
+        await store().sendEvent(record.id, 'late', '{}', T0);
+      }
+      expect(await claimB(sagaName, { dueOnly: true })).toEqual([]);
+      expect(await claimB(sagaName)).toEqual([]);
+    });
+
+    it('claims a failed record once it holds an unconsumed event (an operator\'s retry), with or without dueOnly', async () => {
+      const sagaName = newSagaName();
+      const waiting = await insertRecord(store(), { sagaName, status: 'failed' });
+      expect(await claimB(sagaName, { dueOnly: true })).toEqual([]);
+      expect(await claimB(sagaName)).toEqual([]);
+      expect(await store().get(waiting.id)).toEqual(waiting);
+      await store().sendEvent(waiting.id, '$retryCompensation', 'null', T0);
+      const expected = { ...waiting, owner: WORKER_B, leaseUntil: NOW + LEASE_MS, rowVersion: 2 };
+      expect(await claimB(sagaName, { dueOnly: true })).toEqual([expected]);
+      const other = await insertRecord(store(), { sagaName, status: 'failed' });
+      await store().sendEvent(other.id, '$retryCompensation', 'null', T0);
+      expect(idsOf(await claimB(sagaName, { owner: 'worker-c', now: NOW + LEASE_MS + 1 }))).toEqual(idsOf([waiting, other]));
+    });
+
+    it('does not claim a failed record again once its events are consumed', async () => {
+      const sagaName = newSagaName();
+      const failed = await insertRecord(store(), { sagaName, status: 'failed' });
+      const event = await store().sendEvent(failed.id, '$retryCompensation', 'null', T0);
+      const [claimed] = await claimB(sagaName, { dueOnly: true });
+      const patch = { status: 'failed', snapshot: '{"still":"failed"}', dueAt: null, leaseUntil: null } as const;
+      await store().update(failed.id, { rowVersion: claimed!.rowVersion, owner: WORKER_B }, patch, [], {
+        now: NOW,
+        consumedInboxSeq: event.seq,
+      });
+      expect(await claimB(sagaName, { dueOnly: true })).toEqual([]);
+      expect(await claimB(sagaName)).toEqual([]);
+    });
+
+    it('claims a failed record whose due time has come', async () => {
+      const sagaName = newSagaName();
+      const due = await insertRecord(store(), { sagaName, status: 'failed', dueAt: NOW });
+      await insertRecord(store(), { sagaName, status: 'failed', dueAt: NOW + 1 });
+      expect(idsOf(await claimB(sagaName, { dueOnly: true }))).toEqual([due.id]);
     });
 
     it('claims records whose lease expired and the claimer\'s own, never those another owner holds', async () => {
@@ -216,11 +261,17 @@ export function describeLeases(store: StoreRef): void {
       const sagaName = newSagaName();
       await insertRecord(store(), { sagaName, dueAt: null });
       expect(await store().nextDueAt([sagaName])).toBeNull();
-      for (const status of ['completed', 'compensated', 'failed', 'cancelled'] as const) {
+      for (const status of ['completed', 'compensated', 'cancelled'] as const) {
         await insertRecord(store(), { sagaName, status, dueAt: T0 });
       }
       expect(await store().nextDueAt([sagaName])).toBeNull();
       expect(await store().nextDueAt([])).toBeNull();
+    });
+
+    it('counts a failed record: it is not final', async () => {
+      const sagaName = newSagaName();
+      await insertRecord(store(), { sagaName, status: 'failed', dueAt: T0 + 7 });
+      expect(await store().nextDueAt([sagaName])).toBe(T0 + 7);
     });
 
     it('considers every saga name when none are given', async () => {
