@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { saga, type ExecutionOptions } from '../src/index.js';
+import { saga } from '../src/index.js';
 
 /**
  * The Stately inspector's WebSocket adapter sends one JSON text frame per
@@ -43,14 +43,6 @@ describe('Stately inspector', () => {
     return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, frames, server };
   }
 
-  /**
-   * The inspector's `inspect` is an XState observer object ({ next }), which
-   * XState's createActor takes as it is and the runtime passes through
-   * unchanged; ExecutionOptions types `inspect` as a bare function only, hence
-   * the cast (the value is the one users pass, untouched).
-   */
-  const inspectOf = (inspector: { inspect: unknown }) => inspector.inspect as ExecutionOptions['inspect'];
-
   const exchange = saga('inspected-exchange')
     .input<{ amount: number }>()
     .step('rates', () => ({ USD: 3 }))
@@ -65,7 +57,7 @@ describe('Stately inspector', () => {
     await connected;
 
     const sagaId = 'saga-inspected-1';
-    const results = await exchange.run({ amount: 2 }, { sagaId, inspect: inspectOf(inspector) });
+    const results = await exchange.run({ amount: 2 }, { sagaId, inspect: inspector.inspect });
     expect(results).toEqual({ rates: { USD: 3 }, convert: 6 });
 
     // The inspector sends from an idle callback: wait for the last snapshot to arrive.
@@ -94,7 +86,7 @@ describe('Stately inspector', () => {
     cleanups.push(() => inspector.stop());
 
     // Run at once: the records are deferred until the connection is up.
-    await exchange.run({ amount: 1 }, { sagaId: 'saga-inspected-2', inspect: inspectOf(inspector) });
+    await exchange.run({ amount: 1 }, { sagaId: 'saga-inspected-2', inspect: inspector.inspect });
     await vi.waitFor(() => expect(frames.some((f) => f.type === '@xstate.snapshot' && f.snapshot?.value === 'completed')).toBe(true));
     expect(frames.some((f) => f.type === '@xstate.actor' && f.name === 'saga-inspected-2')).toBe(true);
   });

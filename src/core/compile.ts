@@ -171,14 +171,17 @@ export function compileSaga(decl: Declaration): CompiledSaga {
   const compensationPolicies: Record<string, CompiledRetry> = {};
   for (const [name, step] of Object.entries(steps)) if (step.compensateRetry) compensationPolicies[name] = step.compensateRetry;
 
-  const runStates = compileSequence(decl.nodes, ref(IDS.completed), steps);
   const first = decl.nodes[0]!.name;
-  if (hasReadiness) {
-    runStates.readiness = {
-      tags: [TAGS.readiness],
-      on: { 'orsa.ready': { target: first }, 'orsa.notReady': { target: ref(IDS.rollback), actions: 'notReady' } },
-    };
-  }
+  // Readiness first, so that the chart (and every diagram of it) reads in the order things happen.
+  const runStates: Record<string, StateConfig> = hasReadiness
+    ? {
+        readiness: {
+          tags: [TAGS.readiness],
+          on: { 'orsa.ready': { target: first }, 'orsa.notReady': { target: ref(IDS.rollback), actions: 'notReady' } },
+        },
+      }
+    : {};
+  Object.assign(runStates, compileSequence(decl.nodes, ref(IDS.completed), steps));
 
   const config: StateConfig = {
     id: decl.name,
@@ -330,17 +333,21 @@ function compileStep(node: StepNode, next: string, compiled: CompiledStep): Stat
   }
   done.push({ guard: { type: 'isCurrent', params: { step } }, target: next, actions: complete });
   const failForGood = { guard: { type: 'isCurrent', params: { step } }, target: ref(IDS.rollback), actions: { type: 'fail', params: { step } } };
+  // The timeout is enforced by the runtime; it stands in the chart so that it shows and counts in the version.
+  const meta = compiled.timeoutMs === null ? {} : { meta: { timeoutMs: compiled.timeoutMs } };
   if (compiled.retry.maxAttempts === 1) {
     // No retry: one atomic state, so a step costs one transition and two assigns.
     return {
       id: stepId(step),
       tags: [TAGS.step],
+      ...meta,
       entry: { type: 'enterStep', params: { step } },
       on: { [`orsa.done.${step}`]: done, [`orsa.fail.${step}`]: failForGood },
     };
   }
   return {
     id: stepId(step),
+    ...meta,
     initial: 'running',
     entry: { type: 'visit', params: { step } },
     states: {
