@@ -1,4 +1,4 @@
-import { createActor, type Actor, type AnyStateMachine, type InspectionEvent, type Snapshot } from 'xstate';
+import { createActor, type Actor, type AnyStateMachine, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
 import { NonRetryableError, OrsaError, SagaFailedError, StepTimeoutError, toErrorRecord } from '../errors.js';
 import { TAGS } from '../core/compile.js';
 import type { SagaContext, SagaEvent } from '../core/machine.js';
@@ -27,8 +27,8 @@ export interface ExecutionOptions {
   clock?: Clock;
   /** Source of randomness for retry jitter, in [0, 1). Default Math.random. */
   random?: () => number;
-  /** XState's inspection hook: pass `createBrowserInspector().inspect` or a WebSocket inspector's. */
-  inspect?: (event: InspectionEvent) => void;
+  /** XState's inspection hook: pass `createBrowserInspector().inspect` or a WebSocket inspector's (an observer or a function). */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Receives every observation (step started, completed, retrying, …). */
   observer?: (observation: SagaObservation) => void;
   /** Largest step result accepted, in bytes of JSON. Default 1 MiB. */
@@ -87,6 +87,11 @@ export class Execution<R = unknown> {
   private stopped = false;
   private compRunning: string | null = null;
   private sideTaskRunning: string | null = null;
+  /**
+   * Effects that settled while the machine has not yet taken their outcome
+   * (it waits in the queue): a commit of an older snapshot must not start them again.
+   */
+  private readonly settled = new Set<string>();
   private timer: { handle: unknown; at: number } | null = null;
   private resolve!: (value: R) => void;
   private reject!: (error: unknown) => void;
@@ -136,6 +141,11 @@ export class Execution<R = unknown> {
   async send(name: string, payload?: unknown): Promise<void> {
     const value = await this.definition.validateEvent(name, payload);
     this.enqueue({ type: 'orsa.event', name, payload: value ?? null, now: this.clock.now() });
+  }
+
+  /** @internal Delivers a stored event (it carries the store's `seq`, so the write that handles it also consumes it). */
+  deliver(event: SagaEvent): void {
+    this.enqueue(event);
   }
 
   /** Aborts the running steps and compensates what completed; the saga ends `cancelled`. */
@@ -196,7 +206,8 @@ export class Execution<R = unknown> {
       if (event.type !== 'orsa.start' && event.type !== 'orsa.resume') {
         this.actor.send(event);
         after = this.actor.getSnapshot() as SagaSnapshot;
-        if (after === before) continue; // nothing handled it (a stale outcome, an early wake)
+        // Nothing handled it (a stale outcome, an early wake). A stored event is still committed, to consume it.
+        if (after === before && event.seq === undefined) continue;
       }
       if (!this.commit(event, after, before === after ? undefined : before)) return; // resumes once persisted
     }
@@ -249,6 +260,8 @@ export class Execution<R = unknown> {
     const status = this.status!;
     if (status === 'completed') return this.finish(() => this.resolve(context.results as R));
     if (status === 'compensated' || status === 'cancelled' || status === 'failed') {
+      // A failed saga may be retried: its compensation then starts afresh, as attempt 1.
+      this.settled.clear();
       const error = new SagaFailedError(this.sagaId, status, context.failure?.step ?? null, context.failure?.error, reportOf(context));
       return this.finish(() => this.reject(error), status === 'failed');
     }
@@ -257,18 +270,29 @@ export class Execution<R = unknown> {
       const reason = new OrsaError('SAGA_ROLLING_BACK', 'the saga is rolling back (a sibling step failed or the saga was cancelled)');
       for (const run of this.running.values()) run.abort(reason);
     }
+    const wanted = new Set<string>();
     for (const step in context.active) {
       const entry = context.active[step]!;
+      const key = `${entry.exec}@${entry.attempt}`;
+      wanted.add(key);
       const run = this.running.get(step);
-      if (!run || run.exec !== entry.exec || run.attempt !== entry.attempt) this.runStep(step, entry.exec, entry.attempt, context);
+      if ((!run || run.exec !== entry.exec || run.attempt !== entry.attempt) && !this.settled.has(key)) this.runStep(step, entry.exec, entry.attempt, context);
     }
-    if (snapshot.hasTag(TAGS.compensating) && context.comp && this.compRunning !== `${context.comp.exec}@${context.comp.attempt}`) {
-      this.runCompensation(context);
+    const comp = snapshot.hasTag(TAGS.compensating) ? context.comp : null;
+    if (comp) {
+      const key = `undo:${comp.exec}@${comp.attempt}`;
+      wanted.add(key);
+      if (this.compRunning !== key && !this.settled.has(key)) this.runCompensation(context, key);
     }
-    if (snapshot.hasTag(TAGS.readiness)) this.runSideTask('readiness', () => this.definition.checkReadiness(context.input, this.sagaId), 'orsa.ready', 'orsa.notReady');
+    if (snapshot.hasTag(TAGS.readiness)) {
+      wanted.add('readiness');
+      this.runSideTask('readiness', () => this.definition.checkReadiness(context.input, this.sagaId), 'orsa.ready', 'orsa.notReady');
+    }
     if (snapshot.hasTag(TAGS.catch)) {
+      wanted.add('catch');
       this.runSideTask('catch', () => this.definition.callCatch(context, statusAfterCatch(context), reportOf(context)), 'orsa.caught', 'orsa.caught');
     }
+    for (const key of this.settled) if (!wanted.has(key)) this.settled.delete(key);
     this.schedule(dueAtOf(context));
   }
 
@@ -301,6 +325,7 @@ export class Execution<R = unknown> {
     const done = (outcome: SagaEvent) => {
       if (settled) return;
       settled = true;
+      this.settled.add(`${exec}@${attempt}`);
       if (timeout !== undefined) this.clock.clearTimeout(timeout);
       if (this.running.get(step) === run) this.running.delete(step);
       this.enqueue(outcome);
@@ -345,9 +370,8 @@ export class Execution<R = unknown> {
     }, failed);
   }
 
-  private runCompensation(context: SagaContext): void {
+  private runCompensation(context: SagaContext, key: string): void {
     const comp = context.comp!;
-    const key = `${comp.exec}@${comp.attempt}`;
     this.compRunning = key;
     const entry = context.log.find((e) => e.exec === comp.exec)!;
     const node = this.definition.node(entry.step) as StepNode;
@@ -363,6 +387,7 @@ export class Execution<R = unknown> {
     };
     const finish = (event: SagaEvent) => {
       if (this.compRunning === key) this.compRunning = null;
+      this.settled.add(key);
       this.enqueue(event);
     };
     new Promise((resolve) => resolve(node.compensate!(ctx))).then(
@@ -380,17 +405,16 @@ export class Execution<R = unknown> {
   }
 
   private runSideTask(name: string, task: () => unknown, ok: string, ko: string): void {
-    if (this.sideTaskRunning === name) return;
+    if (this.sideTaskRunning === name || this.settled.has(name)) return;
     this.sideTaskRunning = name;
+    const finish = (event: SagaEvent) => {
+      this.sideTaskRunning = null;
+      this.settled.add(name);
+      this.enqueue(event);
+    };
     new Promise((resolve) => resolve(task())).then(
-      () => {
-        this.sideTaskRunning = null;
-        this.enqueue({ type: ok, now: this.clock.now() });
-      },
-      (error) => {
-        this.sideTaskRunning = null;
-        this.enqueue({ type: ko, error: toErrorRecord(error), now: this.clock.now() });
-      },
+      () => finish({ type: ok, now: this.clock.now() }),
+      (error) => finish({ type: ko, error: toErrorRecord(error), now: this.clock.now() }),
     );
   }
 }
