@@ -1,4 +1,5 @@
 export { saga, SagaBuilder } from './core/builder.js';
+export { toMermaid } from './core/diagram.js';
 export { SagaDefinition, InvalidInputError, InvalidEventError, NotReadyError, type SagaHandle } from './core/definition.js';
 export { dependency } from './core/types.js';
 export type {
@@ -26,3 +27,22 @@ export {
 export { systemClock, createTestClock, type Clock, type TestClock } from './runtime/clock.js';
 export type { ExecutionOptions } from './runtime/execution.js';
 export type { SagaObservation, ExecutionStatus } from './runtime/observe.js';
+export { createRuntime, Runtime, type RuntimeOptions, type RuntimeHooks, type SagaInfo } from './runtime/runtime.js';
+export { CorruptRecordError, VersionNotRegisteredError } from './runtime/records.js';
+export { MemoryStore } from './store/memory.js';
+export {
+  FINAL_STATUSES,
+  StoreError,
+  StaleRecordError,
+  UnknownSagaError,
+  type SagaStore,
+  type SagaRecord,
+  type SagaStatus,
+  type HistoryEvent,
+  type InboxEvent,
+  type RecordPatch,
+  type WriteFence,
+  type ListFilter,
+  type ClaimRequest,
+} from './store/types.js';
+export { StoreNotReadyError, StoreSchemaError, StoreConfigError } from './store/errors.js';

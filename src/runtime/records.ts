@@ -1,0 +1,78 @@
+import { OrsaError, SagaFailedError } from '../errors.js';
+import type { SagaContext } from '../core/machine.js';
+import type { HistoryEvent, SagaRecord, SagaStatus } from '../store/types.js';
+import { reportOf, type SagaObservation } from './observe.js';
+
+/** A stored snapshot that cannot be read (truncated, edited by hand, not JSON). The record is left as it is. */
+export class CorruptRecordError extends OrsaError {
+  constructor(
+    readonly sagaId: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('CORRUPT_RECORD', `saga ${sagaId}: its stored snapshot cannot be read (${reason}); it was left untouched: inspect it with \`orsa show ${sagaId}\``, options);
+  }
+}
+
+/** A stored saga whose name and version no longer match a registered definition. The record is left as it is. */
+export class VersionNotRegisteredError extends OrsaError {
+  constructor(
+    readonly sagaId: string,
+    readonly sagaName: string,
+    readonly version: string,
+    registered: readonly string[],
+  ) {
+    super(
+      'VERSION_NOT_REGISTERED',
+      `saga ${sagaId} is "${sagaName}" version ${version}, which this runtime does not have (registered: ${registered.length ? registered.join(', ') : 'none'}); ` +
+        `register that version beside the new one (pin it with .version()) so old instances finish on old code. The record was left untouched.`,
+    );
+  }
+}
+
+export const isFinalStatus = (status: SagaStatus): boolean =>
+  status === 'completed' || status === 'compensated' || status === 'failed' || status === 'cancelled';
+
+/** The persisted XState snapshot of a record, parsed and checked for the fields orsa relies on. */
+export interface ParsedSnapshot {
+  value: unknown;
+  status: string;
+  context: SagaContext;
+  [key: string]: unknown;
+}
+
+export function parseSnapshot(record: SagaRecord): ParsedSnapshot {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(record.snapshot);
+  } catch (error) {
+    throw new CorruptRecordError(record.id, 'not valid JSON', { cause: error });
+  }
+  const snapshot = parsed as Partial<ParsedSnapshot> | null;
+  const context = snapshot?.context as Partial<SagaContext> | undefined;
+  if (!snapshot || typeof snapshot !== 'object' || snapshot.value === undefined || !context || typeof context !== 'object') {
+    throw new CorruptRecordError(record.id, 'no statechart value or context');
+  }
+  for (const key of ['results', 'active', 'timers', 'visits', 'log', 'inbox', 'compensated'] as const) {
+    if (context[key] === undefined || context[key] === null || typeof context[key] !== 'object') {
+      throw new CorruptRecordError(record.id, `context.${key} is missing`);
+    }
+  }
+  if (context.sagaId !== record.id) throw new CorruptRecordError(record.id, `it belongs to saga ${String(context.sagaId)}`);
+  return snapshot as ParsedSnapshot;
+}
+
+/** The outcome of a finished record: its results, or the error a local run would have rejected with. */
+export function outcomeOf(record: SagaRecord): { ok: true; results: unknown } | { ok: false; error: SagaFailedError } {
+  const { context } = parseSnapshot(record);
+  if (record.status === 'completed') return { ok: true, results: context.results };
+  const status = record.status === 'failed' || record.status === 'cancelled' ? record.status : 'compensated';
+  return { ok: false, error: new SagaFailedError(record.id, status, context.failure?.step ?? null, context.failure?.error, reportOf(context)) };
+}
+
+/** An observation as a history entry. */
+export function toHistory(observation: SagaObservation): HistoryEvent {
+  const { sagaId: _id, at, type, ...rest } = observation as SagaObservation & { step?: string; attempt?: number };
+  const { step, attempt, ...data } = rest as { step?: string; attempt?: number };
+  return { at, type, step: step ?? null, attempt: attempt ?? null, data: Object.keys(data).length ? data : null };
+}
