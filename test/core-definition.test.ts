@@ -76,6 +76,7 @@ describe('definition mistakes fail at build time', () => {
     expect(buildError(() => loose('t').step('a', () => 1, { timeoutMs: 0 }).build()).message).toMatch(/timeoutMs must be a number of ms > 0/);
     expect(buildError(() => loose('b').parallel('g', { x: (b: any) => b }).build()).message).toMatch(/is empty/);
     expect(buildError(() => loose('r').step('done', () => 1).build()).message).toMatch(/reserved/);
+    expect(buildError(() => loose('r').sleep('settle', 10).build()).message).toMatch(/"settle" is reserved by the statechart; pick another name/);
   });
 
   it('refuses names that would break the statechart', () => {

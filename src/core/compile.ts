@@ -60,7 +60,8 @@ export const TAGS = {
 export const COMPENSATION_TIMER = '$compensation';
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,99}$/;
 const DEFAULT_COMPENSATE_RETRY = 3;
-const RESERVED = new Set(['readiness', 'done']);
+// State keys of the chart's own states (steps sit beside them at the top level).
+const RESERVED = new Set(['readiness', 'done', 'rollback', 'settle', 'outcome', 'completed', 'compensated', 'failed', 'cancelled']);
 
 const stepId = (name: string) => `s:${name}`;
 const ref = (id: string) => `#${id}`;
