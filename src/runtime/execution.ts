@@ -240,8 +240,9 @@ export class Execution<R = unknown> {
       .then(() => persist(transition))
       .then(
         () => {
-          if (this.stopped) return;
+          // Stored, so it happened: observers hear of it even when the write unloaded the saga.
           this.emit(observations);
+          if (this.stopped) return;
           this.effects(after);
           this.process();
         },
