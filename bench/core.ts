@@ -5,7 +5,7 @@
  * Run: npm run bench:core. The last line is one JSON object.
  */
 import { createActor, fromPromise, setup, toPromise } from 'xstate';
-import { saga } from '../dist/index.js';
+import { saga } from '../src/index.js';
 
 const STEPS = 10;
 const SAGAS = Number(process.env.BENCH_SAGAS ?? 2000);
@@ -82,7 +82,7 @@ async function main() {
   const figures = { orsa: [] as number[], naive: [] as number[], plain: [] as number[] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const name of ['plain', 'naive', 'orsa'] as const) {
-      const out = execFileSync(process.execPath, [...process.execArgv, self, name], { encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [self, name], { encoding: 'utf8' });
       figures[name].push(JSON.parse(out.trim().split('\n').pop()!).usPerStep);
     }
   }

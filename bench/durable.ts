@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { createRuntime, MemoryStore, saga, type SagaStore } from '../dist/index.js';
-import { PostgresStore } from '../dist/postgres.js';
-import { SqliteStore } from '../dist/sqlite.js';
+import { createRuntime, MemoryStore, saga, type SagaStore } from '../src/index.js';
+import { PostgresStore } from '../src/store/postgres.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 
 const STEPS = 3;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
