@@ -39,15 +39,28 @@ export interface ExecutionOptions {
   persist?: (transition: Transition) => Promise<void> | void;
 }
 
-/** A step under way. Its AbortController is made only when the step reads `signal` (they cost microseconds). */
-class Running {
+/**
+ * One step execution under way, and the context its function receives. A
+ * class with a prototype getter: the hot path makes one object per step, and
+ * an AbortController only when the step reads `signal` (they cost microseconds).
+ */
+class StepRun {
   private controller: AbortController | undefined;
   private reason: unknown;
   private aborted = false;
+  settled = false;
+  timeout: unknown = undefined;
+  readonly idempotencyKey: string;
   constructor(
+    readonly step: string,
     readonly exec: string,
     readonly attempt: number,
-  ) {}
+    readonly input: unknown,
+    readonly results: Record<string, unknown>,
+    readonly sagaId: string,
+  ) {
+    this.idempotencyKey = `${sagaId}:${exec}`;
+  }
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
@@ -62,6 +75,7 @@ class Running {
     this.controller?.abort(reason);
   }
 }
+
 type SagaSnapshot = ReturnType<Actor<AnyStateMachine>['getSnapshot']> & { context: SagaContext };
 
 const noop = () => {};
@@ -78,7 +92,7 @@ export class Execution<R = unknown> {
   private readonly actor: Actor<AnyStateMachine>;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, StepRun>();
   private readonly queue: SagaEvent[] = [];
   private readonly observers = new Set<(o: SagaObservation) => void>();
   private snapshot!: SagaSnapshot;
@@ -271,30 +285,37 @@ export class Execution<R = unknown> {
       const reason = new OrsaError('SAGA_ROLLING_BACK', 'the saga is rolling back (a sibling step failed or the saga was cancelled)');
       for (const run of this.running.values()) run.abort(reason);
     }
-    const wanted = new Set<string>();
+    // Settled effects whose outcome the chart has taken are forgotten (a retry or a revisit has a new key).
+    if (this.settled.size > 0) this.forgetSettled(snapshot);
     for (const step in context.active) {
       const entry = context.active[step]!;
-      const key = `${entry.exec}@${entry.attempt}`;
-      wanted.add(key);
       const run = this.running.get(step);
-      if ((!run || run.exec !== entry.exec || run.attempt !== entry.attempt) && !this.settled.has(key)) this.runStep(step, entry.exec, entry.attempt, context);
+      if ((!run || run.exec !== entry.exec || run.attempt !== entry.attempt) && !this.settled.has(`${entry.exec}@${entry.attempt}`)) {
+        this.runStep(step, entry.exec, entry.attempt, context);
+      }
     }
     const comp = snapshot.hasTag(TAGS.compensating) ? context.comp : null;
     if (comp) {
       const key = `undo:${comp.exec}@${comp.attempt}`;
-      wanted.add(key);
       if (this.compRunning !== key && !this.settled.has(key)) this.runCompensation(context, key);
     }
     if (snapshot.hasTag(TAGS.readiness)) {
-      wanted.add('readiness');
       this.runSideTask('readiness', () => this.definition.checkReadiness(context.input, this.sagaId), 'orsa.ready', 'orsa.notReady');
     }
     if (snapshot.hasTag(TAGS.catch)) {
-      wanted.add('catch');
       this.runSideTask('catch', () => this.definition.callCatch(context, statusAfterCatch(context), reportOf(context)), 'orsa.caught', 'orsa.caught');
     }
-    for (const key of this.settled) if (!wanted.has(key)) this.settled.delete(key);
     this.schedule(dueAtOf(context));
+  }
+
+  private forgetSettled(snapshot: SagaSnapshot): void {
+    const context = snapshot.context;
+    const wanted = new Set<string>();
+    for (const step in context.active) wanted.add(`${context.active[step]!.exec}@${context.active[step]!.attempt}`);
+    if (snapshot.hasTag(TAGS.compensating) && context.comp) wanted.add(`undo:${context.comp.exec}@${context.comp.attempt}`);
+    if (snapshot.hasTag(TAGS.readiness)) wanted.add('readiness');
+    if (snapshot.hasTag(TAGS.catch)) wanted.add('catch');
+    for (const key of this.settled) if (!wanted.has(key)) this.settled.delete(key);
   }
 
   private finish(settle: () => void, keepActor = false): void {
@@ -318,57 +339,62 @@ export class Execution<R = unknown> {
 
   private runStep(step: string, exec: string, attempt: number, context: SagaContext): void {
     const node = this.definition.node(step) as StepNode;
-    const run = new Running(exec, attempt);
+    const run = new StepRun(step, exec, attempt, context.input, context.results, this.sagaId);
     this.running.set(step, run);
     const timeoutMs = this.definition.compiled.steps[step]!.timeoutMs;
-    let settled = false;
-    let timeout: unknown;
-    const done = (outcome: SagaEvent) => {
-      if (settled) return;
-      settled = true;
-      this.settled.add(`${exec}@${attempt}`);
-      if (timeout !== undefined) this.clock.clearTimeout(timeout);
-      if (this.running.get(step) === run) this.running.delete(step);
-      this.enqueue(outcome);
-    };
-    const failed = (error: unknown) =>
-      done({ type: `orsa.fail.${step}`, exec, error: toErrorRecord(error), retryable: this.definition.isRetryable(step, error), random: this.random(), now: this.clock.now() });
     if (timeoutMs !== null) {
-      timeout = this.clock.setTimeout(() => {
+      run.timeout = this.clock.setTimeout(() => {
         const error = new StepTimeoutError(step, timeoutMs);
         run.abort(error);
-        failed(error);
+        this.stepFailed(run, error);
       }, timeoutMs);
     }
-    const ctx = {
-      input: context.input,
-      results: context.results,
-      get signal() {
-        return run.signal;
-      },
-      attempt,
-      sagaId: this.sagaId,
-      step,
-      idempotencyKey: `${this.sagaId}:${exec}`,
-    };
     let pending: unknown;
     try {
-      pending = node.run(ctx);
+      pending = node.run(run);
     } catch (error) {
-      return failed(error);
+      return this.stepFailed(run, error);
     }
-    Promise.resolve(pending).then((result) => {
-      try {
-        assertSerializable(step, result, this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
-        const goto = node.goto ? (node.goto.decide({ input: context.input, results: context.results, result }) ?? null) : null;
-        if (goto !== null && !node.goto!.targets.includes(goto)) {
-          throw new NonRetryableError(`step "${step}": goto decide returned "${String(goto)}", which is not among its targets (${node.goto!.targets.join(', ')})`);
-        }
-        done({ type: `orsa.done.${step}`, exec, result, goto, now: this.clock.now() });
-      } catch (error) {
-        failed(error);
+    Promise.resolve(pending).then(
+      (result) => this.stepReturned(run, node, result),
+      (error) => this.stepFailed(run, error),
+    );
+  }
+
+  private stepReturned(run: StepRun, node: StepNode, result: unknown): void {
+    if (run.settled) return;
+    const step = run.step;
+    try {
+      assertSerializable(step, result, this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
+      const goto = node.goto ? (node.goto.decide({ input: run.input, results: run.results, result }) ?? null) : null;
+      if (goto !== null && !node.goto!.targets.includes(goto)) {
+        throw new NonRetryableError(`step "${step}": goto decide returned "${String(goto)}", which is not among its targets (${node.goto!.targets.join(', ')})`);
       }
-    }, failed);
+      this.stepSettled(run, { type: `orsa.done.${step}`, exec: run.exec, result, goto, now: this.clock.now() });
+    } catch (error) {
+      this.stepFailed(run, error);
+    }
+  }
+
+  private stepFailed(run: StepRun, error: unknown): void {
+    if (run.settled) return;
+    const step = run.step;
+    this.stepSettled(run, {
+      type: `orsa.fail.${step}`,
+      exec: run.exec,
+      error: toErrorRecord(error),
+      retryable: this.definition.isRetryable(step, error),
+      random: this.random(),
+      now: this.clock.now(),
+    });
+  }
+
+  private stepSettled(run: StepRun, outcome: SagaEvent): void {
+    run.settled = true;
+    this.settled.add(`${run.exec}@${run.attempt}`);
+    if (run.timeout !== undefined) this.clock.clearTimeout(run.timeout);
+    if (this.running.get(run.step) === run) this.running.delete(run.step);
+    this.enqueue(outcome);
   }
 
   private runCompensation(context: SagaContext, key: string): void {
