@@ -247,7 +247,7 @@ export class Execution<R = unknown> {
       event,
       status,
       dueAt: dueAtOf(after.context),
-      persisted: () => this.actor.getPersistedSnapshot(),
+      persisted: () => persistedOf(after),
       observations,
     };
     Promise.resolve()
@@ -444,6 +444,16 @@ export class Execution<R = unknown> {
       (error) => finish({ type: ko, error: toErrorRecord(error), now: this.clock.now() }),
     );
   }
+}
+
+/**
+ * The persisted form of a snapshot, as XState's getPersistedSnapshot makes it
+ * for a machine without child actors (orsa's never has any), without its
+ * deep copy of the context: the caller serialises it at once.
+ */
+function persistedOf(snapshot: SagaSnapshot): Snapshot<unknown> {
+  const s = snapshot as SagaSnapshot & { historyValue: unknown; output?: unknown; error?: unknown; status: string; value: unknown };
+  return { status: s.status, value: s.value, historyValue: s.historyValue, context: s.context, children: {}, output: s.output, error: s.error } as unknown as Snapshot<unknown>;
 }
 
 function statusAfterCatch(context: SagaContext): 'compensated' | 'failed' | 'cancelled' {

@@ -63,8 +63,8 @@ export function parseSnapshot(record: SagaRecord): ParsedSnapshot {
 }
 
 /** The outcome of a finished record: its results, or the error a local run would have rejected with. */
-export function outcomeOf(record: SagaRecord): { ok: true; results: unknown } | { ok: false; error: SagaFailedError } {
-  const { context } = parseSnapshot(record);
+export function outcomeOf(record: SagaRecord, known?: SagaContext): { ok: true; results: unknown } | { ok: false; error: SagaFailedError } {
+  const context = known ?? parseSnapshot(record).context;
   if (record.status === 'completed') return { ok: true, results: context.results };
   const status = record.status === 'failed' || record.status === 'cancelled' ? record.status : 'compensated';
   return { ok: false, error: new SagaFailedError(record.id, status, context.failure?.step ?? null, context.failure?.error, reportOf(context)) };

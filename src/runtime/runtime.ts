@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { InspectionEvent, Observer } from 'xstate';
 import { OrsaError, SagaFailedError } from '../errors.js';
 import type { SagaDefinition } from '../core/definition.js';
+import type { SagaContext } from '../core/machine.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { StaleRecordError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
@@ -416,9 +417,10 @@ export class Runtime {
     const now = this.clock.now();
     const final = isFinalStatus(t.status) && t.status !== 'failed';
     const unload = t.status === 'waiting' || t.status === 'failed';
+    const persisted = t.persisted() as unknown as { context: SagaContext };
     const patch = {
       status: t.status,
-      snapshot: JSON.stringify(t.persisted()),
+      snapshot: JSON.stringify(persisted),
       // A running saga is "due" when its lease expires: that is when another worker may take it over.
       dueAt: final ? null : unload ? t.dueAt : Math.min(t.dueAt ?? Infinity, now + this.leaseMs),
       leaseUntil: final || unload ? null : now + this.leaseMs,
@@ -441,8 +443,9 @@ export class Runtime {
       record = await this.store.update(t.sagaId, live.fence, patch, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
     }
     live.fence.rowVersion = record.rowVersion;
-    await this.guard(() => this.options.hooks?.onStore?.(record));
-    if (isFinalStatus(record.status)) await this.finished(record);
+    const hooks = this.options.hooks;
+    if (hooks?.onStore) await this.guard(() => hooks.onStore!(record));
+    if (isFinalStatus(record.status) && (hooks?.onComplete || hooks?.onAbort)) await this.finished(record, persisted.context);
     if (final || unload) {
       if (this.live.get(t.sagaId) === live) this.live.delete(t.sagaId);
       execution.stop(UNLOADED);
@@ -451,8 +454,8 @@ export class Runtime {
     this.waiters.get(t.sagaId)?.forEach((wake) => wake());
   }
 
-  private async finished(record: SagaRecord): Promise<void> {
-    const outcome = outcomeOf(record);
+  private async finished(record: SagaRecord, context: SagaContext): Promise<void> {
+    const outcome = outcomeOf(record, context);
     const hooks = this.options.hooks;
     if (outcome.ok) await this.guard(() => hooks?.onComplete?.(record, outcome.results));
     else await this.guard(() => hooks?.onAbort?.(record, outcome.error));

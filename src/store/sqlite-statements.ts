@@ -39,17 +39,12 @@ export interface InsertParams {
   now: number;
 }
 
-export interface UpdateParams {
-  id: string;
-  rowVersion: number;
-  owner: string;
-  status: string;
-  snapshot: string;
-  dueAt: number | null;
-  leaseUntil: number | null;
-  now: number;
-  historyCount: number;
-}
+
+/** sagaId, seq, at, type, step, attempt, data. */
+export type HistoryArgs = [string, number, number, string, string | null, number | null, string | null];
+
+/** status, snapshot, dueAt, leaseUntil, leaseUntil again (a null one releases the owner), now, historyCount, id, rowVersion, owner. */
+export type UpdateArgs = [string, string, number | null, number | null, number | null, number, number, string, number, string];
 
 export interface ClaimParams {
   owner: string;
@@ -72,9 +67,9 @@ export interface ListParams {
 /** The prepared statements of one connection. */
 export interface SqliteStatements {
   insertSaga: Stmt<InsertParams>;
-  insertHistory: Stmt<HistoryRowWithSeq & { sagaId: string }>;
+  insertHistory: Database.Statement<HistoryArgs>;
   get: Database.Statement<[string], SagaRecord>;
-  update: Stmt<UpdateParams, WrittenRow>;
+  update: Database.Statement<UpdateArgs, WrittenRow>;
   consumeInbox: Stmt<{ id: string; seq: number }>;
   history: Database.Statement<[string], HistoryRowWithSeq>;
   /** Keyed by {@link claimVariant}; each returns the ids to claim (plucked). */
@@ -152,17 +147,17 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
        VALUES (@id, @sagaName, @version, @status, @snapshot, @dueAt, @owner, @leaseUntil, 1, @historySeq, @now, @now)
        ON CONFLICT (id) DO NOTHING`,
     ),
-    insertHistory: db.prepare(
-      `INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data)
-       VALUES (@sagaId, @seq, @at, @type, @step, @attempt, @data)`,
+    // Positional parameters: binding them is measurably cheaper than named ones on the per-step path.
+    insertHistory: db.prepare<HistoryArgs>(
+      `INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     get: db.prepare<[string], SagaRecord>(`SELECT ${RECORD_COLUMNS} FROM orsa_sagas WHERE id = ?`),
     // A null lease releases the record, owner included (RecordPatch.leaseUntil).
-    update: db.prepare<[UpdateParams], WrittenRow>(
-      `UPDATE orsa_sagas SET status = @status, snapshot = @snapshot, due_at = @dueAt,
-         owner = CASE WHEN @leaseUntil IS NULL THEN NULL ELSE owner END, lease_until = @leaseUntil,
-         row_version = row_version + 1, updated_at = @now, history_seq = history_seq + @historyCount
-       WHERE id = @id AND row_version = @rowVersion AND owner = @owner
+    update: db.prepare<UpdateArgs, WrittenRow>(
+      `UPDATE orsa_sagas SET status = ?, snapshot = ?, due_at = ?, lease_until = ?,
+         owner = CASE WHEN ? IS NULL THEN NULL ELSE owner END,
+         row_version = row_version + 1, updated_at = ?, history_seq = history_seq + ?
+       WHERE id = ? AND row_version = ? AND owner = ?
        RETURNING ${WRITE_COLUMNS}`,
     ),
     consumeInbox: db.prepare(

@@ -236,7 +236,7 @@ function transactions(db: Database.Database, s: SqliteStatements): Transactions 
       now: record.now,
     });
     if (changes === 0) return { inserted: false, record: s.get.get(record.id)! };
-    rows.forEach((row, index) => s.insertHistory.run({ sagaId: record.id, seq: index + 1, ...row }));
+    rows.forEach((row, index) => s.insertHistory.run(record.id, index + 1, row.at, row.type, row.step, row.attempt, row.data));
     const stored: SagaRecord = {
       id: record.id,
       sagaName: record.sagaName,
@@ -255,21 +255,22 @@ function transactions(db: Database.Database, s: SqliteStatements): Transactions 
 
   const update = db.transaction((...[id, fence, patch, history, options]: Parameters<Transactions['update']>) => {
     const rows = history.map(encodeHistory);
-    const written = s.update.get({
+    const written = s.update.get(
+      patch.status,
+      patch.snapshot,
+      patch.dueAt,
+      patch.leaseUntil,
+      patch.leaseUntil,
+      options.now,
+      rows.length,
       id,
-      rowVersion: fence.rowVersion,
-      owner: fence.owner,
-      status: patch.status,
-      snapshot: patch.snapshot,
-      dueAt: patch.dueAt,
-      leaseUntil: patch.leaseUntil,
-      now: options.now,
-      historyCount: rows.length,
-    });
+      fence.rowVersion,
+      fence.owner,
+    );
     if (!written) throw new StaleRecordError(id);
     const { historySeq, ...record } = written;
     const first = historySeq - rows.length + 1;
-    rows.forEach((row, index) => s.insertHistory.run({ sagaId: id, seq: first + index, ...row }));
+    rows.forEach((row, index) => s.insertHistory.run(id, first + index, row.at, row.type, row.step, row.attempt, row.data));
     if (options.consumedInboxSeq !== undefined) s.consumeInbox.run({ id, seq: options.consumedInboxSeq });
     return { ...record, snapshot: patch.snapshot };
   });
