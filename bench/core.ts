@@ -8,7 +8,7 @@ import { createActor, fromPromise, setup, toPromise } from 'xstate';
 import { saga } from '../src/index.js';
 
 const STEPS = 10;
-const SAGAS = Number(process.env.BENCH_SAGAS ?? 2000);
+const SAGAS = Number(process.env.BENCH_SAGAS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 const work = async (n: number) => n + 1;

@@ -173,12 +173,16 @@ export function compileSaga(decl: Declaration): CompiledSaga {
   for (const [name, step] of Object.entries(steps)) if (step.compensateRetry) compensationPolicies[name] = step.compensateRetry;
 
   const first = decl.nodes[0]!.name;
+  const firstTarget = targetOf(first, steps);
   // Readiness first, so that the chart (and every diagram of it) reads in the order things happen.
   const runStates: Record<string, StateConfig> = hasReadiness
     ? {
         readiness: {
           tags: [TAGS.readiness],
-          on: { 'orsa.ready': { target: first }, 'orsa.notReady': { target: ref(IDS.rollback), actions: 'notReady' } },
+          on: {
+            'orsa.ready': withActions({ target: firstTarget.ref }, enterActions(firstTarget)),
+            'orsa.notReady': { target: ref(IDS.rollback), actions: 'notReady' },
+          },
         },
       }
     : {};
@@ -187,6 +191,7 @@ export function compileSaga(decl: Declaration): CompiledSaga {
   const config: StateConfig = {
     id: decl.name,
     initial: hasReadiness ? 'readiness' : first,
+    ...(hasReadiness ? {} : withEntry(enterActions(firstTarget))),
     on: {
       'orsa.event': { actions: 'enqueueEvent' },
       // Steps sit at the top level (one level less for every transition); cancel applies until rollback starts.
@@ -257,21 +262,50 @@ export function compileSaga(decl: Declaration): CompiledSaga {
   return { config, steps, events: [...events], dependencies: [...dependencies.keys()], hasReadiness };
 }
 
+/**
+ * Where a transition goes, and the step it enters. A plain step (no retry) has
+ * no entry action: the transitions into it carry `enterStep` (a step's
+ * completion and the next step's start are then one assign, one context copy).
+ */
+interface Target {
+  ref: string;
+  enter: string | null;
+}
+
+const isPlainStep = (name: string, steps: Record<string, CompiledStep>) => steps[name]?.kind === 'step' && steps[name]!.retry.maxAttempts === 1;
+
+function targetOf(name: string, steps: Record<string, CompiledStep>): Target {
+  return { ref: ref(stepId(name)), enter: isPlainStep(name, steps) ? name : null };
+}
+
+function enterActions(target: Target): StateConfig[] {
+  return target.enter === null ? [] : [{ type: 'enterStep', params: { step: target.enter } }];
+}
+
+function withActions(transition: StateConfig, actions: StateConfig[]): StateConfig {
+  if (actions.length === 0) return transition;
+  return { ...transition, actions: actions.length === 1 ? actions[0] : actions };
+}
+
+function withEntry(actions: StateConfig[]): StateConfig {
+  return actions.length === 0 ? {} : { entry: actions.length === 1 ? actions[0] : actions };
+}
+
 function compileSequence(nodes: Node[], exit: string, steps: Record<string, CompiledStep>): Record<string, StateConfig> {
   const states: Record<string, StateConfig> = {};
   nodes.forEach((node, index) => {
     const nextNode = nodes[index + 1];
-    const next = nextNode ? ref(stepId(nextNode.name)) : exit;
+    const next = nextNode ? targetOf(nextNode.name, steps) : { ref: exit, enter: null };
     states[node.name] = compileNode(node, next, steps);
   });
   return states;
 }
 
-function compileNode(node: Node, next: string, steps: Record<string, CompiledStep>): StateConfig {
+function compileNode(node: Node, next: Target, steps: Record<string, CompiledStep>): StateConfig {
   const step = node.name;
   switch (node.kind) {
     case 'step':
-      return compileStep(node, next, steps[step]!);
+      return compileStep(node, next, steps);
     case 'wait': {
       const state: StateConfig = {
         id: stepId(step),
@@ -279,8 +313,8 @@ function compileNode(node: Node, next: string, steps: Record<string, CompiledSte
         entry: { type: 'startWait', params: { step, timeoutMs: node.timeoutMs ?? null } },
         always: {
           guard: { type: 'hasEvent', params: { event: node.event } },
-          target: next,
-          actions: { type: 'takeEvent', params: { step, event: node.event } },
+          target: next.ref,
+          actions: [{ type: 'takeEvent', params: { step, event: node.event } }, ...enterActions(next)],
         },
       };
       if (node.timeoutMs !== undefined) {
@@ -300,49 +334,58 @@ function compileNode(node: Node, next: string, steps: Record<string, CompiledSte
         tags: [TAGS.waiting],
         entry: { type: 'startTimer', params: { timer: step, ms: node.ms } },
         on: {
-          'orsa.wake': { guard: { type: 'isDue', params: { timer: step } }, target: next, actions: { type: 'clearTimer', params: { timer: step } } },
+          'orsa.wake': {
+            guard: { type: 'isDue', params: { timer: step } },
+            target: next.ref,
+            actions: [{ type: 'clearTimer', params: { timer: step } }, ...enterActions(next)],
+          },
         },
       };
     case 'parallel': {
       const branches: Record<string, StateConfig> = {};
+      const entry: StateConfig[] = [];
       for (const branch of node.branches) {
         const doneId = `b:${step}:${branch.name}:done`;
+        const first = branch.nodes[0]!.name;
+        entry.push(...enterActions(targetOf(first, steps)));
         branches[branch.name] = {
-          initial: branch.nodes[0]!.name,
+          initial: first,
           states: { ...compileSequence(branch.nodes, ref(doneId), steps), done: { id: doneId, type: 'final' } },
         };
       }
-      return { id: stepId(step), type: 'parallel', states: branches, onDone: { target: next } };
+      return { id: stepId(step), type: 'parallel', ...withEntry(entry), states: branches, onDone: withActions({ target: next.ref }, enterActions(next)) };
     }
   }
 }
 
-function compileStep(node: StepNode, next: string, compiled: CompiledStep): StateConfig {
+function compileStep(node: StepNode, next: Target, steps: Record<string, CompiledStep>): StateConfig {
   const step = node.name;
-  const complete = { type: 'complete', params: { step, compensable: node.compensate !== undefined } };
+  const compiled = steps[step]!;
+  const compensable = node.compensate !== undefined;
+  const complete = (enter: string | null) => ({ type: 'complete', params: enter === null ? { step, compensable } : { step, compensable, enter } });
   const done: StateConfig[] = [];
   for (const target of compiled.gotoTargets) {
     const maxVisits = node.goto!.maxVisits;
+    const to = targetOf(target, steps);
     done.push(
-      { guard: { type: 'gotoAllowed', params: { step, target, maxVisits } }, target: ref(stepId(target)), reenter: true, actions: complete },
+      { guard: { type: 'gotoAllowed', params: { step, target, maxVisits } }, target: to.ref, reenter: true, actions: complete(to.enter) },
       {
         guard: { type: 'gotoRequested', params: { step, target } },
         target: ref(IDS.rollback),
-        actions: [complete, { type: 'gotoLimitReached', params: { step, target, maxVisits } }],
+        actions: [complete(null), { type: 'gotoLimitReached', params: { step, target, maxVisits } }],
       },
     );
   }
-  done.push({ guard: { type: 'isCurrent', params: { step } }, target: next, actions: complete });
+  done.push({ guard: { type: 'isCurrent', params: { step } }, target: next.ref, actions: complete(next.enter) });
   const failForGood = { guard: { type: 'isCurrent', params: { step } }, target: ref(IDS.rollback), actions: { type: 'fail', params: { step } } };
   // The timeout is enforced by the runtime; it stands in the chart so that it shows and counts in the version.
   const meta = compiled.timeoutMs === null ? {} : { meta: { timeoutMs: compiled.timeoutMs } };
   if (compiled.retry.maxAttempts === 1) {
-    // No retry: one atomic state, so a step costs one transition and two assigns.
+    // No retry: one atomic state with no entry action (see Target): a step costs one transition and one assign.
     return {
       id: stepId(step),
       tags: [TAGS.step],
       ...meta,
-      entry: { type: 'enterStep', params: { step } },
       on: { [`orsa.done.${step}`]: done, [`orsa.fail.${step}`]: failForGood },
     };
   }

@@ -105,11 +105,22 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
           active: { ...context.active, [step]: { exec: `${step}#${visit}`, attempt: 1 } },
         };
       }),
-      complete: assign(({ context, event }: Args, { step, compensable }: { step: string; compensable: boolean }) => ({
-        results: { ...context.results, [step]: event.result },
-        active: without(context.active, step),
-        log: compensable ? [...context.log, { exec: event.exec as string, step, result: event.result }] : context.log,
-      })),
+      /** Records a completed step; with `enter`, also starts the plain step the transition goes to (one assign for both). */
+      complete: assign(({ context, event }: Args, { step, compensable, enter }: { step: string; compensable: boolean; enter?: string }) => {
+        const active: SagaContext['active'] = {};
+        for (const key in context.active) if (key !== step) active[key] = context.active[key]!;
+        const update: Partial<SagaContext> = {
+          results: { ...context.results, [step]: event.result },
+          active,
+          log: compensable ? [...context.log, { exec: event.exec as string, step, result: event.result }] : context.log,
+        };
+        if (enter !== undefined) {
+          const visit = (context.visits[enter] ?? 0) + 1;
+          update.visits = { ...context.visits, [enter]: visit };
+          active[enter] = { exec: `${enter}#${visit}`, attempt: 1 };
+        }
+        return update;
+      }),
       scheduleRetry: assign(({ context, event }: Args, params: CompiledRetry & { step: string }) => ({
         active: without(context.active, params.step),
         timers: {
