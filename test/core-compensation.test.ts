@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createTestClock, dependency, NonRetryableError, saga, SagaFailedError } from '../src/index.js';
+import { createTestClock, dependency, NonRetryableError, saga } from '../src/index.js';
+import { failure } from './helpers.js';
 
-const failure = async (promise: Promise<unknown>): Promise<SagaFailedError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SagaFailedError);
-  return error as SagaFailedError;
-};
 
 describe('compensation', () => {
   it('undoes completed steps in reverse order of completion, each receiving its own result', async () => {

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTestClock, InvalidEventError, NonRetryableError, saga, SagaFailedError } from '../src/index.js';
+import { createTestClock, InvalidEventError, NonRetryableError, saga } from '../src/index.js';
+import { failure } from './helpers.js';
 
-const failure = async (promise: Promise<unknown>): Promise<SagaFailedError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SagaFailedError);
-  return error as SagaFailedError;
-};
 
 describe('parallel groups', () => {
   it('runs branches concurrently and exposes every branch result after the group', async () => {

@@ -5,18 +5,10 @@ import {
   InvalidInputError,
   NonRetryableError,
   saga,
-  SagaFailedError,
   type SagaObservation,
 } from '../src/index.js';
+import { failure } from './helpers.js';
 
-const failure = async (promise: Promise<unknown>): Promise<SagaFailedError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SagaFailedError);
-  return error as SagaFailedError;
-};
 
 describe('steps', () => {
   it('passes the input and the results of earlier steps to each step, and resolves with all results', async () => {

@@ -105,3 +105,20 @@ export function claimOrder(a: Pick<SagaRecord, 'id' | 'dueAt'>, b: Pick<SagaReco
   }
   return compareIds(a.id, b.id);
 }
+
+/** The record a successful insert stored: row version 1, created and updated now. */
+export function newStoredRecord(record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number }): SagaRecord {
+  return {
+    id: record.id,
+    sagaName: record.sagaName,
+    version: record.version,
+    status: record.status,
+    snapshot: record.snapshot,
+    dueAt: record.dueAt,
+    owner: record.owner,
+    leaseUntil: record.leaseUntil,
+    rowVersion: 1,
+    createdAt: record.now,
+    updatedAt: record.now,
+  };
+}

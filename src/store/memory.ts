@@ -7,6 +7,7 @@ import {
   listLimit,
   listStatuses,
   nonNegativeInteger,
+  newStoredRecord,
   type HistoryRow,
 } from './encoding.js';
 import { StoreNotReadyError } from './errors.js';
@@ -66,19 +67,7 @@ export class MemoryStore implements SagaStore {
     if (existing) return { inserted: false, record: { ...existing } };
     // Encode first: an event whose data cannot be stored must leave nothing behind.
     const rows = history.map(encodeHistory);
-    const stored: SagaRecord = {
-      id: record.id,
-      sagaName: record.sagaName,
-      version: record.version,
-      status: record.status,
-      snapshot: record.snapshot,
-      dueAt: record.dueAt,
-      owner: record.owner,
-      leaseUntil: record.leaseUntil,
-      rowVersion: 1,
-      createdAt: record.now,
-      updatedAt: record.now,
-    };
+    const stored = newStoredRecord(record);
     this.#records.set(stored.id, stored);
     this.#history.set(stored.id, rows);
     return { inserted: true, record: { ...stored } };

@@ -6,6 +6,7 @@ import {
   listLimit,
   listStatuses,
   nonNegativeInteger,
+  newStoredRecord,
   type HistoryRow,
 } from './encoding.js';
 import { StoreConfigError, StoreNotReadyError } from './errors.js';
@@ -135,19 +136,7 @@ export class PostgresStore implements SagaStore {
       if (!existing) throw new StaleRecordError(record.id);
       return { inserted: false, record: existing };
     }
-    const stored: SagaRecord = {
-      id: record.id,
-      sagaName: record.sagaName,
-      version: record.version,
-      status: record.status,
-      snapshot: record.snapshot,
-      dueAt: record.dueAt,
-      owner: record.owner,
-      leaseUntil: record.leaseUntil,
-      rowVersion: 1,
-      createdAt: record.now,
-      updatedAt: record.now,
-    };
+    const stored = newStoredRecord(record);
     return { inserted: true, record: stored };
   }
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeHistory, encodeHistory, listLimit, listStatuses, nonNegativeInteger } from './encoding.js';
+import { decodeHistory, encodeHistory, listLimit, listStatuses, nonNegativeInteger, newStoredRecord } from './encoding.js';
 import { StoreConfigError, StoreNotReadyError } from './errors.js';
 import { pendingMigrations, SQLITE_MIGRATIONS } from './migrations.js';
 import { claimVariant, listVariant, prepareStatements, type SqliteStatements } from './sqlite-statements.js';
@@ -237,19 +237,7 @@ function transactions(db: Database.Database, s: SqliteStatements): Transactions 
     });
     if (changes === 0) return { inserted: false, record: s.get.get(record.id)! };
     rows.forEach((row, index) => s.insertHistory.run(record.id, index + 1, row.at, row.type, row.step, row.attempt, row.data));
-    const stored: SagaRecord = {
-      id: record.id,
-      sagaName: record.sagaName,
-      version: record.version,
-      status: record.status,
-      snapshot: record.snapshot,
-      dueAt: record.dueAt,
-      owner: record.owner,
-      leaseUntil: record.leaseUntil,
-      rowVersion: 1,
-      createdAt: record.now,
-      updatedAt: record.now,
-    };
+    const stored = newStoredRecord(record);
     return { inserted: true, record: stored };
   });
 
