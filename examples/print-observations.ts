@@ -41,6 +41,8 @@ function describe(o: SagaObservation): string | null {
       return `saga not ready: ${o.error.message}`;
     case 'saga.cancelling':
       return 'saga cancelling';
+    case 'catch.failed':
+      return `catch handler threw: ${o.error.message}`;
     case 'saga.completed':
       return '■ saga completed';
     case 'saga.compensated':

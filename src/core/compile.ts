@@ -164,6 +164,29 @@ export function compileSaga(decl: Declaration): CompiledSaga {
     }
   };
   checkGoto(decl.nodes);
+
+  // An event is consumed by one wait: two branches of one parallel group waiting for the same
+  // event name would both take it in the same step, so that is refused.
+  const eventsIn = (nodes: Node[]): string[] =>
+    nodes.flatMap((n) => (n.kind === 'wait' ? [n.event] : n.kind === 'parallel' ? n.branches.flatMap((b) => eventsIn(b.nodes)) : []));
+  const checkConcurrentWaits = (nodes: Node[]) => {
+    for (const node of nodes) {
+      if (node.kind !== 'parallel') continue;
+      const seen = new Map<string, string>();
+      for (const branch of node.branches) {
+        for (const event of new Set(eventsIn(branch.nodes))) {
+          const other = seen.get(event);
+          if (other !== undefined) {
+            fail(
+              `saga "${decl.name}": branches "${other}" and "${branch.name}" of ${node.position} both wait for the event "${event}"; an event is consumed by one wait, so give them distinct event names`,
+            );
+          } else seen.set(event, branch.name);
+        }
+        checkConcurrentWaits(branch.nodes);
+      }
+    }
+  };
+  checkConcurrentWaits(decl.nodes);
   if (errors.length > 0) {
     throw new SagaDefinitionError(errors.length === 1 ? errors[0]! : `${errors.length} mistakes:\n- ${errors.join('\n- ')}`);
   }
@@ -332,7 +355,8 @@ function compileNode(node: Node, next: Target, steps: Record<string, CompiledSte
       return {
         id: stepId(step),
         tags: [TAGS.waiting],
-        entry: { type: 'startTimer', params: { timer: step, ms: node.ms } },
+        // Visits count here too, so that a goto loop through a sleep (poll, pause, poll) meets its maxVisits.
+        entry: [{ type: 'countVisit', params: { step } }, { type: 'startTimer', params: { timer: step, ms: node.ms } }],
         on: {
           'orsa.wake': {
             guard: { type: 'isDue', params: { timer: step } },
@@ -343,7 +367,7 @@ function compileNode(node: Node, next: Target, steps: Record<string, CompiledSte
       };
     case 'parallel': {
       const branches: Record<string, StateConfig> = {};
-      const entry: StateConfig[] = [];
+      const entry: StateConfig[] = [{ type: 'countVisit', params: { step } }];
       for (const branch of node.branches) {
         const doneId = `b:${step}:${branch.name}:done`;
         const first = branch.nodes[0]!.name;

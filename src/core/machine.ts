@@ -146,6 +146,9 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       markCancelled: assign(({ context }: Args) =>
         context.failure ? { cancelled: true } : { cancelled: true, failure: { step: null, error: { name: 'SagaCancelled', code: 'SAGA_CANCELLED', message: 'the saga was cancelled' } } },
       ),
+      countVisit: assign(({ context }: Args, { step }: { step: string }) => ({
+        visits: { ...context.visits, [step]: (context.visits[step] ?? 0) + 1 },
+      })),
       startTimer: assign(({ context, event }: Args, { timer, ms }: { timer: string; ms: number }) => ({
         timers: { ...context.timers, [timer]: nowOf(event) + ms },
       })),
@@ -157,6 +160,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       })),
       takeEvent: assign(({ context }: Args, { step, event }: { step: string; event: string }) => {
         const index = context.inbox.findIndex((e) => e.name === event);
+        if (index === -1) return {}; // cannot happen once build() refused concurrent waits on one event; never crash the actor
         const taken = context.inbox[index]!;
         return {
           inbox: context.inbox.filter((_, i) => i !== index),

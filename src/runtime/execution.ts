@@ -13,6 +13,8 @@ export interface Transition {
   sagaId: string;
   event: SagaEvent;
   status: ExecutionStatus;
+  /** The status before this transition (null for the first one of this execution). */
+  previous: ExecutionStatus | null;
   dueAt: number | null;
   /** Returns the persisted snapshot (computed on demand: in-memory runs never pay for it). */
   persisted: () => Snapshot<unknown>;
@@ -191,7 +193,10 @@ export class Execution<R = unknown> {
   stop(reason: unknown = new OrsaError('EXECUTION_STOPPED', 'the execution was stopped before the saga finished; resume it from its snapshot')): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const run of this.running.values()) run.abort(reason);
+    for (const run of this.running.values()) {
+      run.abort(reason);
+      if (run.timeout !== undefined) this.clock.clearTimeout(run.timeout);
+    }
     this.running.clear();
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     this.timer = null;
@@ -223,7 +228,8 @@ export class Execution<R = unknown> {
         // Nothing handled it (a stale outcome, an early wake). A stored event is still committed, to consume it.
         if (after === before && event.seq === undefined) continue;
       }
-      if (!this.commit(event, after, before === after ? undefined : before)) return; // resumes once persisted
+      const first = event.type === 'orsa.start' || event.type === 'orsa.resume';
+      if (!this.commit(event, after, first ? undefined : before)) return; // resumes once persisted
     }
     this.processing = false;
   }
@@ -246,6 +252,7 @@ export class Execution<R = unknown> {
       sagaId: this.sagaId,
       event,
       status,
+      previous,
       dueAt: dueAtOf(after.context),
       persisted: () => persistedOf(after),
       observations,
@@ -280,6 +287,9 @@ export class Execution<R = unknown> {
       const error = new SagaFailedError(this.sagaId, status, context.failure?.step ?? null, context.failure?.error, reportOf(context));
       return this.finish(() => this.reject(error), status === 'failed');
     }
+    // Steps under way when the rollback starts are aborted. Active steps this process did not start
+    // (a takeover mid-rollback) are run again below with a live signal, on purpose: the crashed run may
+    // have done its side effect; an idempotent re-run completes, and what completes is compensated.
     if (snapshot.hasTag(TAGS.draining) && !this.draining) {
       this.draining = true;
       const reason = new OrsaError('SAGA_ROLLING_BACK', 'the saga is rolling back (a sibling step failed or the saga was cancelled)');

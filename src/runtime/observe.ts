@@ -20,6 +20,8 @@ export type SagaObservation = { sagaId: string; at: number } & (
   | { type: 'compensation.retrying'; step: string; exec: string; attempt: number; error: ErrorRecord; dueAt: number }
   | { type: 'compensation.failed'; step: string; exec: string; attempt: number; error: ErrorRecord }
   | { type: 'saga.not-ready'; error: ErrorRecord }
+  /** The `.catch()` handler threw; the saga ends all the same. */
+  | { type: 'catch.failed'; error: ErrorRecord }
   | { type: 'saga.cancelling' }
   | { type: 'saga.completed' }
   | { type: 'saga.compensated' | 'saga.failed' | 'saga.cancelled'; step: string | null; error: ErrorRecord | undefined; report: CompensationReport }
@@ -93,6 +95,8 @@ export function observe(sagaId: string, event: SagaEvent, before: SagaContext | 
       out.push({ sagaId, at, type: 'saga.not-ready', error: event.error });
     } else if (type === 'orsa.cancel' && after.cancelled && !before.cancelled) {
       out.push({ sagaId, at, type: 'saga.cancelling' });
+    } else if (type === 'orsa.caught' && event.error) {
+      out.push({ sagaId, at, type: 'catch.failed', error: event.error });
     }
   }
   for (const step in after.active) {
