@@ -73,8 +73,8 @@ interface Live {
   execution: Execution<unknown>;
   definition: SagaDefinition<any, any>;
   fence: { rowVersion: number; owner: string };
-  /** Highest inbox seq handed to the execution: a stored event is delivered once, however often it is read. */
-  delivered: number;
+  /** Inbox seqs handed to the execution: a stored event is delivered once, however often it is read. */
+  delivered: Set<number>;
 }
 
 const CONTROL_EVENTS: Record<string, string> = {
@@ -112,6 +112,7 @@ export class Runtime {
   private readonly registry = new Map<string, SagaDefinition<any, any>>();
   private readonly latest = new Map<string, SagaDefinition<any, any>>();
   private readonly live = new Map<string, Live>();
+  private readonly versionsByName = new Map<string, string[]>();
   private readonly quarantine = new Set<string>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly timers = new Set<unknown>();
@@ -128,6 +129,7 @@ export class Runtime {
       }
       this.registry.set(key, definition);
       this.latest.set(definition.name, definition); // the last one registered starts new instances
+      this.versionsByName.set(definition.name, [...(this.versionsByName.get(definition.name) ?? []), definition.version]);
     }
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
     this.store = options.store ?? new SqliteStore({ path: '.orsa/orsa.db' });
@@ -143,7 +145,7 @@ export class Runtime {
       await this.reportUnresumable();
       await this.poll();
       this.every(this.options.pollIntervalMs ?? 1_000, () => this.poll());
-      this.every(Math.max(1, Math.floor(this.leaseMs / 3)), () => this.renew());
+      this.every(Math.max(1, Math.floor(this.leaseMs / 3)), () => this.guard(() => this.renew()));
       const monitor = this.options.monitor;
       if (monitor) this.every(monitor.intervalMs, async () => this.guard(() => this.counts().then((c) => monitor.report(c))));
       await this.guard(() => this.options.hooks?.onStartup?.());
@@ -183,9 +185,20 @@ export class Runtime {
     }
     const validated = await definition.validateInput(input);
     const id = options.id ?? crypto.randomUUID();
+    const running = this.live.get(id);
+    if (running) {
+      // Already running here: starting it again must not launch a second execution.
+      if (running.definition.name !== definition.name) throw this.idTaken(id, running.definition.name, definition.name);
+      return { id, created: false };
+    }
     let created = true;
-    const live = this.launch(definition, id, validated, undefined, { rowVersion: 0, owner: this.workerId }, (inserted) => (created = inserted));
+    let existing: SagaRecord | undefined;
+    const live = this.launch(definition, id, validated, undefined, { rowVersion: 0, owner: this.workerId }, (inserted, record) => {
+      created = inserted;
+      existing = record;
+    });
     await live.firstWrite;
+    if (!created && existing && existing.sagaName !== definition.name) throw this.idTaken(id, existing.sagaName, definition.name);
     return { id, created };
   }
 
@@ -238,9 +251,10 @@ export class Runtime {
     const record = await this.store.get(id);
     const definition = record && this.registry.get(`${record.sagaName}@${record.version}`);
     const value = definition && !(name in CONTROL_EVENTS) ? await definition.validateEvent(name, payload) : payload;
-    const event = await this.store.sendEvent(id, name, JSON.stringify(value ?? null), this.clock.now());
+    await this.store.sendEvent(id, name, JSON.stringify(value ?? null), this.clock.now());
     const live = this.live.get(id);
-    if (live) this.deliver(live, [event]);
+    // Everything still pending, in order: events stored by other processes before this one come first.
+    if (live) this.deliver(live, await this.store.inbox(id));
     else if (this.running) void this.poll(id);
   }
 
@@ -287,6 +301,10 @@ export class Runtime {
     return info;
   }
 
+  private idTaken(id: string, holder: string, wanted: string): OrsaError {
+    return new OrsaError('SAGA_ID_TAKEN', `the id "${id}" already belongs to a "${holder}" saga; a "${wanted}" saga needs another id`);
+  }
+
   private versionError(record: SagaRecord): VersionNotRegisteredError {
     const versions = [...this.registry.values()].filter((d) => d.name === record.sagaName).map((d) => d.version);
     return new VersionNotRegisteredError(record.id, record.sagaName, record.version, versions);
@@ -305,7 +323,7 @@ export class Runtime {
     const tick = () => {
       this.timers.delete(handle);
       if (!this.running) return;
-      void task().finally(() => {
+      void task().catch((error: unknown) => this.report(error)).finally(() => {
         if (this.running) {
           handle = this.clock.setTimeout(tick, ms);
           this.timers.add(handle);
@@ -320,19 +338,23 @@ export class Runtime {
   private poll(id?: string): Promise<void> {
     const run = async () => {
       if (!this.running) return;
-      const now = this.clock.now();
-      const claimed = await this.store.claim({
-        owner: this.workerId,
-        now,
-        leaseUntil: now + this.leaseMs,
-        limit: this.options.claimBatch ?? 100,
-        dueOnly: true,
-        sagaNames: [...this.latest.keys()],
-        versions: [...this.registry.values()].map((d) => d.version),
-        excludeIds: [...this.live.keys(), ...this.quarantine],
-        ...(id ? { id } : {}),
-      });
-      for (const record of claimed) await this.resume(record);
+      // One claim per saga name with that name's versions: a (name, version) pair this worker
+      // cannot run is never touched, even when the version string belongs to another saga.
+      for (const [name, versions] of this.versionsByName) {
+        const now = this.clock.now();
+        const claimed = await this.store.claim({
+          owner: this.workerId,
+          now,
+          leaseUntil: now + this.leaseMs,
+          limit: this.options.claimBatch ?? 100,
+          dueOnly: true,
+          sagaNames: [name],
+          versions,
+          excludeIds: [...this.live.keys(), ...this.quarantine],
+          ...(id ? { id } : {}),
+        });
+        for (const record of claimed) await this.resume(record);
+      }
       if (this.live.size > 0) {
         const pending = await this.store.pendingEvents([...this.live.keys()]);
         for (const event of pending) {
@@ -363,8 +385,8 @@ export class Runtime {
 
   private deliver(live: Live, events: readonly { seq: number; name: string; payload: string }[]): void {
     for (const event of events) {
-      if (event.seq <= live.delivered) continue;
-      live.delivered = event.seq;
+      if (live.delivered.has(event.seq)) continue;
+      live.delivered.add(event.seq);
       const control = CONTROL_EVENTS[event.name];
       if (control) live.execution.deliver({ type: control, seq: event.seq, now: this.clock.now() });
       else live.execution.deliver({ type: 'orsa.event', name: event.name, payload: JSON.parse(event.payload), seq: event.seq, now: this.clock.now() });
@@ -377,7 +399,7 @@ export class Runtime {
     input: unknown,
     snapshot: unknown,
     fence: { rowVersion: number; owner: string },
-    onInsert?: (inserted: boolean) => void,
+    onInsert?: (inserted: boolean, record: SagaRecord) => void,
   ): Live & { firstWrite: Promise<void> } {
     let firstWrite!: { resolve: () => void; reject: (e: unknown) => void };
     const first = new Promise<void>((resolve, reject) => (firstWrite = { resolve, reject }));
@@ -400,18 +422,21 @@ export class Runtime {
         }
       },
     });
-    const live: Live = { execution, definition, fence, delivered: 0 };
+    const live: Live = { execution, definition, fence, delivered: new Set() };
     this.live.set(id, live);
     execution.result.catch((error: unknown) => {
+      // The outcome of a saga is handled by write() (final, failed and waiting sagas are unloaded there);
+      // a failed saga that was resumed to retry its compensation keeps running. Only a stop ends it here.
+      if (error instanceof SagaFailedError) return;
       if (this.live.get(id) === live) this.live.delete(id);
-      if (error !== UNLOADED && !(error instanceof SagaFailedError) && !(error instanceof StaleRecordError) && this.running) this.report(error);
+      if (error !== UNLOADED && !(error instanceof StaleRecordError) && this.running) this.report(error);
     });
     execution.start();
     return Object.assign(live, { firstWrite: first });
   }
 
   /** The one commit of a transition: the new snapshot, its status and due time, the history it added, the inbox events it consumed. */
-  private async write(live: Live, t: Transition, onInsert?: (inserted: boolean) => void): Promise<void> {
+  private async write(live: Live, t: Transition, onInsert?: (inserted: boolean, record: SagaRecord) => void): Promise<void> {
     const { execution } = live;
     if (t.event.type === 'orsa.resume') return; // nothing changed since the claim
     const now = this.clock.now();
@@ -432,7 +457,7 @@ export class Runtime {
         { id: t.sagaId, sagaName: live.definition.name, version: live.definition.version, owner: patch.leaseUntil === null ? null : this.workerId, now, ...patch },
         [{ at: now, type: 'saga.started', step: null, attempt: null, data: null }, ...history],
       );
-      onInsert?.(result.inserted);
+      onInsert?.(result.inserted, result.record);
       if (!result.inserted) {
         execution.stop(UNLOADED); // the same id was started before: that run stands
         return;
@@ -445,7 +470,8 @@ export class Runtime {
     live.fence.rowVersion = record.rowVersion;
     const hooks = this.options.hooks;
     if (hooks?.onStore) await this.guard(() => hooks.onStore!(record));
-    if (isFinalStatus(record.status) && (hooks?.onComplete || hooks?.onAbort)) await this.finished(record, persisted.context);
+    // Only when it becomes final: a failed saga that takes an event (and stays failed) is not aborted again.
+    if (isFinalStatus(record.status) && t.previous !== t.status && (hooks?.onComplete || hooks?.onAbort)) await this.finished(record, persisted.context);
     if (final || unload) {
       if (this.live.get(t.sagaId) === live) this.live.delete(t.sagaId);
       execution.stop(UNLOADED);
