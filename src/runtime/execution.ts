@@ -139,6 +139,8 @@ export class Execution<R = unknown> {
   start(): this {
     this.actor.start();
     this.snapshot = this.actor.getSnapshot() as SagaSnapshot;
+    // A resumed saga already had its status: resuming is not news (no saga.* observation, no hook).
+    if (this.options.snapshot) this.status = statusOf(this.snapshot);
     this.enqueue({ type: this.options.snapshot ? 'orsa.resume' : 'orsa.start', now: this.clock.now() });
     return this;
   }
@@ -172,6 +174,11 @@ export class Execution<R = unknown> {
   /** Retries the compensation of a saga that ended `failed`. */
   retryCompensation(): void {
     this.enqueue({ type: 'orsa.retryCompensation', now: this.clock.now() });
+  }
+
+  /** @internal Whether events wait in the queue behind the transition being written. */
+  hasQueuedEvents(): boolean {
+    return this.queue.length > 0;
   }
 
   /** Current status. */

@@ -106,7 +106,8 @@ export function observe(sagaId: string, event: SagaEvent, before: SagaContext | 
       out.push({ sagaId, at, type: 'step.started', step, exec: now.exec, attempt: now.attempt });
     }
   }
-  if (after.comp && (!before?.comp || before.comp.exec !== after.comp.exec || before.comp.attempt !== after.comp.attempt)) {
+  // A failed saga keeps the compensation that failed in context: only a running one is news.
+  if (after.comp && status === 'compensating' && (!before?.comp || before.comp.exec !== after.comp.exec || before.comp.attempt !== after.comp.attempt)) {
     out.push({ sagaId, at, type: 'compensation.started', step: stepOfExec(after, after.comp.exec), exec: after.comp.exec, attempt: after.comp.attempt });
   }
   if (status !== previous) {

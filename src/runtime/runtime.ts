@@ -373,8 +373,10 @@ export class Runtime {
     try {
       if (!definition) throw this.versionError(record);
       const snapshot = parseSnapshot(record);
+      // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
+      const inbox = await this.store.inbox(record.id);
       const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId });
-      this.deliver(live, await this.store.inbox(record.id));
+      this.deliver(live, inbox);
     } catch (error) {
       // Reported and left as it was: only the lease that claim took is given back.
       this.quarantine.add(record.id);
@@ -438,10 +440,12 @@ export class Runtime {
   /** The one commit of a transition: the new snapshot, its status and due time, the history it added, the inbox events it consumed. */
   private async write(live: Live, t: Transition, onInsert?: (inserted: boolean, record: SagaRecord) => void): Promise<void> {
     const { execution } = live;
-    if (t.event.type === 'orsa.resume') return; // nothing changed since the claim
+    // A resume changes no state; it is written only to record the steps it runs again (for the audit trail).
+    if (t.event.type === 'orsa.resume' && t.observations.length === 0) return;
     const now = this.clock.now();
     const final = isFinalStatus(t.status) && t.status !== 'failed';
-    const unload = t.status === 'waiting' || t.status === 'failed';
+    // A waiting (or failed) saga leaves memory, unless events for it are already queued here.
+    const unload = (t.status === 'waiting' || t.status === 'failed') && !execution.hasQueuedEvents();
     const persisted = t.persisted() as unknown as { context: SagaContext };
     const patch = {
       status: t.status,
