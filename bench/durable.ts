@@ -18,7 +18,7 @@ import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 
 const STEPS = 3;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SAGAS_SQLITE = Number(process.env.BENCH_SAGAS_SQLITE ?? 400);
 const SAGAS_PG = Number(process.env.BENCH_SAGAS_PG ?? 300);
 const PG_URL = process.env.ORSA_BENCH_PG_URL ?? process.env.ORSA_TEST_PG_URL;
