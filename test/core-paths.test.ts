@@ -2,6 +2,7 @@ import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
 import { saga, type SagaContext, type SagaDefinition } from '../src/index.js';
 import { TAGS } from '../src/core/compile.js';
+import { referenceSagas } from '../machines/index.js';
 
 /**
  * Path coverage: every path through a saga's statechart in which a step fails
@@ -89,7 +90,9 @@ const reference = {
 };
 
 describe('path coverage', () => {
-  for (const [name, definition] of Object.entries(reference)) {
+  // The reference sagas of machines/ (the examples' sagas), and small ones that stress one shape each.
+  const all: Record<string, SagaDefinition<any, any>> = { ...Object.fromEntries(referenceSagas.map((d) => [`machines/${d.name}`, d])), ...reference };
+  for (const [name, definition] of Object.entries(all)) {
     it(`every path of "${name}" in which a step fails for good ends compensated, undoing exactly the completed steps in reverse order`, () => {
       const paths = failurePaths(definition);
       expect(paths.length).toBeGreaterThan(3);
