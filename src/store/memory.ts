@@ -21,6 +21,7 @@ import {
   type ListFilter,
   type RecordPatch,
   type SagaRecord,
+  type SagaStatus,
   type SagaStore,
   type WriteFence,
 } from './types.js';
@@ -194,6 +195,15 @@ export class MemoryStore implements SagaStore {
       for (const entry of this.#inbox.get(sagaId) ?? []) if (!entry.consumed) events.push({ ...entry.event });
     }
     return events.sort((a, b) => a.seq - b.seq);
+  }
+
+  async countByStatus(sagaName?: string): Promise<Partial<Record<SagaStatus, number>>> {
+    this.#ready();
+    const counts: Partial<Record<SagaStatus, number>> = {};
+    for (const r of this.#records.values()) {
+      if (sagaName === undefined || r.sagaName === sagaName) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    }
+    return counts;
   }
 
   async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {

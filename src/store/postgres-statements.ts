@@ -158,6 +158,11 @@ export class PostgresStatements {
     });
   }
 
+  /** Records per status; $1 a saga name or null for all. */
+  get countByStatus(): Prepared {
+    return this.#variant('count', () => `SELECT status, count(*) AS n FROM ${this.#t.sagas} WHERE $1::text IS NULL OR saga_name = $1 GROUP BY status`);
+  }
+
   /** Earliest due time among unfinished records; with `byNames`, $1 is the saga names. */
   nextDueAt(byNames: boolean): Prepared {
     const t = this.#t;

@@ -21,6 +21,7 @@ import {
   type ListFilter,
   type RecordPatch,
   type SagaRecord,
+  type SagaStatus,
   type SagaStore,
   type WriteFence,
 } from './types.js';
@@ -232,6 +233,11 @@ export class PostgresStore implements SagaStore {
     }
     const rows = await this.#query<InboxRow>(this.#sql.pendingEvents, [sagaIds]);
     return rows.map(toInboxEvent);
+  }
+
+  async countByStatus(sagaName?: string): Promise<Partial<Record<SagaStatus, number>>> {
+    const rows = await this.#query<{ status: SagaStatus; n: string }>(this.#sql.countByStatus, [sagaName ?? null]);
+    return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
   }
 
   async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {

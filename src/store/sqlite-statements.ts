@@ -85,6 +85,7 @@ export interface SqliteStatements {
   list: Map<string, Stmt<ListParams, SagaRecord>>;
   /** Keyed by whether saga names are filtered (plucked). */
   nextDueAt: Map<boolean, Stmt<{ names: string }, number | null>>;
+  countByStatus: Stmt<{ sagaName: string | null }, { status: string; n: number }>;
 }
 
 /** The key of the claim statement for these filters. */
@@ -191,5 +192,8 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     ),
     list,
     nextDueAt,
+    countByStatus: db.prepare(
+      `SELECT status, count(*) AS n FROM orsa_sagas WHERE @sagaName IS NULL OR saga_name = @sagaName GROUP BY status`,
+    ),
   };
 }

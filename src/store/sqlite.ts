@@ -14,6 +14,7 @@ import {
   type ListFilter,
   type RecordPatch,
   type SagaRecord,
+  type SagaStatus,
   type SagaStore,
   type WriteFence,
 } from './types.js';
@@ -162,6 +163,11 @@ export class SqliteStore implements SagaStore {
   async pendingEvents(sagaIds: readonly string[]): Promise<InboxEvent[]> {
     const s = this.#s();
     return sagaIds.length === 0 ? [] : s.pendingEvents.all(JSON.stringify(sagaIds));
+  }
+
+  async countByStatus(sagaName?: string): Promise<Partial<Record<SagaStatus, number>>> {
+    const rows = this.#s().countByStatus.all({ sagaName: sagaName ?? null });
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
   }
 
   async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {

@@ -188,6 +188,8 @@ export interface SagaStore {
    * gives [] without a query.
    */
   pendingEvents(sagaIds: readonly string[]): Promise<InboxEvent[]>;
+  /** How many records there are in each status (statuses with none may be absent), optionally of one saga: one query (a monitor calls it). */
+  countByStatus(sagaName?: string): Promise<Partial<Record<SagaStatus, number>>>;
   /** Earliest dueAt among unfinished records, for a worker's wake-up timer; null when none. */
   nextDueAt(sagaNames?: readonly string[]): Promise<number | null>;
   /** Releases connections. A store passed an external pool/connection leaves it open. */

@@ -3,6 +3,21 @@ import { insertRecord, newRecord, newSagaName, T0, type StoreRef } from './fixtu
 
 /** Specs of list. */
 export function describeListing(store: StoreRef): void {
+  describe('countByStatus', () => {
+    it('counts the records in each status, of one saga or of all', async () => {
+      const sagaName = newSagaName();
+      await insertRecord(store(), { sagaName, status: 'running' });
+      await insertRecord(store(), { sagaName, status: 'running' });
+      await insertRecord(store(), { sagaName, status: 'failed' });
+      await insertRecord(store(), { sagaName: newSagaName(), status: 'completed' });
+      const counts = await store().countByStatus(sagaName);
+      expect({ running: 0, failed: 0, completed: 0, ...counts }).toEqual({ running: 2, failed: 1, completed: 0 });
+      const all = await store().countByStatus();
+      expect(all.running).toBeGreaterThanOrEqual(2);
+      expect(all.completed).toBeGreaterThanOrEqual(1);
+    });
+  });
+
   describe('list', () => {
     it('returns records most recently updated first', async () => {
       const sagaName = newSagaName();
