@@ -27,7 +27,8 @@ export {
 export { systemClock, createTestClock, type Clock, type TestClock } from './runtime/clock.js';
 export type { ExecutionOptions } from './runtime/execution.js';
 export type { SagaObservation, ExecutionStatus } from './runtime/observe.js';
-export { createRuntime, Runtime, type RuntimeOptions, type RuntimeHooks, type SagaInfo } from './runtime/runtime.js';
+export { createRuntime, Runtime } from './runtime/runtime.js';
+export type { RuntimeOptions, RuntimeHooks, SagaInfo } from './runtime/runtime-options.js';
 export { CorruptRecordError, VersionNotRegisteredError } from './runtime/records.js';
 export { MemoryStore } from './store/memory.js';
 export {
