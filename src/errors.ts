@@ -62,7 +62,13 @@ export class NonRetryableError extends OrsaError {
   }
 }
 
-/** A step ran longer than its `timeoutMs`; its signal was aborted. */
+/** A step ran longer than its `timeoutMs`; its signal was aborted.
+ *
+ * @example
+ * ```ts
+ * if (failure.error?.code === 'STEP_TIMEOUT') alerts.slowService(failure.step);
+ * ```
+ */
 export class StepTimeoutError extends OrsaError {
   constructor(
     readonly step: string,
@@ -72,7 +78,13 @@ export class StepTimeoutError extends OrsaError {
   }
 }
 
-/** A step returned a value that JSON cannot carry. Fails that step before anything is written. */
+/** A step returned a value that JSON cannot carry. Fails that step before anything is written.
+ *
+ * @example
+ * ```ts
+ * .step('load', () => ({ at: new Date() })) // fails with RESULT_NOT_SERIALIZABLE: return date.toISOString()
+ * ```
+ */
 export class ResultNotSerializableError extends OrsaError {
   constructor(
     readonly step: string,
@@ -141,7 +153,13 @@ function describe(
   return `saga ${sagaId}: ${where}${why}; rolled back (${report.compensated.length} compensation(s) ran)`;
 }
 
-/** Turns anything thrown into a plain JSON error record (with its cause chain). */
+/** Turns anything thrown into a plain JSON error record (with its cause chain).
+ *
+ * @example
+ * ```ts
+ * toErrorRecord(new Error('down', { cause: new Error('ECONNRESET') })); // { name: 'Error', message: 'down', cause: { … } }
+ * ```
+ */
 export function toErrorRecord(error: unknown, depth = 0): ErrorRecord {
   if (error instanceof Error) {
     const record: ErrorRecord = { name: error.name, message: error.message };

@@ -35,6 +35,11 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
  * @typeParam R - results of the steps declared so far, by name
  * @typeParam Last - the name of the last step (the one `.compensate()` attaches to)
  * @typeParam A - results added by this sequence (used for parallel branches)
+ *
+ * @example
+ * ```ts
+ * const builder: SagaBuilder<{ id: string }, {}, never, {}> = saga('order').input<{ id: string }>();
+ * ```
  */
 export class SagaBuilder<I, R extends object, Last extends string, A extends object> {
   /** @internal */

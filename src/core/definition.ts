@@ -7,7 +7,13 @@ import type { CompiledSaga, StateConfig } from './compile.js';
 import { createSagaMachine, type SagaContext } from './machine.js';
 import type { Declaration, Node, StepNode, WaitNode } from './types.js';
 
-/** The input did not pass the saga's schema; nothing ran and nothing was stored. */
+/** The input did not pass the saga's schema; nothing ran and nothing was stored.
+ *
+ * @example
+ * ```ts
+ * await exchange.run({ amount: -1 }).catch((e) => e instanceof InvalidInputError && console.log(e.issues));
+ * ```
+ */
 export class InvalidInputError extends OrsaError {
   constructor(
     readonly saga: string,
@@ -17,7 +23,13 @@ export class InvalidInputError extends OrsaError {
   }
 }
 
-/** An event payload did not pass the schema of the `waitFor` steps that consume it; it was not delivered. */
+/** An event payload did not pass the schema of the `waitFor` steps that consume it; it was not delivered.
+ *
+ * @example
+ * ```ts
+ * await handle.send('payment.confirmed', { ref: 42 }); // rejects: ref must be a string; nothing delivered
+ * ```
+ */
 export class InvalidEventError extends OrsaError {
   constructor(
     readonly saga: string,
@@ -28,7 +40,13 @@ export class InvalidEventError extends OrsaError {
   }
 }
 
-/** Readiness failed: a probe or a dependency check threw. */
+/** Readiness failed: a probe or a dependency check threw.
+ *
+ * @example
+ * ```ts
+ * saga('x').readiness(async () => { if (!(await db.ping())) throw new Error('database down'); })
+ * ```
+ */
 export class NotReadyError extends OrsaError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('SAGA_NOT_READY', message, options);

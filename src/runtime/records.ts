@@ -3,7 +3,13 @@ import type { SagaContext } from '../core/machine.js';
 import type { HistoryEvent, SagaRecord, SagaStatus } from '../store/types.js';
 import { reportOf, type SagaObservation } from './observe.js';
 
-/** A stored snapshot that cannot be read (truncated, edited by hand, not JSON). The record is left as it is. */
+/** A stored snapshot that cannot be read (truncated, edited by hand, not JSON). The record is left as it is.
+ *
+ * @example
+ * ```ts
+ * createRuntime({ sagas, onError: (e) => { if (e instanceof CorruptRecordError) alert(e.sagaId); } });
+ * ```
+ */
 export class CorruptRecordError extends OrsaError {
   constructor(
     readonly sagaId: string,
@@ -14,7 +20,13 @@ export class CorruptRecordError extends OrsaError {
   }
 }
 
-/** A stored saga whose name and version no longer match a registered definition. The record is left as it is. */
+/** A stored saga whose name and version no longer match a registered definition. The record is left as it is.
+ *
+ * @example
+ * ```ts
+ * createRuntime({ sagas: [orderV1, orderV2] }); // register the old version too, so its instances finish
+ * ```
+ */
 export class VersionNotRegisteredError extends OrsaError {
   constructor(
     readonly sagaId: string,

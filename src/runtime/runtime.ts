@@ -44,7 +44,16 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   return new Runtime(options);
 }
 
-/** See {@link createRuntime}. */
+/** See {@link createRuntime}.
+ *
+ * @example
+ * ```ts
+ * const runtime = createRuntime({ sagas: [order] });
+ * await runtime.start();
+ * const { id } = await runtime.startSaga(order, input);
+ * await runtime.result(id);
+ * ```
+ */
 export class Runtime {
   readonly workerId: string;
   readonly store: SagaStore;

@@ -25,6 +25,11 @@ export type SagaStatus =
  * ignores it. `failed` (compensation could not finish) is not among them: it
  * waits for an operator, and is claimed only when something is due for it
  * (in practice an inbox event such as `retryCompensation`, since its dueAt is null).
+ *
+ * @example
+ * ```ts
+ * const open = await store.list({ status: ['running', 'waiting', 'compensating', 'failed'] });
+ * ```
  */
 export const FINAL_STATUSES: readonly SagaStatus[] = ['completed', 'compensated', 'cancelled'];
 
@@ -196,10 +201,22 @@ export interface SagaStore {
   close(): Promise<void>;
 }
 
-/** Base class for store failures (imported by runtime code; no driver dependency). */
+/** Base class for store failures (imported by runtime code; no driver dependency).
+ *
+ * @example
+ * ```ts
+ * try { await store.init(); } catch (e) { if (e instanceof StoreError) console.error(e.code, e.message); }
+ * ```
+ */
 export class StoreError extends OrsaError {}
 
-/** A write lost the race: another writer changed the record, or the lease moved to another owner. */
+/** A write lost the race: another writer changed the record, or the lease moved to another owner.
+ *
+ * @example
+ * ```ts
+ * try { await store.update(id, fence, patch, [], { now }); } catch (e) { if (e instanceof StaleRecordError) reload(id); }
+ * ```
+ */
 export class StaleRecordError extends StoreError {
   constructor(
     readonly sagaId: string,
@@ -209,7 +226,13 @@ export class StaleRecordError extends StoreError {
   }
 }
 
-/** No saga with this id exists in the store. */
+/** No saga with this id exists in the store.
+ *
+ * @example
+ * ```ts
+ * await store.sendEvent('nope', 'x', 'null', Date.now()); // rejects with UnknownSagaError
+ * ```
+ */
 export class UnknownSagaError extends StoreError {
   constructor(readonly sagaId: string) {
     super('UNKNOWN_SAGA', `no saga with id "${sagaId}" in this store; check the id (orsa list shows them)`);
