@@ -108,21 +108,23 @@ function sqliteFloor(db: Database.Database, payloads: Payloads): Floor {
     `UPDATE orsa_sagas SET status = ?, snapshot = ?, due_at = ?, lease_until = ?, row_version = row_version + 1, history_seq = history_seq + 2, updated_at = ?
      WHERE id = ? AND row_version = ? AND owner = 'floor'`,
   );
-  const history = db.prepare('INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  // Both history rows of a commit in one statement, as the store writes them.
+  const history = db.prepare(
+    'INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data) VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)',
+  );
   const rows = payloads.history.map(historyRow);
-  const addHistory = (id: string, seq: number, row: ReturnType<typeof historyRow>) => history.run(id, seq, row.at, row.type, row.step, row.attempt, row.data);
+  const pair = (id: string, seq: number, a: ReturnType<typeof historyRow>, b: ReturnType<typeof historyRow>) =>
+    history.run(id, seq, a.at, a.type, a.step, a.attempt, a.data, id, seq + 1, b.at, b.type, b.step, b.attempt, b.data);
   const start = db.transaction((id: string) => {
     const now = Date.now();
     insert.run(id, payloads.snapshots[0], now + 30_000, now + 30_000, now, now);
-    addHistory(id, 1, rows[0]!);
-    addHistory(id, 2, rows[1]!);
+    pair(id, 1, rows[0]!, rows[1]!);
   });
   const step = db.transaction((id: string, k: number) => {
     const now = Date.now();
     const last = k === STEPS - 1;
     update.run(last ? 'completed' : 'running', payloads.snapshots[k + 1], last ? null : now + 30_000, last ? null : now + 30_000, now, id, k + 1);
-    addHistory(id, 3 + 2 * k, rows[2 + 2 * k]!);
-    addHistory(id, 4 + 2 * k, rows[3 + 2 * k]!);
+    pair(id, 3 + 2 * k, rows[2 + 2 * k]!, rows[3 + 2 * k]!);
   });
   return { start: async (id) => start.immediate(id), step: async (id, k) => step.immediate(id, k) };
 }
