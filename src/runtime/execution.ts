@@ -408,7 +408,8 @@ export class Execution<R = unknown> {
 
   private stepSettled(run: StepRun, outcome: SagaEvent): void {
     run.settled = true;
-    this.settled.add(`${run.exec}@${run.attempt}`);
+    // Without a persister every commit is effected at once, on the latest snapshot: nothing can be stale.
+    if (this.options.persist) this.settled.add(`${run.exec}@${run.attempt}`);
     if (run.timeout !== undefined) this.clock.clearTimeout(run.timeout);
     if (this.running.get(run.step) === run) this.running.delete(run.step);
     this.enqueue(outcome);
