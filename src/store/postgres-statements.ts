@@ -22,9 +22,8 @@ function prepared(text: string): Prepared {
 const RECORD_COLUMNS = `id, saga_name AS "sagaName", version, status, snapshot, due_at AS "dueAt", owner,
   lease_until AS "leaseUntil", row_version AS "rowVersion", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-/** Without the snapshot: a 100 KB snapshot the writer already holds need not travel back. */
-const WRITE_COLUMNS = `id, saga_name AS "sagaName", version, status, due_at AS "dueAt", owner,
-  lease_until AS "leaseUntil", row_version AS "rowVersion", created_at AS "createdAt", updated_at AS "updatedAt"`;
+/** What a write reads back: only what the writer does not know (not the snapshot, the status or the times it wrote). */
+const WRITE_COLUMNS = `id, saga_name AS "sagaName", version, owner, row_version AS "rowVersion", created_at AS "createdAt"`;
 
 /**
  * History arrives as one JSON array of encoded events ({@link HistoryRow}:

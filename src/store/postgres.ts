@@ -162,9 +162,21 @@ export class PostgresStore implements SagaStore {
       JSON.stringify(history.map(encodeHistory)),
     ];
     if (consume) values.push(options.consumedInboxSeq);
-    const [row] = await this.#query<RecordRow>(this.#sql.update(consume), values);
+    const [row] = await this.#query<Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt'>>(this.#sql.update(consume), values);
     if (!row) throw new StaleRecordError(id);
-    return toRecord(row, patch.snapshot);
+    return {
+      id,
+      sagaName: row.sagaName,
+      version: row.version,
+      status: patch.status,
+      snapshot: patch.snapshot,
+      dueAt: patch.dueAt,
+      owner: row.owner,
+      leaseUntil: patch.leaseUntil,
+      rowVersion: Number(row.rowVersion),
+      createdAt: Number(row.createdAt),
+      updatedAt: options.now,
+    };
   }
 
   async get(id: string): Promise<SagaRecord | undefined> {
