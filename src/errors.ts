@@ -62,6 +62,11 @@ export class NonRetryableError extends OrsaError {
   }
 }
 
+/** Whether an error said it must not be retried: a `NonRetryableError`, or any error whose `retryable` is `false`. */
+export function isNonRetryable(error: unknown): boolean {
+  return error instanceof NonRetryableError || (error as { retryable?: unknown } | null)?.retryable === false;
+}
+
 /** A step ran longer than its `timeoutMs`; its signal was aborted.
  *
  * @example

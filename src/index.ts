@@ -33,6 +33,7 @@ export { CorruptRecordError, VersionNotRegisteredError } from './runtime/records
 export { MemoryStore } from './store/memory.js';
 export {
   FINAL_STATUSES,
+  SAGA_STATUSES,
   StoreError,
   StaleRecordError,
   UnknownSagaError,

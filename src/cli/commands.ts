@@ -1,4 +1,4 @@
-import { FINAL_STATUSES, type HistoryEvent, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { FINAL_STATUSES, SAGA_STATUSES as STATUSES, type HistoryEvent, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 
 /** Where the CLI writes. */
 export interface Output {
@@ -6,7 +6,6 @@ export interface Output {
   error: (text: string) => void;
 }
 
-const STATUSES: readonly SagaStatus[] = ['running', 'waiting', 'compensating', 'completed', 'compensated', 'failed', 'cancelled'];
 
 /** Events the CLI stores for the workers (see Runtime's control events). */
 const CONTROL = { resume: '$resume', cancel: '$cancel', retry: '$retryCompensation' } as const;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { AnyStateMachine } from 'xstate';
-import { NonRetryableError, OrsaError, type CompensationReport } from '../errors.js';
+import { isNonRetryable, OrsaError, type CompensationReport } from '../errors.js';
 import { Execution, type ExecutionOptions } from '../runtime/execution.js';
 import type { CompiledSaga, StateConfig } from './compile.js';
 import { createSagaMachine, type SagaContext } from './machine.js';
@@ -162,7 +162,7 @@ export class SagaDefinition<I, R> {
 
   /** @internal Whether a step error may be retried: NonRetryableError and `retryable: false` never are; then `retryIf`. */
   isRetryable(step: string, error: unknown): boolean {
-    if (error instanceof NonRetryableError || (error as { retryable?: unknown } | null)?.retryable === false) return false;
+    if (isNonRetryable(error)) return false;
     const node = this.nodes.get(step) as StepNode | undefined;
     const retry = node?.retry;
     if (retry && typeof retry === 'object' && retry.retryIf) {

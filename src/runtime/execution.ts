@@ -1,5 +1,5 @@
 import { createActor, type Actor, type AnyStateMachine, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
-import { NonRetryableError, OrsaError, SagaFailedError, StepTimeoutError, toErrorRecord } from '../errors.js';
+import { isNonRetryable, NonRetryableError, OrsaError, SagaFailedError, StepTimeoutError, toErrorRecord } from '../errors.js';
 import { TAGS } from '../core/compile.js';
 import type { SagaContext, SagaEvent } from '../core/machine.js';
 import type { SagaDefinition } from '../core/definition.js';
@@ -228,14 +228,14 @@ export class Execution<R = unknown> {
     while (this.queue.length > 0 && !this.stopped) {
       const event = this.queue.shift()!;
       const before = this.snapshot;
+      const first = event.type === 'orsa.start' || event.type === 'orsa.resume';
       let after = before;
-      if (event.type !== 'orsa.start' && event.type !== 'orsa.resume') {
+      if (!first) {
         this.actor.send(event);
         after = this.actor.getSnapshot() as SagaSnapshot;
         // Nothing handled it (a stale outcome, an early wake). A stored event is still committed, to consume it.
         if (after === before && event.seq === undefined) continue;
       }
-      const first = event.type === 'orsa.start' || event.type === 'orsa.resume';
       if (!this.commit(event, after, first ? undefined : before)) return; // resumes once persisted
     }
     this.processing = false;
@@ -442,7 +442,7 @@ export class Execution<R = unknown> {
           type: 'orsa.compensationFailed',
           exec: comp.exec,
           error: toErrorRecord(error),
-          retryable: !(error instanceof NonRetryableError) && (error as { retryable?: unknown })?.retryable !== false,
+          retryable: !isNonRetryable(error),
           random: this.random(),
           now: this.clock.now(),
         }),

@@ -42,8 +42,12 @@ export class VersionNotRegisteredError extends OrsaError {
   }
 }
 
-export const isFinalStatus = (status: SagaStatus): boolean =>
+/** The saga's run has ended: finished for good, or `failed` and waiting for an operator. */
+export const hasEnded = (status: SagaStatus): boolean =>
   status === 'completed' || status === 'compensated' || status === 'failed' || status === 'cancelled';
+
+/** The key a definition is registered under. */
+export const versionKey = (sagaName: string, version: string): string => `${sagaName}@${version}`;
 
 /** The persisted XState snapshot of a record, parsed and checked for the fields orsa relies on. */
 export interface ParsedSnapshot {

@@ -3,12 +3,12 @@ import { OrsaError, SagaFailedError } from '../errors.js';
 import type { SagaDefinition } from '../core/definition.js';
 import type { SagaContext } from '../core/machine.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { StaleRecordError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { FINAL_STATUSES, SAGA_STATUSES, StaleRecordError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
 import type { RuntimeOptions, SagaInfo } from './runtime-options.js';
 import type { SagaObservation } from './observe.js';
-import { CorruptRecordError, isFinalStatus, outcomeOf, parseSnapshot, toHistory, VersionNotRegisteredError } from './records.js';
+import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, toHistory, VersionNotRegisteredError, versionKey } from './records.js';
 
 interface Live {
   execution: Execution<unknown>;
@@ -25,7 +25,6 @@ const CONTROL_EVENTS: Record<string, string> = {
   $resume: 'orsa.nudge',
 };
 const UNLOADED = new OrsaError('SAGA_UNLOADED', 'the saga is waiting and was unloaded from memory; the runtime wakes it when due');
-const STATUSES: SagaStatus[] = ['running', 'waiting', 'compensating', 'completed', 'compensated', 'failed', 'cancelled'];
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -73,7 +72,7 @@ export class Runtime {
   constructor(private readonly options: RuntimeOptions) {
     if (!options?.sagas?.length) throw new OrsaError('RUNTIME_CONFIG', 'createRuntime needs at least one saga: createRuntime({ sagas: [mySaga] })');
     for (const definition of options.sagas) {
-      const key = `${definition.name}@${definition.version}`;
+      const key = versionKey(definition.name, definition.version);
       if (this.registry.has(key) && this.registry.get(key) !== definition) {
         throw new OrsaError('RUNTIME_CONFIG', `two different definitions of saga "${definition.name}" have version ${definition.version}; give one an explicit .version()`);
       }
@@ -128,7 +127,7 @@ export class Runtime {
    */
   async startSaga<I>(saga: SagaDefinition<I, any> | string, input: I, options: { id?: string } = {}): Promise<{ id: string; created: boolean }> {
     await this.start();
-    const definition = typeof saga === 'string' ? this.latest.get(saga) : this.registry.get(`${saga.name}@${saga.version}`);
+    const definition = typeof saga === 'string' ? this.latest.get(saga) : this.registry.get(versionKey(saga.name, saga.version));
     if (!definition) {
       const name = typeof saga === 'string' ? saga : saga.name;
       throw new OrsaError('SAGA_NOT_REGISTERED', `saga "${name}" is not registered with this runtime; pass it in createRuntime({ sagas: [...] })`);
@@ -157,7 +156,7 @@ export class Runtime {
     for (;;) {
       const record = await this.store.get(id);
       if (!record) throw new OrsaError('UNKNOWN_SAGA', `no saga with id "${id}"; check the id (orsa list shows them)`);
-      if (isFinalStatus(record.status) && (record.status !== 'failed' || !this.live.has(id))) {
+      if (hasEnded(record.status) && (record.status !== 'failed' || !this.live.has(id))) {
         const outcome = outcomeOf(record);
         if (outcome.ok) return outcome.results as R;
         throw outcome.error;
@@ -199,7 +198,7 @@ export class Runtime {
    */
   async send(id: string, name: string, payload?: unknown): Promise<void> {
     const record = await this.store.get(id);
-    const definition = record && this.registry.get(`${record.sagaName}@${record.version}`);
+    const definition = record && this.registry.get(versionKey(record.sagaName, record.version));
     const value = definition && !(name in CONTROL_EVENTS) ? await definition.validateEvent(name, payload) : payload;
     await this.store.sendEvent(id, name, JSON.stringify(value ?? null), this.clock.now());
     const live = this.live.get(id);
@@ -220,7 +219,7 @@ export class Runtime {
 
   /** Number of sagas by status. */
   async counts(): Promise<Record<SagaStatus, number>> {
-    const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<SagaStatus, number>;
+    const counts = Object.fromEntries(SAGA_STATUSES.map((s) => [s, 0])) as Record<SagaStatus, number>;
     return { ...counts, ...(await this.store.countByStatus()) };
   }
 
@@ -240,7 +239,7 @@ export class Runtime {
     };
     try {
       info.state = parseSnapshot(record).value;
-      if (!isFinalStatus(record.status) && !this.registry.has(`${record.sagaName}@${record.version}`)) {
+      if (!hasEnded(record.status) && !this.registry.has(versionKey(record.sagaName, record.version))) {
         const e = this.versionError(record);
         info.problem = { code: e.code, message: e.message };
       }
@@ -264,7 +263,7 @@ export class Runtime {
     const names = new Set(this.latest.keys());
     const unfinished = await this.store.list({ status: ['running', 'waiting', 'compensating', 'failed'], limit: 10_000 });
     for (const record of unfinished) {
-      if (names.has(record.sagaName) && !this.registry.has(`${record.sagaName}@${record.version}`)) this.report(this.versionError(record));
+      if (names.has(record.sagaName) && !this.registry.has(versionKey(record.sagaName, record.version))) this.report(this.versionError(record));
     }
   }
 
@@ -318,7 +317,7 @@ export class Runtime {
   }
 
   private async resume(record: SagaRecord): Promise<void> {
-    const definition = this.registry.get(`${record.sagaName}@${record.version}`);
+    const definition = this.registry.get(versionKey(record.sagaName, record.version));
     try {
       if (!definition) throw this.versionError(record);
       const snapshot = parseSnapshot(record);
@@ -392,7 +391,7 @@ export class Runtime {
     // A resume changes no state; it is written only to record the steps it runs again (for the audit trail).
     if (t.event.type === 'orsa.resume' && t.observations.length === 0) return;
     const now = this.clock.now();
-    const final = isFinalStatus(t.status) && t.status !== 'failed';
+    const final = FINAL_STATUSES.includes(t.status);
     // A waiting (or failed) saga leaves memory, unless events for it are already queued here.
     const unload = (t.status === 'waiting' || t.status === 'failed') && !execution.hasQueuedEvents();
     const persisted = t.persisted() as unknown as { context: SagaContext };
@@ -424,7 +423,7 @@ export class Runtime {
     const hooks = this.options.hooks;
     if (hooks?.onStore) await this.guard(() => hooks.onStore!(record));
     // Only when it becomes final: a failed saga that takes an event (and stays failed) is not aborted again.
-    if (isFinalStatus(record.status) && t.previous !== t.status && (hooks?.onComplete || hooks?.onAbort)) await this.finished(record, persisted.context);
+    if (hasEnded(record.status) && t.previous !== t.status && (hooks?.onComplete || hooks?.onAbort)) await this.finished(record, persisted.context);
     if (final || unload) {
       if (this.live.get(t.sagaId) === live) this.live.delete(t.sagaId);
       execution.stop(UNLOADED);

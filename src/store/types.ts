@@ -20,6 +20,9 @@ export type SagaStatus =
   | 'failed'
   | 'cancelled';
 
+/** Every status, in the order a saga may pass through them. */
+export const SAGA_STATUSES: readonly SagaStatus[] = ['running', 'waiting', 'compensating', 'completed', 'compensated', 'failed', 'cancelled'];
+
 /**
  * Statuses a saga never leaves: claims skip such a record and `nextDueAt`
  * ignores it. `failed` (compensation could not finish) is not among them: it
