@@ -1,5 +1,5 @@
 import { assign, setup, type AnyStateMachine } from 'xstate';
-import { toErrorRecord, type ErrorRecord } from '../errors.js';
+import type { ErrorRecord } from '../errors.js';
 import { COMPENSATION_TIMER, type StateConfig } from './compile.js';
 import { retryDelayMs, type CompiledRetry } from './policy.js';
 
@@ -257,4 +257,3 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
   } as any) as unknown as AnyStateMachine;
 }
 
-export { toErrorRecord };
