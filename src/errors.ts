@@ -185,3 +185,151 @@ function safeString(value: unknown): string {
     return String(value);
   }
 }
+
+/**
+ * An event was sent that no wait of the saga declares: it could never be
+ * consumed, so it is refused (nothing stored). The message lists the events
+ * the saga does wait for.
+ *
+ * @example
+ * ```ts
+ * await runtime.send(id, 'order.confirmd'); // rejects: UNKNOWN_EVENT, saga "order" waits for: order.confirmed
+ * ```
+ */
+export class UnknownEventError extends OrsaError {
+  constructor(
+    readonly saga: string,
+    readonly event: string,
+    readonly waitedFor: readonly string[],
+  ) {
+    super(
+      'UNKNOWN_EVENT',
+      `saga "${saga}" has no wait for the event ${JSON.stringify(event)}, so it could never consume it; it was not stored. ` +
+        (waitedFor.length
+          ? `It waits for: ${waitedFor.map((e) => JSON.stringify(e)).join(', ')}; check the spelling`
+          : 'It waits for no event at all; send it to a saga that declares a waitFor step'),
+    );
+  }
+}
+
+/**
+ * A command (cancel, retryCompensation) or an event was sent to a saga whose
+ * run has ended: it would be stored and never consumed, so it is refused.
+ *
+ * @example
+ * ```ts
+ * await runtime.cancel(completedId); // rejects: SAGA_ENDED, saga … already ended completed
+ * ```
+ */
+export class SagaEndedError extends OrsaError {
+  constructor(
+    readonly sagaId: string,
+    readonly status: string,
+    readonly action: string,
+  ) {
+    super(
+      'SAGA_ENDED',
+      status === 'failed'
+        ? `saga ${sagaId} ended failed (its compensation could not finish), so it cannot ${action}; fix the cause and call retryCompensation(id)`
+        : `saga ${sagaId} already ended ${status}; there is nothing to ${action} (nothing was stored)`,
+    );
+  }
+}
+
+/**
+ * retryCompensation was asked of a saga that is not `failed`: only a saga
+ * whose compensation could not finish can be retried.
+ *
+ * @example
+ * ```ts
+ * await runtime.retryCompensation(runningId); // rejects: NOT_FAILED
+ * ```
+ */
+export class SagaNotFailedError extends OrsaError {
+  constructor(
+    readonly sagaId: string,
+    readonly status: string,
+  ) {
+    super(
+      'NOT_FAILED',
+      `saga ${sagaId} is ${status}, not failed; retryCompensation applies only to a saga whose compensation could not finish (nothing was stored)`,
+    );
+  }
+}
+
+/**
+ * A saga's input cannot be carried by JSON unchanged (a function, a Date,
+ * NaN, a BigInt, a cycle, a Map, …) or is larger than `maxInputBytes`.
+ * Nothing was stored or run. `path` names the offending value (`$.a[2].b`).
+ *
+ * @example
+ * ```ts
+ * await runtime.startSaga(order, { at: new Date() }); // rejects: INPUT_NOT_SERIALIZABLE at $.at; pass date.toISOString()
+ * ```
+ */
+export class InputNotSerializableError extends OrsaError {
+  constructor(
+    readonly saga: string,
+    readonly path: string,
+    reason: string,
+  ) {
+    super(
+      'INPUT_NOT_SERIALIZABLE',
+      `input of saga "${saga}" cannot be stored as JSON unchanged (${reason}); pass plain data (objects, arrays, strings, finite numbers, booleans, null). Nothing was stored`,
+    );
+  }
+}
+
+/**
+ * A saga id that no store accepts: ids are 1 to 255 characters of valid
+ * Unicode (no lone surrogate) without control characters, so that every
+ * store keeps them apart and the CLI can print them.
+ *
+ * @example
+ * ```ts
+ * await runtime.startSaga(order, input, { id: '' }); // rejects: INVALID_SAGA_ID
+ * ```
+ */
+export class InvalidSagaIdError extends OrsaError {
+  constructor(reason: string) {
+    super('INVALID_SAGA_ID', `invalid saga id: ${reason}; use 1 to 255 printable Unicode characters (a UUID, or an order number such as "order-42")`);
+  }
+}
+
+/**
+ * A runtime option has a value it cannot work with (e.g. `leaseMs: NaN`).
+ *
+ * @example
+ * ```ts
+ * createRuntime({ sagas, leaseMs: 0 }); // throws RUNTIME_CONFIG: leaseMs must be a positive integer
+ * ```
+ */
+export class RuntimeConfigError extends OrsaError {
+  constructor(message: string) {
+    super('RUNTIME_CONFIG', message);
+  }
+}
+
+/**
+ * A step kept losing its lease while it ran (`maxLeaseLosses` times, default
+ * 3): its worker was alive but did not renew in time, usually because the
+ * step blocks the event loop longer than `leaseMs`. The step fails (not
+ * retried) instead of bouncing between workers forever.
+ *
+ * @example
+ * ```ts
+ * if (failure.error?.code === 'LEASE_LOST') console.log('raise leaseMs or move CPU-bound work to a worker thread');
+ * ```
+ */
+export class LeaseLostError extends NonRetryableError {
+  constructor(
+    readonly step: string,
+    readonly losses: number,
+  ) {
+    super(
+      `step "${step}" lost its lease ${losses} times while it ran (its worker did not renew the lease in time, typically because the step blocks the event loop longer than leaseMs); ` +
+        'raise leaseMs, or move CPU-bound work off the event loop (a worker thread or another process)',
+      { code: 'LEASE_LOST' },
+    );
+  }
+}

@@ -82,7 +82,7 @@ describe('durable inbox delivery', () => {
     const { id } = await runtime.startSaga(s, undefined);
     await clock.advance(10);
     // `orsa cancel <id>` from the CLI: stored by another process (seq 1), picked up by the worker's poll later.
-    await store.sendEvent(id, '$cancel', 'null', clock.now());
+    await store.sendEvent(id, 'cancel', 'null', clock.now(), 'command');
     // The application sends an event through this worker (seq 2): delivered at once.
     await runtime.send(id, 'note', 'hello');
     await clock.advance(10);
@@ -130,7 +130,8 @@ describe('durable live bookkeeping', () => {
     expect(again.created).toBe(false);
     await clock.advance(10);
     // Any event for it (here the CLI's `orsa resume` nudge) makes this worker claim its own running saga again.
-    await runtime.send('order-1', '$resume');
+    await store.sendEvent('order-1', 'resume', 'null', clock.now(), 'command');
+    await clock.advance(1_000); // the next poll picks it up
     await clock.advance(10);
     expect(runs).toBe(1);
   });
@@ -176,8 +177,8 @@ describe('history and hooks', () => {
     const runtime = track(createRuntime({ sagas: [s], store, clock, onError: () => {} }));
     const { id } = await runtime.startSaga(s, undefined);
     await clock.advance(10);
-    await runtime.send(id, '$resume'); // `orsa resume` on a saga this worker runs: nothing to do
-    await clock.advance(10);
+    await store.sendEvent(id, 'resume', 'null', clock.now(), 'command'); // `orsa resume` on a saga this worker runs: nothing to do
+    await clock.advance(1_000); // the next poll delivers it
     const started = (await runtime.history(id)).filter((h) => h.type === 'step.started');
     expect(started).toHaveLength(1);
   });
@@ -202,9 +203,12 @@ describe('history and hooks', () => {
     await clock.advance(10);
     expect((await store.get(id))?.status).toBe('failed');
     expect(aborts).toBe(1);
-    await runtime.cancel(id); // a cancel of a failed saga changes nothing
-    await clock.advance(10);
+    // The runtime refuses a cancel of a failed saga; one stored anyway (an older CLI, a raw store user) changes nothing.
+    await expect(runtime.cancel(id)).rejects.toMatchObject({ code: 'SAGA_ENDED' });
+    await store.sendEvent(id, 'cancel', 'null', clock.now(), 'command');
+    await clock.advance(1_000);
     expect(aborts).toBe(1);
+    expect(await store.inbox(id)).toEqual([]);
   });
 });
 

@@ -8,7 +8,8 @@ export interface Output {
 
 
 /** Events the CLI stores for the workers (see Runtime's control events). */
-const CONTROL = { resume: '$resume', cancel: '$cancel', retry: '$retryCompensation' } as const;
+// Runtime commands travel in the inbox's command channel, apart from user events (see Runtime's COMMANDS).
+const CONTROL = { resume: 'resume', cancel: 'cancel', retry: 'retryCompensation' } as const;
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
 
@@ -133,7 +134,7 @@ export async function runCommand(
         out.error(`orsa: saga ${id} is ${record.status}, not failed; retry applies to a saga whose compensation could not finish`);
         return 1;
       }
-      const event = await store.sendEvent(id, CONTROL[command], 'null', Date.now());
+      const event = await store.sendEvent(id, CONTROL[command], 'null', Date.now(), 'command');
       if (values.json) out.log(JSON.stringify({ id, command, seq: event.seq }));
       else out.log(`stored: ${command} for saga ${id} (event #${event.seq}); a worker running "${record.sagaName}" version ${record.version} will act on it`);
       return 0;

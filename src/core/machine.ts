@@ -45,6 +45,11 @@ export interface SagaContext {
   /** Executions whose compensation completed, in the order they ran. */
   compensated: string[];
   compError: ErrorRecord | null;
+  /**
+   * Times the worker running a step execution lost its lease while it ran, by exec (absent in snapshots
+   * written before lease losses were counted). Counted from `leaseLost` commands the losing worker stores.
+   */
+  leaseLosses?: Record<string, number>;
 }
 
 /** What the machine receives as input. */
@@ -81,8 +86,23 @@ function pendingCompensation(context: SagaContext): LogEntry | undefined {
 
 const isCurrentExec = (context: SagaContext, event: SagaEvent, step: string) => context.active[step]?.exec === event.exec;
 
+/** Most events of one name kept in a saga's context before a wait consumes them; later ones are dropped. */
+export const MAX_QUEUED_PER_EVENT = 100;
+
+/** The event names the chart's waits consume (the `hasEvent` guards of its config). */
+function waitedEvents(config: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(config)) for (const item of config) waitedEvents(item, found);
+  else if (config !== null && typeof config === 'object') {
+    const node = config as { type?: unknown; params?: { event?: unknown } };
+    if (node.type === 'hasEvent' && typeof node.params?.event === 'string') found.add(node.params.event);
+    for (const value of Object.values(config)) waitedEvents(value, found);
+  }
+  return found;
+}
+
 /** Builds the XState machine for a compiled config. */
 export function createSagaMachine(config: StateConfig): AnyStateMachine {
+  const waited = waitedEvents(config);
   return setup({
     types: {} as { context: SagaContext; events: SagaEvent; input: SagaMachineInput },
     actions: {
@@ -178,9 +198,17 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
           },
         },
       })),
-      enqueueEvent: assign(({ context, event }: Args) => ({
-        inbox: [...context.inbox, { name: event.name as string, payload: event.payload ?? null }],
-      })),
+      enqueueEvent: assign(({ context, event }: Args) => {
+        // Only events a wait of this chart consumes, and at most MAX_QUEUED_PER_EVENT of each name: the inbox
+        // is in every snapshot, so anything else would make every later write bigger, forever. The oldest are
+        // kept (a wait takes the first that arrived); the runtime refuses unknown names before storing them.
+        const name = event.name as string;
+        if (!waited.has(name)) return {};
+        let queued = 0;
+        for (const e of context.inbox) if (e.name === name) queued++;
+        if (queued >= MAX_QUEUED_PER_EVENT) return {};
+        return { inbox: [...context.inbox, { name, payload: event.payload ?? null }] };
+      }),
       completeLate: assign(({ context, event }: Args, { compensable: steps }: { compensable: string[] }) => {
         const step = event.type.slice('orsa.done.'.length);
         if (!isCurrentExec(context, event, step)) return {};
@@ -208,6 +236,16 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       }),
       compensationFailed: assign(({ event }: Args) => ({ compError: event.error as ErrorRecord })),
       resetCompensationError: assign(() => ({ compError: null, comp: null })),
+      countLeaseLoss: assign(({ context, event }: Args) => {
+        // Only executions still active count: a step that completed meanwhile has nothing left to lose.
+        const execs = Array.isArray(event.execs) ? (event.execs as unknown[]) : [];
+        let losses = context.leaseLosses ?? {};
+        for (const exec of execs) {
+          if (typeof exec !== 'string' || !Object.values(context.active).some((a) => a.exec === exec)) continue;
+          losses = { ...losses, [exec]: (Object.hasOwn(losses, exec) ? losses[exec]! : 0) + 1 };
+        }
+        return losses === context.leaseLosses || (context.leaseLosses === undefined && Object.keys(losses).length === 0) ? {} : { leaseLosses: losses };
+      }),
     },
     guards: {
       isCurrent: ({ context, event }: Args, { step }: { step: string }) => isCurrentExec(context, event, step),
@@ -236,6 +274,9 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
     },
   }).createMachine({
     ...(config as object),
+    // Added here, not by the compiler: the compiled config (and so every saga's version hash) stays as it
+    // was, so sagas stored before lease losses were counted keep resuming.
+    on: { ...((config as { on?: object }).on ?? {}), 'orsa.leaseLost': { actions: 'countLeaseLoss' } },
     context: ({ input }: { input: SagaMachineInput }): SagaContext => ({
       sagaId: input.sagaId,
       input: input.input,

@@ -21,6 +21,15 @@ export interface StepContext<I, R> {
    * Pass it to the services you call so they can deduplicate.
    */
   idempotencyKey: string;
+  /**
+   * This worker's fencing token for the saga: the record's row version when
+   * this worker claimed it (or 1 when it started it), in-memory runs 0. Every
+   * later claim of the saga, by any worker, gets a larger token; hand it to a
+   * system that keeps the largest token it has seen and refuses smaller ones,
+   * and a worker that lost its lease without knowing it cannot overwrite the
+   * new owner's work there. It does not stop the stale step from running.
+   */
+  fencingToken: number;
 }
 
 /** What a compensation receives: its step's context plus that step's result. */

@@ -1,5 +1,5 @@
 import { createActor, type Actor, type AnyStateMachine, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
-import { isNonRetryable, NonRetryableError, OrsaError, SagaFailedError, StepTimeoutError, toErrorRecord } from '../errors.js';
+import { isNonRetryable, LeaseLostError, NonRetryableError, OrsaError, SagaFailedError, StepTimeoutError, toErrorRecord, UnknownEventError } from '../errors.js';
 import { TAGS } from '../core/compile.js';
 import type { SagaContext, SagaEvent } from '../core/machine.js';
 import type { SagaDefinition } from '../core/definition.js';
@@ -7,6 +7,7 @@ import type { StepNode } from '../core/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
 import { assertSerializable, DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
+import { StepRun } from './step-run.js';
 
 /** What the interpreter hands to a persister before it lets a transition's effects start. */
 export interface Transition {
@@ -35,52 +36,24 @@ export interface ExecutionOptions {
   observer?: (observation: SagaObservation) => void;
   /** Largest step result accepted, in bytes of JSON. Default 1 MiB. */
   maxResultBytes?: number;
+  /** @internal The fencing token steps receive (the record's row version at claim). Default 0 (no lease). */
+  fencingToken?: number;
+  /** @internal A step execution whose lease was lost this many times fails with LEASE_LOST. Default 3. */
+  maxLeaseLosses?: number;
+  /** @internal Called after a persisted transition's observations were emitted (even when the write unloaded the saga). */
+  committed?: (transition: Transition) => void;
   /** @internal A persisted snapshot to resume from. */
   snapshot?: Snapshot<unknown>;
   /** @internal Called for every transition before its effects start; a rejection stops the execution. */
   persist?: (transition: Transition) => Promise<void> | void;
 }
 
-/**
- * One step execution under way, and the context its function receives. A
- * class with a prototype getter: the hot path makes one object per step, and
- * an AbortController only when the step reads `signal` (they cost microseconds).
- */
-class StepRun {
-  private controller: AbortController | undefined;
-  private reason: unknown;
-  private aborted = false;
-  settled = false;
-  timeout: unknown = undefined;
-  readonly idempotencyKey: string;
-  constructor(
-    readonly step: string,
-    readonly exec: string,
-    readonly attempt: number,
-    readonly input: unknown,
-    readonly results: Record<string, unknown>,
-    readonly sagaId: string,
-  ) {
-    this.idempotencyKey = `${sagaId}:${exec}`;
-  }
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
-}
-
 type SagaSnapshot = ReturnType<Actor<AnyStateMachine>['getSnapshot']> & { context: SagaContext };
 
 const noop = () => {};
+
+/** How often a step execution may lose its lease before it fails with LEASE_LOST. */
+export const DEFAULT_MAX_LEASE_LOSSES = 3;
 
 /**
  * The interpreter of one saga instance: it runs the XState actor, executes
@@ -157,6 +130,9 @@ export class Execution<R = unknown> {
    * (and delivers nothing) when the payload fails the wait's schema.
    */
   async send(name: string, payload?: unknown): Promise<void> {
+    if (typeof name !== 'string' || !this.definition.compiled.events.includes(name)) {
+      throw new UnknownEventError(this.definition.name, String(name), this.definition.compiled.events);
+    }
     const value = await this.definition.validateEvent(name, payload);
     this.enqueue({ type: 'orsa.event', name, payload: value ?? null, now: this.clock.now() });
   }
@@ -174,6 +150,11 @@ export class Execution<R = unknown> {
   /** Retries the compensation of a saga that ended `failed`. */
   retryCompensation(): void {
     this.enqueue({ type: 'orsa.retryCompensation', now: this.clock.now() });
+  }
+
+  /** @internal The step executions under way here (a worker that loses its lease reports them). */
+  runningSteps(): { step: string; exec: string; attempt: number }[] {
+    return [...this.running.values()].map((run) => ({ step: run.step, exec: run.exec, attempt: run.attempt }));
   }
 
   /** @internal Whether events wait in the queue behind the transition being written. */
@@ -238,8 +219,18 @@ export class Execution<R = unknown> {
       }
       if (!this.commit(event, after, first ? undefined : before)) return; // resumes once persisted
     }
+    if (this.effectsOwed && !this.stopped) {
+      this.effectsOwed = false;
+      this.effects(this.snapshot);
+    }
     this.processing = false;
   }
+
+  /**
+   * Set when a resume's effects wait for the stored events queued behind it: a `leaseLost`
+   * command among them must be counted before a step runs again, not after.
+   */
+  private effectsOwed = false;
 
   /** Records a new snapshot, persists it when asked to, then runs its effects. Returns false when that goes on asynchronously. */
   private commit(event: SagaEvent, after: SagaSnapshot, before: SagaSnapshot | undefined): boolean {
@@ -270,8 +261,13 @@ export class Execution<R = unknown> {
         () => {
           // Stored, so it happened: observers hear of it even when the write unloaded the saga.
           this.emit(observations);
+          this.options.committed?.(transition);
           if (this.stopped) return;
-          this.effects(after);
+          if (event.type === 'orsa.resume' && this.queue.length > 0) this.effectsOwed = true;
+          else {
+            this.effectsOwed = false;
+            this.effects(after);
+          }
           this.process();
         },
         (error) => this.stop(error),
@@ -304,11 +300,14 @@ export class Execution<R = unknown> {
     }
     // Settled effects whose outcome the chart has taken are forgotten (a retry or a revisit has a new key).
     if (this.settled.size > 0) this.forgetSettled(snapshot);
+    const losses = context.leaseLosses;
     for (const step in context.active) {
       const entry = context.active[step]!;
       const run = this.running.get(step);
       if ((!run || run.exec !== entry.exec || run.attempt !== entry.attempt) && !this.settled.has(`${entry.exec}@${entry.attempt}`)) {
-        this.runStep(step, entry.exec, entry.attempt, context);
+        const lost = losses && Object.hasOwn(losses, entry.exec) ? losses[entry.exec]! : 0;
+        if (lost >= (this.options.maxLeaseLosses ?? DEFAULT_MAX_LEASE_LOSSES)) this.leaseLost(step, entry.exec, entry.attempt, context, lost);
+        else this.runStep(step, entry.exec, entry.attempt, context);
       }
     }
     const comp = snapshot.hasTag(TAGS.compensating) ? context.comp : null;
@@ -354,9 +353,16 @@ export class Execution<R = unknown> {
     this.timer = { handle, at: dueAt };
   }
 
+  /** A step execution that kept losing its lease: it fails for good instead of running again. */
+  private leaseLost(step: string, exec: string, attempt: number, context: SagaContext, losses: number): void {
+    const run = new StepRun(step, exec, attempt, context.input, context.results, this.sagaId, this.options.fencingToken ?? 0);
+    this.running.set(step, run);
+    this.stepFailed(run, new LeaseLostError(step, losses));
+  }
+
   private runStep(step: string, exec: string, attempt: number, context: SagaContext): void {
     const node = this.definition.node(step) as StepNode;
-    const run = new StepRun(step, exec, attempt, context.input, context.results, this.sagaId);
+    const run = new StepRun(step, exec, attempt, context.input, context.results, this.sagaId, this.options.fencingToken ?? 0);
     this.running.set(step, run);
     const timeoutMs = this.definition.compiled.steps[step]!.timeoutMs;
     if (timeoutMs !== null) {
@@ -429,6 +435,7 @@ export class Execution<R = unknown> {
       sagaId: this.sagaId,
       step: entry.step,
       idempotencyKey: `${this.sagaId}:${comp.exec}:compensate`,
+      fencingToken: this.options.fencingToken ?? 0,
     };
     const finish = (event: SagaEvent) => {
       if (this.compRunning === key) this.compRunning = null;

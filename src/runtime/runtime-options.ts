@@ -1,6 +1,6 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import type { SagaDefinition } from '../core/definition.js';
-import type { SagaFailedError } from '../errors.js';
+import { RuntimeConfigError, type SagaFailedError } from '../errors.js';
 import type { SagaRecord, SagaStatus, SagaStore } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { SagaObservation } from './observe.js';
@@ -46,6 +46,65 @@ export interface RuntimeOptions {
   onError?: (error: unknown) => void;
   /** Largest step result accepted, in bytes of JSON. Default 1 MiB. */
   maxResultBytes?: number;
+  /** Largest saga input accepted by `startSaga`, in bytes of JSON. Default 1 MiB. */
+  maxInputBytes?: number;
+  /**
+   * How often one step execution may lose its lease while its worker is alive (the worker did not renew in
+   * time, e.g. a step blocking the event loop longer than `leaseMs`) before it fails with `LEASE_LOST`
+   * instead of running again. Takeovers after a crash do not count. Default 3.
+   */
+  maxLeaseLosses?: number;
+}
+
+/** The options that must be positive integers, with what each means (for the error message). */
+const POSITIVE_INTEGERS = [
+  ['leaseMs', 'a lease length in ms, e.g. 30_000'],
+  ['pollIntervalMs', 'a poll interval in ms, e.g. 1_000'],
+  ['claimBatch', 'a number of sagas per claim, e.g. 100'],
+  ['maxResultBytes', 'a size in bytes, e.g. 1_048_576'],
+  ['maxInputBytes', 'a size in bytes, e.g. 1_048_576'],
+  ['maxLeaseLosses', 'a count, e.g. 3'],
+] as const;
+
+/**
+ * Checks the options of {@link createRuntime} that a typo could make
+ * meaningless (`leaseMs: NaN` would leave sagas stuck forever).
+ *
+ * @throws {RuntimeConfigError} saying which option and what is allowed.
+ * @example
+ * ```ts
+ * validateRuntimeOptions({ sagas: [order], leaseMs: 0 }); // throws RUNTIME_CONFIG: leaseMs must be a positive integer …
+ * ```
+ */
+export function validateRuntimeOptions(options: RuntimeOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new RuntimeConfigError('createRuntime needs an options object: createRuntime({ sagas: [mySaga] })');
+  }
+  if (!Array.isArray(options.sagas) || options.sagas.length === 0) {
+    throw new RuntimeConfigError('createRuntime needs at least one saga: createRuntime({ sagas: [mySaga] })');
+  }
+  for (const [name, meaning] of POSITIVE_INTEGERS) {
+    const value: unknown = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      throw new RuntimeConfigError(`createRuntime: ${name} must be a positive integer (${meaning}), not ${describeValue(value)}; leave it out for the default`);
+    }
+  }
+  if (options.monitor !== undefined) {
+    const interval: unknown = options.monitor?.intervalMs;
+    if (typeof interval !== 'number' || !Number.isSafeInteger(interval) || interval <= 0 || typeof options.monitor.report !== 'function') {
+      throw new RuntimeConfigError(`createRuntime: monitor needs { intervalMs: a positive integer of ms, report: a function }, not intervalMs ${describeValue(interval)}`);
+    }
+  }
+  if (options.workerId !== undefined && (typeof options.workerId !== 'string' || options.workerId.length === 0)) {
+    throw new RuntimeConfigError(`createRuntime: workerId must be a non-empty string, not ${describeValue(options.workerId)}`);
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  return value === null ? 'null' : typeof value;
 }
 
 /** A saga as the runtime reports it. */

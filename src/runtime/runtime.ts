@@ -1,12 +1,16 @@
 import { hostname } from 'node:os';
-import { OrsaError, SagaFailedError } from '../errors.js';
+import { OrsaError, SagaEndedError, SagaFailedError, SagaNotFailedError, UnknownEventError } from '../errors.js';
 import type { SagaDefinition } from '../core/definition.js';
 import type { SagaContext } from '../core/machine.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { FINAL_STATUSES, SAGA_STATUSES, StaleRecordError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { assertSagaId } from '../store/input-checks.js';
+import { FINAL_STATUSES, SAGA_STATUSES, StaleRecordError, UnknownSagaError, type HistoryEvent, type InboxEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
-import type { RuntimeOptions, SagaInfo } from './runtime-options.js';
+import { toChartEvent, type CommandName } from './commands.js';
+import { validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
+import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES } from './serialize.js';
+import { Waiters } from './waiters.js';
 import type { SagaObservation } from './observe.js';
 import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, toHistory, VersionNotRegisteredError, versionKey } from './records.js';
 
@@ -14,16 +18,15 @@ interface Live {
   execution: Execution<unknown>;
   definition: SagaDefinition<any, any>;
   fence: { rowVersion: number; owner: string };
-  /** Inbox seqs handed to the execution: a stored event is delivered once, however often it is read. */
+  /** Inbox seqs handed to the execution and not yet consumed by a write: a stored event is delivered once, however often it is read. */
   delivered: Set<number>;
+  /** Every seq up to this one was consumed by a write of this execution (delivered need not remember them). */
+  consumedUpTo: number;
+  /** Whether the record is committed: a start whose insert is under way has no row a renewal could see. */
+  committed: boolean;
+  /** Set once this worker reported losing the saga's lease (one `leaseLost` command per loss). */
+  lost: boolean;
 }
-
-const CONTROL_EVENTS: Record<string, string> = {
-  $cancel: 'orsa.cancel',
-  $retryCompensation: 'orsa.retryCompensation',
-  // From `orsa resume`: no transition; its commit consumes it, and the claim that delivered it resumed the saga.
-  $resume: 'orsa.nudge',
-};
 const UNLOADED = new OrsaError('SAGA_UNLOADED', 'the saga is waiting and was unloaded from memory; the runtime wakes it when due');
 
 /**
@@ -63,14 +66,16 @@ export class Runtime {
   private readonly live = new Map<string, Live>();
   private readonly versionsByName = new Map<string, string[]>();
   private readonly quarantine = new Set<string>();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters: Waiters;
+  /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
+  private readonly announcing = new Set<string>();
   private readonly timers = new Set<unknown>();
   private running = false;
   private polling: Promise<void> | null = null;
   private started: Promise<void> | null = null;
 
   constructor(private readonly options: RuntimeOptions) {
-    if (!options?.sagas?.length) throw new OrsaError('RUNTIME_CONFIG', 'createRuntime needs at least one saga: createRuntime({ sagas: [mySaga] })');
+    validateRuntimeOptions(options);
     for (const definition of options.sagas) {
       const key = versionKey(definition.name, definition.version);
       if (this.registry.has(key) && this.registry.get(key) !== definition) {
@@ -84,6 +89,7 @@ export class Runtime {
     this.store = options.store ?? new SqliteStore({ path: '.orsa/orsa.db' });
     this.clock = options.clock ?? systemClock;
     this.leaseMs = options.leaseMs ?? 30_000;
+    this.waiters = new Waiters(this.clock);
   }
 
   /** Opens the store, resumes every unfinished saga it may run, then keeps polling for due and orphaned ones. */
@@ -133,7 +139,9 @@ export class Runtime {
       throw new OrsaError('SAGA_NOT_REGISTERED', `saga "${name}" is not registered with this runtime; pass it in createRuntime({ sagas: [...] })`);
     }
     const validated = await definition.validateInput(input);
+    assertInputSerializable(definition.name, validated, this.options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
     const id = options.id ?? crypto.randomUUID();
+    assertSagaId(id);
     const running = this.live.get(id);
     if (running) {
       // Already running here: starting it again must not launch a second execution.
@@ -142,7 +150,7 @@ export class Runtime {
     }
     let created = true;
     let existing: SagaRecord | undefined;
-    const live = this.launch(definition, id, validated, undefined, { rowVersion: 0, owner: this.workerId }, (inserted, record) => {
+    const live = this.launch(definition, id, validated, undefined, { rowVersion: 0, owner: this.workerId }, false, (inserted, record) => {
       created = inserted;
       existing = record;
     });
@@ -153,26 +161,18 @@ export class Runtime {
 
   /** Resolves with a saga's results once it completes, or rejects with its `SagaFailedError`. Works for sagas run by any worker. */
   async result<R = unknown>(id: string): Promise<R> {
+    assertSagaId(id);
     for (;;) {
       const record = await this.store.get(id);
-      if (!record) throw new OrsaError('UNKNOWN_SAGA', `no saga with id "${id}"; check the id (orsa list shows them)`);
-      if (hasEnded(record.status) && (record.status !== 'failed' || !this.live.has(id))) {
+      if (!record) throw new UnknownSagaError(id);
+      // An ended saga this worker ran is settled once its observers have heard of the end.
+      if (hasEnded(record.status) && (record.status !== 'failed' || !this.live.has(id)) && !this.announcing.has(id)) {
         const outcome = outcomeOf(record);
         if (outcome.ok) return outcome.results as R;
         throw outcome.error;
       }
-      await new Promise<void>((resolve) => {
-        const set = this.waiters.get(id) ?? new Set();
-        this.waiters.set(id, set);
-        const wake = () => {
-          set.delete(wake);
-          this.clock.clearTimeout(handle);
-          resolve();
-        };
-        set.add(wake);
-        // Another worker may finish it: look again now and then.
-        const handle = this.clock.setTimeout(wake, this.options.pollIntervalMs ?? 1_000);
-      });
+      // Woken by this worker's writes of the saga; another worker may finish it, so look again now and then.
+      await this.waiters.wait(id, this.options.pollIntervalMs ?? 1_000);
     }
   }
 
@@ -197,24 +197,32 @@ export class Runtime {
    * at once when this worker runs the saga, else when a worker picks it up.
    */
   async send(id: string, name: string, payload?: unknown): Promise<void> {
-    const record = await this.store.get(id);
-    const definition = record && this.registry.get(versionKey(record.sagaName, record.version));
-    const value = definition && !(name in CONTROL_EVENTS) ? await definition.validateEvent(name, payload) : payload;
-    await this.store.sendEvent(id, name, JSON.stringify(value ?? null), this.clock.now());
-    const live = this.live.get(id);
-    // Everything still pending, in order: events stored by other processes before this one come first.
-    if (live) this.deliver(live, await this.store.inbox(id));
-    else if (this.running) void this.poll(id);
+    const record = await this.target(id);
+    if (typeof name !== 'string') throw new UnknownEventError(record.sagaName, String(name), []);
+    if (hasEnded(record.status)) throw new SagaEndedError(id, record.status, `take the event ${JSON.stringify(name)}`);
+    const definition = this.registry.get(versionKey(record.sagaName, record.version));
+    // A saga this runtime cannot run is checked by the worker that runs it (it consumes unknown events without effect).
+    let value = payload;
+    if (definition) {
+      if (!definition.compiled.events.includes(name)) throw new UnknownEventError(record.sagaName, name, definition.compiled.events);
+      value = await definition.validateEvent(name, payload);
+    }
+    await this.store.sendEvent(id, name, JSON.stringify(value ?? null), this.clock.now(), 'event');
+    await this.delivered(id);
   }
 
-  /** Cancels a saga: running steps are aborted, completed ones compensated. Stored first, like any event. */
-  cancel(id: string): Promise<void> {
-    return this.send(id, '$cancel');
+  /** Cancels a saga: running steps are aborted, completed ones compensated. Stored first, in the command channel. */
+  async cancel(id: string): Promise<void> {
+    const record = await this.target(id);
+    if (hasEnded(record.status)) throw new SagaEndedError(id, record.status, 'cancel');
+    await this.command(id, 'cancel');
   }
 
   /** Retries the compensation of a saga that ended `failed`. */
-  retryCompensation(id: string): Promise<void> {
-    return this.send(id, '$retryCompensation');
+  async retryCompensation(id: string): Promise<void> {
+    const record = await this.target(id);
+    if (record.status !== 'failed') throw new SagaNotFailedError(id, record.status);
+    await this.command(id, 'retryCompensation');
   }
 
   /** Number of sagas by status. */
@@ -224,6 +232,27 @@ export class Runtime {
   }
 
   // ---- internals ----
+
+  /** The record a send or command is for; the id is checked first. */
+  private async target(id: string): Promise<SagaRecord> {
+    assertSagaId(id);
+    const record = await this.store.get(id);
+    if (!record) throw new UnknownSagaError(id);
+    return record;
+  }
+
+  private async command(id: string, name: CommandName, payload: unknown = null): Promise<void> {
+    await this.store.sendEvent(id, name, JSON.stringify(payload), this.clock.now(), 'command');
+    await this.delivered(id);
+  }
+
+  /** After a send: delivers it at once when this worker runs the saga, else asks the poller to claim it. */
+  private async delivered(id: string): Promise<void> {
+    const live = this.live.get(id);
+    // Everything still pending, in order: events stored by other processes before this one come first.
+    if (live) this.deliver(live, await this.store.inbox(id));
+    else if (this.running) void this.poll(id);
+  }
 
   private describe(record: SagaRecord): SagaInfo {
     const info: SagaInfo = {
@@ -323,7 +352,7 @@ export class Runtime {
       const snapshot = parseSnapshot(record);
       // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
       const inbox = await this.store.inbox(record.id);
-      const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId });
+      const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId }, true);
       this.deliver(live, inbox);
     } catch (error) {
       // Reported and left as it was: only the lease that claim took is given back.
@@ -333,13 +362,11 @@ export class Runtime {
     }
   }
 
-  private deliver(live: Live, events: readonly { seq: number; name: string; payload: string }[]): void {
+  private deliver(live: Live, events: readonly InboxEvent[]): void {
     for (const event of events) {
-      if (live.delivered.has(event.seq)) continue;
+      if (event.seq <= live.consumedUpTo || live.delivered.has(event.seq)) continue;
       live.delivered.add(event.seq);
-      const control = CONTROL_EVENTS[event.name];
-      if (control) live.execution.deliver({ type: control, seq: event.seq, now: this.clock.now() });
-      else live.execution.deliver({ type: 'orsa.event', name: event.name, payload: JSON.parse(event.payload), seq: event.seq, now: this.clock.now() });
+      live.execution.deliver(toChartEvent(event, live.definition.compiled.events, this.clock.now()));
     }
   }
 
@@ -349,6 +376,7 @@ export class Runtime {
     input: unknown,
     snapshot: unknown,
     fence: { rowVersion: number; owner: string },
+    committed: boolean,
     onInsert?: (inserted: boolean, record: SagaRecord) => void,
   ): Live & { firstWrite: Promise<void> } {
     let firstWrite!: { resolve: () => void; reject: (e: unknown) => void };
@@ -360,6 +388,13 @@ export class Runtime {
       ...(this.options.random ? { random: this.options.random } : {}),
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
       ...(this.options.maxResultBytes ? { maxResultBytes: this.options.maxResultBytes } : {}),
+      ...(this.options.maxLeaseLosses ? { maxLeaseLosses: this.options.maxLeaseLosses } : {}),
+      // Monotonic per claim: every claim (and every write) bumps the row version.
+      fencingToken: committed ? fence.rowVersion : 1,
+      committed: (t) => {
+        this.announcing.delete(t.sagaId);
+        this.waiters.wake(t.sagaId);
+      },
       ...(observer ? { observer: (o: SagaObservation) => observer({ ...o, sagaName: definition.name }) } : {}),
       ...(snapshot ? { snapshot: snapshot as never } : {}),
       persist: async (t) => {
@@ -367,12 +402,14 @@ export class Runtime {
           await this.write(live, t, onInsert);
           firstWrite.resolve();
         } catch (error) {
-          firstWrite.reject(error);
+          // UNLOADED from the first write: the id existed, that run stands (startSaga answers created: false).
+          if (error === UNLOADED) firstWrite.resolve();
+          else firstWrite.reject(error);
           throw error;
         }
       },
     });
-    const live: Live = { execution, definition, fence, delivered: new Set() };
+    const live: Live = { execution, definition, fence, delivered: new Set(), consumedUpTo: 0, committed, lost: false };
     this.live.set(id, live);
     execution.result.catch((error: unknown) => {
       // The outcome of a saga is handled by write() (final, failed and waiting sagas are unloaded there);
@@ -410,16 +447,23 @@ export class Runtime {
         [{ at: now, type: 'saga.started', step: null, attempt: null, data: null }, ...history],
       );
       onInsert?.(result.inserted, result.record);
-      if (!result.inserted) {
-        execution.stop(UNLOADED); // the same id was started before: that run stands
-        return;
-      }
+      // The same id was started before: that run stands. Thrown, so nothing of this run is observed.
+      if (!result.inserted) throw UNLOADED;
       record = result.record;
+      live.committed = true;
     } else {
       const seq = typeof t.event.seq === 'number' ? t.event.seq : undefined;
-      record = await this.store.update(t.sagaId, live.fence, patch, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
+      try {
+        record = await this.store.update(t.sagaId, live.fence, patch, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
+      } catch (error) {
+        // The fence moved: another worker claimed the saga, so this one lost its lease during what it ran.
+        if (error instanceof StaleRecordError) this.leaseLost(live, t);
+        throw error;
+      }
+      if (seq !== undefined) this.consumed(live, seq);
     }
     live.fence.rowVersion = record.rowVersion;
+    if (hasEnded(t.status)) this.announcing.add(t.sagaId);
     const hooks = this.options.hooks;
     if (hooks?.onStore) await this.guard(() => hooks.onStore!(record));
     // Only when it becomes final: a failed saga that takes an event (and stays failed) is not aborted again.
@@ -429,7 +473,28 @@ export class Runtime {
       execution.stop(UNLOADED);
       this.wakeAt(patch.dueAt);
     }
-    this.waiters.get(t.sagaId)?.forEach((wake) => wake());
+  }
+
+  /** Every seq up to `seq` is consumed: the execution need not remember those it was handed. */
+  private consumed(live: Live, seq: number): void {
+    if (seq <= live.consumedUpTo) return;
+    live.consumedUpTo = seq;
+    for (const delivered of live.delivered) if (delivered <= seq) live.delivered.delete(delivered);
+  }
+
+  /**
+   * This live worker lost the saga's lease while steps ran: it stores a `leaseLost` command naming them, so
+   * the next owner (maybe this worker again) counts the loss; one that keeps losing fails with LEASE_LOST.
+   */
+  private leaseLost(live: Live, t?: Transition): void {
+    if (live.lost) return;
+    live.lost = true;
+    const execs = new Set(live.execution.runningSteps().map((r) => r.exec));
+    // A step outcome whose write was refused: that step ran while the lease was lost, too.
+    if (t && typeof t.event.exec === 'string' && /^orsa\.(done|fail)\./.test(t.event.type)) execs.add(t.event.exec);
+    if (execs.size === 0 || !this.running) return;
+    const sagaId = live.execution.sagaId;
+    void this.command(sagaId, 'leaseLost', { execs: [...execs] }).catch((error: unknown) => this.report(error));
   }
 
   private async finished(record: SagaRecord, context: SagaContext): Promise<void> {
@@ -450,16 +515,17 @@ export class Runtime {
   }
 
   private async renew(): Promise<void> {
-    const ids = [...this.live.keys()];
-    if (ids.length === 0) return;
+    // Only committed records: a start whose insert has not committed has no row to renew yet (PostgreSQL's
+    // renew would not see it), and its insert sets the lease anyway.
+    const renewing = [...this.live.entries()].filter(([, live]) => live.committed);
+    if (renewing.length === 0) return;
     const now = this.clock.now();
-    const held = new Set(await this.store.renew(this.workerId, ids, now + this.leaseMs, now));
-    for (const id of ids) {
-      const live = this.live.get(id);
-      if (!held.has(id) && live) {
-        this.live.delete(id);
-        live.execution.stop(new StaleRecordError(id, `saga ${id}: this worker lost its lease (another worker took it over); it stopped running it here`));
-      }
+    const held = new Set(await this.store.renew(this.workerId, renewing.map(([id]) => id), now + this.leaseMs, now));
+    for (const [id, live] of renewing) {
+      if (held.has(id) || this.live.get(id) !== live) continue;
+      this.live.delete(id);
+      this.leaseLost(live);
+      live.execution.stop(new StaleRecordError(id, `saga ${id}: this worker lost its lease (it was not renewed in time); it stopped running it here`));
     }
   }
 

@@ -1,67 +1,128 @@
-import { ResultNotSerializableError } from '../errors.js';
+import { InputNotSerializableError, ResultNotSerializableError } from '../errors.js';
 
 /** Default upper bound of one step result, as JSON text. */
 export const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024;
+/** Default upper bound of a saga's input, as JSON text. */
+export const DEFAULT_MAX_INPUT_BYTES = 1024 * 1024;
+
+/** Why a value does not survive a JSON round trip unchanged, and where. */
+export interface Unserializable {
+  /** Where the offending value is, from the root `$`: `$.items[2].at`. */
+  path: string;
+  /** What it is and what to do instead. */
+  reason: string;
+}
+
+/**
+ * Finds the first value that JSON cannot carry unchanged, or a size above
+ * `maxBytes`: the one checker behind step results and saga input.
+ * JSON.stringify alone is not enough: it silently drops functions, turns
+ * Maps into `{}`, Dates into strings, NaN and `undefined` array items into null.
+ *
+ * @example
+ * ```ts
+ * findUnserializable({ at: new Date() }); // { path: '$.at', reason: 'a Date, which JSON does not carry; use date.toISOString()' }
+ * ```
+ */
+export function findUnserializable(value: unknown, maxBytes = Infinity): Unserializable | null {
+  const found = walk(value, '$', new Set(), false);
+  if (found || maxBytes === Infinity || value === undefined) return found;
+  const json = JSON.stringify(value);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only count bytes when it could matter.
+  if (json.length * 3 > maxBytes && Buffer.byteLength(json) > maxBytes) {
+    return { path: '$', reason: `it is larger than ${maxBytes} bytes as JSON` };
+  }
+  return null;
+}
 
 /**
  * Checks that a step result survives a JSON round trip unchanged, before it
- * enters the snapshot. JSON.stringify alone is not enough: it silently drops
- * functions and undefined members and turns Maps into `{}`.
+ * enters the snapshot.
+ *
+ * @throws {ResultNotSerializableError} naming the path of the offending value.
+ * @example
+ * ```ts
+ * assertSerializable('load', { at: new Date() }); // throws RESULT_NOT_SERIALIZABLE ($.at is a Date …)
+ * ```
  */
 export function assertSerializable(step: string, value: unknown, maxBytes = DEFAULT_MAX_RESULT_BYTES): void {
-  if (value === undefined || value === null || typeof value === 'string' || typeof value === 'boolean') {
-    if (typeof value === 'string' && value.length * 3 > maxBytes && Buffer.byteLength(value) > maxBytes) tooBig(step, maxBytes);
-    return;
-  }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new ResultNotSerializableError(step, `the number ${value} becomes null in JSON`);
-    return;
-  }
-  walk(step, value, '$', new Set());
-  if (maxBytes !== Infinity) {
-    const json = JSON.stringify(value);
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: only count bytes when it could matter.
-    if (json.length * 3 > maxBytes && Buffer.byteLength(json) > maxBytes) tooBig(step, maxBytes);
-  }
+  const found = findUnserializable(value, maxBytes);
+  if (!found) return;
+  const tooBig = found.reason.startsWith('it is larger');
+  throw new ResultNotSerializableError(
+    step,
+    tooBig ? `${found.reason}; store large data elsewhere and return a reference, or raise maxResultBytes` : `${found.path} is ${found.reason}`,
+  );
 }
 
-function tooBig(step: string, maxBytes: number): never {
-  throw new ResultNotSerializableError(step, `it is larger than ${maxBytes} bytes as JSON; store large data elsewhere and return a reference, or raise maxResultBytes`);
+/**
+ * Checks a saga's input the way results are checked, before anything is stored.
+ *
+ * @throws {InputNotSerializableError} with the path of the offending value.
+ * @example
+ * ```ts
+ * assertInputSerializable('order', { total: NaN }); // throws INPUT_NOT_SERIALIZABLE ($.total is NaN …)
+ * ```
+ */
+export function assertInputSerializable(saga: string, value: unknown, maxBytes = DEFAULT_MAX_INPUT_BYTES): void {
+  const found = findUnserializable(value, maxBytes);
+  if (!found) return;
+  const tooBig = found.reason.startsWith('it is larger');
+  throw new InputNotSerializableError(
+    saga,
+    found.path,
+    tooBig ? `${found.reason}; store large data elsewhere and pass a reference, or raise maxInputBytes` : `${found.path} is ${found.reason}`,
+  );
 }
 
-function walk(step: string, value: unknown, path: string, seen: Set<object>): void {
+function walk(value: unknown, path: string, seen: Set<object>, inArray: boolean): Unserializable | null {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return;
+      return null;
     case 'number':
-      if (!Number.isFinite(value)) throw new ResultNotSerializableError(step, `${path} is ${value}, which becomes null in JSON`);
-      return;
+      return Number.isFinite(value) ? null : { path, reason: `${value}, which becomes null in JSON; use a finite number or null` };
     case 'undefined':
-      return;
+      // An undefined member disappears and reads back as undefined: unchanged. In an array it becomes null.
+      return inArray ? { path, reason: 'undefined in an array, which becomes null in JSON; use null' } : null;
     case 'bigint':
-      throw new ResultNotSerializableError(step, `${path} is a BigInt; return it as a string`);
+      return { path, reason: 'a BigInt, which JSON does not carry; use its string (value.toString())' };
     case 'function':
-      throw new ResultNotSerializableError(step, `${path} is a function`);
+      return { path, reason: 'a function' };
     case 'symbol':
-      throw new ResultNotSerializableError(step, `${path} is a symbol`);
+      return { path, reason: 'a symbol' };
   }
-  if (value === null) return;
+  if (value === null) return null;
   const object = value as object;
-  if (seen.has(object)) throw new ResultNotSerializableError(step, `${path} refers back to itself (a cycle)`);
+  if (seen.has(object)) return { path, reason: 'a reference back to an enclosing value (a cycle)' };
   if (Array.isArray(object)) {
     seen.add(object);
-    object.forEach((item, i) => walk(step, item, `${path}[${i}]`, seen));
+    for (let i = 0; i < object.length; i++) {
+      const item = `${path}[${i}]`;
+      if (!(i in object)) return { path: item, reason: 'a hole in a sparse array, which becomes null in JSON; fill it' };
+      const found = walk(object[i], item, seen, true);
+      if (found) return found;
+    }
     seen.delete(object);
-    return;
+    return null;
   }
   const proto = Object.getPrototypeOf(object);
   if (proto !== Object.prototype && proto !== null) {
-    const kind = object.constructor?.name ?? 'object';
-    const hint = object instanceof Date ? '; return date.toISOString()' : object instanceof Map ? '; return Object.fromEntries(map)' : '';
-    throw new ResultNotSerializableError(step, `${path} is a ${kind}, which JSON does not carry${hint}`);
+    const kind = (typeof object.constructor === 'function' && object.constructor.name) || 'object with a custom prototype';
+    const hint =
+      object instanceof Date ? '; use date.toISOString()' : object instanceof Map ? '; use Object.fromEntries(map)' : object instanceof Set ? '; use [...set]' : '; use a plain object';
+    return { path, reason: `a ${kind}, which JSON does not carry${hint}` };
   }
   seen.add(object);
-  for (const key of Object.keys(object)) walk(step, (object as Record<string, unknown>)[key], `${path}.${key}`, seen);
+  for (const key of Object.keys(object)) {
+    const found = walk((object as Record<string, unknown>)[key], `${path}${memberPath(key)}`, seen, false);
+    if (found) return found;
+  }
   seen.delete(object);
+  return null;
+}
+
+/** `.name` for plain keys, `["we ird"]` for others, so a path can be read back unambiguously. */
+function memberPath(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }

@@ -11,6 +11,7 @@ import {
   type HistoryRow,
 } from './encoding.js';
 import { StoreNotReadyError } from './errors.js';
+import { assertInboxKind, assertSagaId } from './input-checks.js';
 import {
   FINAL_STATUSES,
   StaleRecordError,
@@ -18,6 +19,7 @@ import {
   type ClaimRequest,
   type HistoryEvent,
   type InboxEvent,
+  type InboxKind,
   type ListFilter,
   type RecordPatch,
   type SagaRecord,
@@ -64,6 +66,7 @@ export class MemoryStore implements SagaStore {
     history: readonly HistoryEvent[],
   ): Promise<{ inserted: boolean; record: SagaRecord }> {
     this.#ready();
+    assertSagaId(record.id);
     const existing = this.#records.get(record.id);
     if (existing) return { inserted: false, record: { ...existing } };
     // Encode first: an event whose data cannot be stored must leave nothing behind.
@@ -173,10 +176,12 @@ export class MemoryStore implements SagaStore {
     if (record && record.owner === owner) this.#records.set(id, { ...record, owner: null, leaseUntil: null });
   }
 
-  async sendEvent(sagaId: string, name: string, payload: string, at: number): Promise<InboxEvent> {
+  async sendEvent(sagaId: string, name: string, payload: string, at: number, kind: InboxKind = 'event'): Promise<InboxEvent> {
     this.#ready();
+    assertSagaId(sagaId);
+    assertInboxKind(kind);
     if (!this.#records.has(sagaId)) throw new UnknownSagaError(sagaId);
-    const event: InboxEvent = { seq: ++this.#inboxSeq, sagaId, name, payload, at };
+    const event: InboxEvent = { seq: ++this.#inboxSeq, sagaId, kind, name, payload, at };
     const events = this.#inbox.get(sagaId) ?? [];
     events.push({ event, consumed: false });
     this.#inbox.set(sagaId, events);

@@ -11,7 +11,7 @@ import { StoreSchemaError } from './errors.js';
  *   `history_seq`, the seq of its last history event, so that appending history
  *   needs no `max(seq)` lookup and is serialized by the row lock the write holds.
  * - `history`: (saga_id, seq) → at, type, step, attempt, data (JSON text).
- * - `inbox`: seq (increasing) → saga_id, name, payload (JSON text), at, consumed.
+ * - `inbox`: seq (increasing) → saga_id, kind ('event' | 'command'), name, payload (JSON text), at, consumed.
  *
  * Only `(status, due_at)` is indexed on `sagas`: claims and `nextDueAt` read it.
  * Columns every write changes (lease_until, updated_at, row_version) are
@@ -76,6 +76,17 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX orsa_inbox_pending ON orsa_inbox (saga_id, seq) WHERE consumed = 0`,
     ],
   },
+  {
+    version: 2,
+    name: 'separate the inbox channels: kind event or command',
+    up: [
+      `ALTER TABLE orsa_inbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'event' CHECK (kind IN ('event', 'command'))`,
+      // Before this migration, commands were events named "$cancel", "$retryCompensation" or "$resume":
+      // pending ones become the commands they were, so a saga cancelled before the upgrade is still cancelled.
+      `UPDATE orsa_inbox SET kind = 'command', name = substr(name, 2)
+       WHERE consumed = 0 AND name IN ('$cancel', '$retryCompensation', '$resume')`,
+    ],
+  },
 ];
 
 /**
@@ -124,6 +135,16 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         consumed boolean NOT NULL DEFAULT false
       )`,
       `CREATE INDEX inbox_pending ON {schema}.inbox (saga_id, seq) WHERE NOT consumed`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'separate the inbox channels: kind event or command',
+    up: [
+      // A constant default: PostgreSQL adds the column without rewriting the table.
+      `ALTER TABLE {schema}.inbox ADD COLUMN kind text NOT NULL DEFAULT 'event' CHECK (kind IN ('event', 'command'))`,
+      `UPDATE {schema}.inbox SET kind = 'command', name = substr(name, 2)
+       WHERE NOT consumed AND name IN ('$cancel', '$retryCompensation', '$resume')`,
     ],
   },
 ];

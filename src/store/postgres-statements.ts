@@ -68,12 +68,12 @@ export class PostgresStatements {
     this.release = prepared(`UPDATE ${t.sagas} SET owner = NULL, lease_until = NULL WHERE id = $1 AND owner = $2`);
     // The row lock serializes the sends to one saga, so their seqs commit in order: a reader that saw
     // seq n has seen every smaller seq of that saga, and consuming "up to n" can never drop an unseen event.
-    this.sendEvent = prepared(`INSERT INTO ${t.inbox} (saga_id, name, payload, at)
-      SELECT id, $2, $3, $4::bigint FROM ${t.sagas} WHERE id = $1 FOR NO KEY UPDATE
+    this.sendEvent = prepared(`INSERT INTO ${t.inbox} (saga_id, name, payload, at, kind)
+      SELECT id, $2, $3, $4::bigint, $5 FROM ${t.sagas} WHERE id = $1 FOR NO KEY UPDATE
       RETURNING seq`);
-    this.inbox = prepared(`SELECT seq, saga_id AS "sagaId", name, payload, at FROM ${t.inbox}
+    this.inbox = prepared(`SELECT seq, saga_id AS "sagaId", kind, name, payload, at FROM ${t.inbox}
       WHERE saga_id = $1 AND NOT consumed ORDER BY seq`);
-    this.pendingEvents = prepared(`SELECT seq, saga_id AS "sagaId", name, payload, at FROM ${t.inbox}
+    this.pendingEvents = prepared(`SELECT seq, saga_id AS "sagaId", kind, name, payload, at FROM ${t.inbox}
       WHERE saga_id = ANY($1::text[]) AND NOT consumed ORDER BY seq`);
   }
 

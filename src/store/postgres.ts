@@ -10,6 +10,7 @@ import {
   type HistoryRow,
 } from './encoding.js';
 import { StoreConfigError, StoreNotReadyError } from './errors.js';
+import { assertInboxKind, assertSagaId } from './input-checks.js';
 import { pendingMigrations, POSTGRES_MIGRATIONS } from './migrations.js';
 import { PostgresStatements, type Prepared } from './postgres-statements.js';
 import {
@@ -18,6 +19,7 @@ import {
   type ClaimRequest,
   type HistoryEvent,
   type InboxEvent,
+  type InboxKind,
   type ListFilter,
   type RecordPatch,
   type SagaRecord,
@@ -118,6 +120,7 @@ export class PostgresStore implements SagaStore {
     record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number },
     history: readonly HistoryEvent[],
   ): Promise<{ inserted: boolean; record: SagaRecord }> {
+    assertSagaId(record.id);
     const rows = await this.#query<{ id: string }>(this.#sql.insert, [
       record.id,
       record.sagaName,
@@ -227,10 +230,12 @@ export class PostgresStore implements SagaStore {
     await this.#query(this.#sql.release, [id, owner]);
   }
 
-  async sendEvent(sagaId: string, name: string, payload: string, at: number): Promise<InboxEvent> {
-    const [row] = await this.#query<{ seq: string }>(this.#sql.sendEvent, [sagaId, name, payload, at]);
+  async sendEvent(sagaId: string, name: string, payload: string, at: number, kind: InboxKind = 'event'): Promise<InboxEvent> {
+    assertSagaId(sagaId);
+    assertInboxKind(kind);
+    const [row] = await this.#query<{ seq: string }>(this.#sql.sendEvent, [sagaId, name, payload, at, kind]);
     if (!row) throw new UnknownSagaError(sagaId);
-    return { seq: Number(row.seq), sagaId, name, payload, at };
+    return { seq: Number(row.seq), sagaId, kind, name, payload, at };
   }
 
   async inbox(sagaId: string): Promise<InboxEvent[]> {

@@ -78,7 +78,7 @@ export interface SqliteStatements {
   claimOne: Stmt<{ id: string; owner: string; leaseUntil: number }, SagaRecord>;
   renewOne: Stmt<{ id: string; owner: string; leaseUntil: number; now: number }>;
   release: Stmt<{ id: string; owner: string }>;
-  sendEvent: Stmt<{ sagaId: string; name: string; payload: string; at: number }, number>;
+  sendEvent: Stmt<{ sagaId: string; kind: string; name: string; payload: string; at: number }, number>;
   inbox: Database.Statement<[string], InboxEvent>;
   /** $1: the saga ids as a JSON array. */
   pendingEvents: Database.Statement<[string], InboxEvent>;
@@ -185,16 +185,16 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     release: db.prepare(`UPDATE orsa_sagas SET owner = NULL, lease_until = NULL WHERE id = @id AND owner = @owner`),
     // Reads the saga row in the same statement, so an unknown id inserts nothing.
     sendEvent: db
-      .prepare<[{ sagaId: string; name: string; payload: string; at: number }], number>(
-        `INSERT INTO orsa_inbox (saga_id, name, payload, at)
-         SELECT id, @name, @payload, @at FROM orsa_sagas WHERE id = @sagaId RETURNING seq`,
+      .prepare<[{ sagaId: string; kind: string; name: string; payload: string; at: number }], number>(
+        `INSERT INTO orsa_inbox (saga_id, kind, name, payload, at)
+         SELECT id, @kind, @name, @payload, @at FROM orsa_sagas WHERE id = @sagaId RETURNING seq`,
       )
       .pluck(),
     inbox: db.prepare<[string], InboxEvent>(
-      `SELECT seq, saga_id AS sagaId, name, payload, at FROM orsa_inbox WHERE saga_id = ? AND consumed = 0 ORDER BY seq`,
+      `SELECT seq, saga_id AS sagaId, kind, name, payload, at FROM orsa_inbox WHERE saga_id = ? AND consumed = 0 ORDER BY seq`,
     ),
     pendingEvents: db.prepare<[string], InboxEvent>(
-      `SELECT seq, saga_id AS sagaId, name, payload, at FROM orsa_inbox
+      `SELECT seq, saga_id AS sagaId, kind, name, payload, at FROM orsa_inbox
        WHERE saga_id IN (SELECT value FROM json_each(?)) AND consumed = 0 ORDER BY seq`,
     ),
     list,

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeHistory, encodeHistory, listLimit, listStatuses, newStoredRecord, nonNegativeInteger, type HistoryRow } from './encoding.js';
 import { StoreConfigError, StoreNotReadyError } from './errors.js';
+import { assertInboxKind, assertSagaId } from './input-checks.js';
 import { pendingMigrations, SQLITE_MIGRATIONS } from './migrations.js';
 import { claimVariant, listVariant, prepareStatements, type SqliteStatements } from './sqlite-statements.js';
 import {
@@ -11,6 +12,7 @@ import {
   type ClaimRequest,
   type HistoryEvent,
   type InboxEvent,
+  type InboxKind,
   type ListFilter,
   type RecordPatch,
   type SagaRecord,
@@ -108,6 +110,7 @@ export class SqliteStore implements SagaStore {
     record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number },
     history: readonly HistoryEvent[],
   ): Promise<{ inserted: boolean; record: SagaRecord }> {
+    assertSagaId(record.id);
     return this.#tx().insert(record, history);
   }
 
@@ -149,11 +152,13 @@ export class SqliteStore implements SagaStore {
     this.#db!.transaction(() => s.release.run({ id, owner })).immediate();
   }
 
-  async sendEvent(sagaId: string, name: string, payload: string, at: number): Promise<InboxEvent> {
+  async sendEvent(sagaId: string, name: string, payload: string, at: number, kind: InboxKind = 'event'): Promise<InboxEvent> {
     const s = this.#s();
-    const seq = this.#db!.transaction(() => s.sendEvent.get({ sagaId, name, payload, at })).immediate();
+    assertSagaId(sagaId);
+    assertInboxKind(kind);
+    const seq = this.#db!.transaction(() => s.sendEvent.get({ sagaId, kind, name, payload, at })).immediate();
     if (seq === undefined) throw new UnknownSagaError(sagaId);
-    return { seq, sagaId, name, payload, at };
+    return { seq, sagaId, kind, name, payload, at };
   }
 
   async inbox(sagaId: string): Promise<InboxEvent[]> {

@@ -72,11 +72,21 @@ export interface HistoryEvent {
   data?: unknown;
 }
 
+/**
+ * The channel of an inbox row. `'event'`: a user event, consumed by a
+ * `waitFor` step. `'command'`: a control command of the runtime (`cancel`,
+ * `retryCompensation`, `resume`, `leaseLost`), never named by a user event:
+ * a user event called "cancel" is only ever an event.
+ */
+export type InboxKind = 'event' | 'command';
+
 /** An event sent to a saga, stored before the saga consumes it so that it is never lost. */
 export interface InboxEvent {
   /** Assigned by the store, increasing in the order events were sent. */
   seq: number;
   sagaId: string;
+  /** Which channel the row belongs to; rows stored before the channel existed are `'event'`. */
+  kind: InboxKind;
   name: string;
   /** JSON text of the payload. */
   payload: string;
@@ -152,7 +162,9 @@ export interface SagaStore {
   /** Creates or migrates the schema. Idempotent; safe to call from many processes at once. */
   init(): Promise<void>;
   /**
-   * Inserts a new record with its first history events, in one commit. When
+   * Inserts a new record with its first history events, in one commit. The id
+   * is checked first (`InvalidSagaIdError`: 1–255 characters, valid Unicode,
+   * no control characters). When
    * the id already exists nothing is written and the existing record is
    * returned with `inserted: false` (starting the same id twice runs it once).
    * `rowVersion` of the stored record is 1.
@@ -186,8 +198,13 @@ export interface SagaStore {
   renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): Promise<string[]>;
   /** Clears owner and lease if `owner` holds it. Does not change rowVersion. */
   release(id: string, owner: string): Promise<void>;
-  /** Stores an event for a saga (one commit). Throws {@link UnknownSagaError} when no such saga exists. */
-  sendEvent(sagaId: string, name: string, payload: string, at: number): Promise<InboxEvent>;
+  /**
+   * Stores an event (or, with `kind: 'command'`, a control command) for a
+   * saga, in one commit. `kind` defaults to `'event'`. Throws
+   * {@link UnknownSagaError} when no such saga exists, and
+   * `InvalidSagaIdError` for an id no store accepts.
+   */
+  sendEvent(sagaId: string, name: string, payload: string, at: number, kind?: InboxKind): Promise<InboxEvent>;
   /** Unconsumed inbox events of one saga, in seq order. */
   inbox(sagaId: string): Promise<InboxEvent[]>;
   /**

@@ -19,7 +19,7 @@ export function describeInbox(store: StoreRef): void {
       const saga = await insertHeld(store());
       const first = await store().sendEvent(saga.id, 'approved', '{"by":"ana","note":"ü 😀"}', T0 + 1);
       const second = await store().sendEvent(saga.id, 'shipped', '{ "raw" : 1 }', T0 + 2);
-      expect(first).toEqual({ seq: first.seq, sagaId: saga.id, name: 'approved', payload: '{"by":"ana","note":"ü 😀"}', at: T0 + 1 });
+      expect(first).toEqual({ seq: first.seq, sagaId: saga.id, kind: 'event', name: 'approved', payload: '{"by":"ana","note":"ü 😀"}', at: T0 + 1 });
       expect(second.seq).toBeGreaterThan(first.seq);
       expect(await store().inbox(saga.id)).toEqual([first, second]);
     });
