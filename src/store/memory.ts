@@ -164,7 +164,7 @@ export class MemoryStore implements SagaStore {
     for (const id of new Set(ids)) {
       const record = this.#records.get(id);
       if (!record || record.owner !== owner || record.leaseUntil === null || record.leaseUntil < now) continue;
-      this.#records.set(id, { ...record, leaseUntil });
+      this.#records.set(id, { ...record, leaseUntil: Math.max(record.leaseUntil, leaseUntil) });
       held.push(id);
     }
     return held;

@@ -63,7 +63,8 @@ export class PostgresStatements {
       SELECT id FROM s`);
     this.get = prepared(`SELECT ${RECORD_COLUMNS} FROM ${t.sagas} WHERE id = $1`);
     this.history = prepared(`SELECT seq, at, type, step, attempt, data FROM ${t.history} WHERE saga_id = $1 ORDER BY seq`);
-    this.renew = prepared(`UPDATE ${t.sagas} SET lease_until = $3
+    // GREATEST: a renewal that waited in a queue must not shorten a lease a later write extended.
+    this.renew = prepared(`UPDATE ${t.sagas} SET lease_until = GREATEST(lease_until, $3::bigint)
       WHERE id = ANY($2::text[]) AND owner = $1 AND lease_until >= $4 RETURNING id`);
     this.release = prepared(`UPDATE ${t.sagas} SET owner = NULL, lease_until = NULL WHERE id = $1 AND owner = $2`);
     // The row lock serializes the sends to one saga, so their seqs commit in order: a reader that saw

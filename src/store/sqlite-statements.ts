@@ -180,7 +180,8 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
        WHERE id = @id RETURNING ${RECORD_COLUMNS}`,
     ),
     renewOne: db.prepare(
-      `UPDATE orsa_sagas SET lease_until = @leaseUntil WHERE id = @id AND owner = @owner AND lease_until >= @now`,
+      // MAX: a renewal that waited for the write lock must not shorten a lease a later write extended.
+      `UPDATE orsa_sagas SET lease_until = MAX(lease_until, @leaseUntil) WHERE id = @id AND owner = @owner AND lease_until >= @now`,
     ),
     release: db.prepare(`UPDATE orsa_sagas SET owner = NULL, lease_until = NULL WHERE id = @id AND owner = @owner`),
     // Reads the saga row in the same statement, so an unknown id inserts nothing.

@@ -194,7 +194,10 @@ export interface SagaStore {
   history(id: string): Promise<HistoryEvent[]>;
   /** Leases records to `owner` (see {@link ClaimRequest}); each claimed record's rowVersion is incremented. */
   claim(request: ClaimRequest): Promise<SagaRecord[]>;
-  /** Extends the leases `owner` holds on these ids; returns the ids it still holds. */
+  /**
+   * Extends the leases `owner` holds on these ids (never shortening one: a late renewal keeps the later
+   * expiry a write set); returns the ids it still holds. An expired lease is not renewed.
+   */
   renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): Promise<string[]>;
   /** Clears owner and lease if `owner` holds it. Does not change rowVersion. */
   release(id: string, owner: string): Promise<void>;

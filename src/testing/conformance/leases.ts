@@ -219,6 +219,12 @@ export function describeLeases(store: StoreRef): void {
       expect(await store().get(a.id)).toEqual({ ...a, leaseUntil: T0 + 5 * LEASE_MS });
     });
 
+    it('never shortens a lease: a renewal computed before a later write keeps the later expiry', async () => {
+      const held = await insertHeld(store(), { leaseUntil: T0 + 5 * LEASE_MS });
+      expect(await store().renew(WORKER_A, [held.id], T0 + LEASE_MS, T0 + 10)).toEqual([held.id]);
+      expect((await store().get(held.id))?.leaseUntil).toBe(T0 + 5 * LEASE_MS);
+    });
+
     it('returns only ids the owner still holds: not claimed by another, released, expired or unknown', async () => {
       const sagaName = newSagaName();
       const kept = await insertHeld(store());
