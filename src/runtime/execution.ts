@@ -260,8 +260,11 @@ export class Execution<R = unknown> {
       .then(
         () => {
           // Stored, so it happened: observers hear of it even when the write unloaded the saga.
-          this.emit(observations);
-          this.options.committed?.(transition);
+          try {
+            this.emit(observations);
+          } finally {
+            this.options.committed?.(transition);
+          }
           if (this.stopped) return;
           if (event.type === 'orsa.resume' && this.queue.length > 0) this.effectsOwed = true;
           else {

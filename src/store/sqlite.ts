@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeHistory, encodeHistory, listLimit, listStatuses, newStoredRecord, nonNegativeInteger, type HistoryRow } from './encoding.js';
@@ -192,7 +192,12 @@ export class SqliteStore implements SagaStore {
   #open(): Database.Database {
     if (this.#options.database) return this.#options.database;
     const path = this.#options.path ?? '.orsa/orsa.db';
-    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:' && !path.startsWith('file:')) {
+      // Saga inputs and results are business data: what orsa creates is private to its user (SQLite gives
+      // the -wal and -shm files the database file's mode). Existing directories and files keep theirs.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      closeSync(openSync(path, 'a', 0o600));
+    }
     return new Database(path, { timeout: nonNegativeInteger(this.#options.busyTimeoutMs ?? 5000) });
   }
 
