@@ -18,5 +18,6 @@ const outDir = join(root, 'node_modules', '.orsa-bench');
 mkdirSync(outDir, { recursive: true });
 const outfile = join(outDir, basename(entry).replace(/\.ts$/, '.mjs'));
 await build({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, packages: 'external', logLevel: 'warning' });
-const child = spawn(process.execPath, [outfile, ...args], { stdio: 'inherit' });
+// --expose-gc: benches that measure memory (bench/soak.ts) collect garbage before each sample.
+const child = spawn(process.execPath, ['--expose-gc', outfile, ...args], { stdio: 'inherit' });
 child.on('exit', (code) => process.exit(code ?? 1));

@@ -4,29 +4,18 @@ import type { SagaDefinition } from '../core/definition.js';
 import type { SagaContext } from '../core/machine.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { assertSagaId } from '../store/input-checks.js';
-import { FINAL_STATUSES, SAGA_STATUSES, StaleRecordError, UnknownSagaError, type HistoryEvent, type InboxEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { FINAL_STATUSES, SAGA_STATUSES, StaleRecordError, UnknownSagaError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
-import { toChartEvent, type CommandName } from './commands.js';
+import type { CommandName } from './commands.js';
 import { validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
 import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES } from './serialize.js';
+import { describeRecord, versionError } from './describe.js';
+import { consumed, deliver, lostExecutions, type Live } from './live.js';
 import { Waiters } from './waiters.js';
 import type { SagaObservation } from './observe.js';
-import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, toHistory, VersionNotRegisteredError, versionKey } from './records.js';
+import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, toHistory, versionKey } from './records.js';
 
-interface Live {
-  execution: Execution<unknown>;
-  definition: SagaDefinition<any, any>;
-  fence: { rowVersion: number; owner: string };
-  /** Inbox seqs handed to the execution and not yet consumed by a write: a stored event is delivered once, however often it is read. */
-  delivered: Set<number>;
-  /** Every seq up to this one was consumed by a write of this execution (delivered need not remember them). */
-  consumedUpTo: number;
-  /** Whether the record is committed: a start whose insert is under way has no row a renewal could see. */
-  committed: boolean;
-  /** Set once this worker reported losing the saga's lease (one `leaseLost` command per loss). */
-  lost: boolean;
-}
 const UNLOADED = new OrsaError('SAGA_UNLOADED', 'the saga is waiting and was unloaded from memory; the runtime wakes it when due');
 
 /**
@@ -179,12 +168,12 @@ export class Runtime {
   /** A saga's record, its state and whether this runtime can resume it. */
   async get(id: string): Promise<SagaInfo | undefined> {
     const record = await this.store.get(id);
-    return record ? this.describe(record) : undefined;
+    return record ? describeRecord(record, this.registry) : undefined;
   }
 
   /** Sagas by status or name, most recently updated first. Unresumable ones carry a `problem`. */
   async list(filter?: ListFilter): Promise<SagaInfo[]> {
-    return (await this.store.list(filter)).map((r) => this.describe(r));
+    return (await this.store.list(filter)).map((r) => describeRecord(r, this.registry));
   }
 
   /** The step history of a saga, oldest first. */
@@ -250,41 +239,12 @@ export class Runtime {
   private async delivered(id: string): Promise<void> {
     const live = this.live.get(id);
     // Everything still pending, in order: events stored by other processes before this one come first.
-    if (live) this.deliver(live, await this.store.inbox(id));
+    if (live) deliver(live, await this.store.inbox(id), this.clock.now());
     else if (this.running) void this.poll(id);
-  }
-
-  private describe(record: SagaRecord): SagaInfo {
-    const info: SagaInfo = {
-      id: record.id,
-      sagaName: record.sagaName,
-      version: record.version,
-      status: record.status,
-      dueAt: record.dueAt,
-      owner: record.owner,
-      createdAt: record.createdAt,
-      updatedAt: record.updatedAt,
-      state: null,
-    };
-    try {
-      info.state = parseSnapshot(record).value;
-      if (!hasEnded(record.status) && !this.registry.has(versionKey(record.sagaName, record.version))) {
-        const e = this.versionError(record);
-        info.problem = { code: e.code, message: e.message };
-      }
-    } catch (error) {
-      if (error instanceof OrsaError) info.problem = { code: error.code, message: error.message };
-    }
-    return info;
   }
 
   private idTaken(id: string, holder: string, wanted: string): OrsaError {
     return new OrsaError('SAGA_ID_TAKEN', `the id "${id}" already belongs to a "${holder}" saga; a "${wanted}" saga needs another id`);
-  }
-
-  private versionError(record: SagaRecord): VersionNotRegisteredError {
-    const versions = [...this.registry.values()].filter((d) => d.name === record.sagaName).map((d) => d.version);
-    return new VersionNotRegisteredError(record.id, record.sagaName, record.version, versions);
   }
 
   /** Unfinished sagas this runtime knows by name but not by version: reported once, never touched. */
@@ -292,7 +252,7 @@ export class Runtime {
     const names = new Set(this.latest.keys());
     const unfinished = await this.store.list({ status: ['running', 'waiting', 'compensating', 'failed'], limit: 10_000 });
     for (const record of unfinished) {
-      if (names.has(record.sagaName) && !this.registry.has(versionKey(record.sagaName, record.version))) this.report(this.versionError(record));
+      if (names.has(record.sagaName) && !this.registry.has(versionKey(record.sagaName, record.version))) this.report(versionError(record, this.registry));
     }
   }
 
@@ -336,7 +296,7 @@ export class Runtime {
         const pending = await this.store.pendingEvents([...this.live.keys()]);
         for (const event of pending) {
           const live = this.live.get(event.sagaId);
-          if (live) this.deliver(live, [event]);
+          if (live) deliver(live, [event], this.clock.now());
         }
       }
     };
@@ -348,12 +308,12 @@ export class Runtime {
   private async resume(record: SagaRecord): Promise<void> {
     const definition = this.registry.get(versionKey(record.sagaName, record.version));
     try {
-      if (!definition) throw this.versionError(record);
+      if (!definition) throw versionError(record, this.registry);
       const snapshot = parseSnapshot(record);
       // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
       const inbox = await this.store.inbox(record.id);
       const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId }, true);
-      this.deliver(live, inbox);
+      deliver(live, inbox, this.clock.now());
     } catch (error) {
       // Reported and left as it was: only the lease that claim took is given back.
       this.quarantine.add(record.id);
@@ -362,13 +322,6 @@ export class Runtime {
     }
   }
 
-  private deliver(live: Live, events: readonly InboxEvent[]): void {
-    for (const event of events) {
-      if (event.seq <= live.consumedUpTo || live.delivered.has(event.seq)) continue;
-      live.delivered.add(event.seq);
-      live.execution.deliver(toChartEvent(event, live.definition.compiled.events, this.clock.now()));
-    }
-  }
 
   private launch(
     definition: SagaDefinition<any, any>,
@@ -460,7 +413,7 @@ export class Runtime {
         if (error instanceof StaleRecordError) this.leaseLost(live, t);
         throw error;
       }
-      if (seq !== undefined) this.consumed(live, seq);
+      if (seq !== undefined) consumed(live, seq);
     }
     live.fence.rowVersion = record.rowVersion;
     if (hasEnded(t.status)) this.announcing.add(t.sagaId);
@@ -475,27 +428,17 @@ export class Runtime {
     }
   }
 
-  /** Every seq up to `seq` is consumed: the execution need not remember those it was handed. */
-  private consumed(live: Live, seq: number): void {
-    if (seq <= live.consumedUpTo) return;
-    live.consumedUpTo = seq;
-    for (const delivered of live.delivered) if (delivered <= seq) live.delivered.delete(delivered);
-  }
 
   /**
    * This live worker lost the saga's lease while steps ran: it stores a `leaseLost` command naming them, so
    * the next owner (maybe this worker again) counts the loss; one that keeps losing fails with LEASE_LOST.
    */
-  private leaseLost(live: Live, t?: Transition): void {
-    if (live.lost) return;
-    live.lost = true;
-    const execs = new Set(live.execution.runningSteps().map((r) => r.exec));
-    // A step outcome whose write was refused: that step ran while the lease was lost, too.
-    if (t && typeof t.event.exec === 'string' && /^orsa\.(done|fail)\./.test(t.event.type)) execs.add(t.event.exec);
-    if (execs.size === 0 || !this.running) return;
-    const sagaId = live.execution.sagaId;
-    void this.command(sagaId, 'leaseLost', { execs: [...execs] }).catch((error: unknown) => this.report(error));
+  private leaseLost(live: Live, refused?: Transition): void {
+    const execs = lostExecutions(live, refused);
+    if (execs.length === 0 || !this.running) return;
+    void this.command(live.execution.sagaId, 'leaseLost', { execs }).catch((error: unknown) => this.report(error));
   }
+
 
   private async finished(record: SagaRecord, context: SagaContext): Promise<void> {
     const outcome = outcomeOf(record, context);
