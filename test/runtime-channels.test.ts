@@ -78,6 +78,19 @@ describe.each(stores)('events and commands on %s', (_, makeStore) => {
     expect(errors).toEqual([]);
   });
 
+  it('refuses an event payload JSON would change, naming the path, and stores nothing', async () => {
+    const clock = createTestClock();
+    const store = makeStore();
+    const runtime = track(createRuntime({ sagas: [approval], store, clock, onError: () => {} }));
+    const { id } = await runtime.startSaga(approval, undefined);
+    await clock.advance(10);
+    await expect(runtime.send(id, 'order.approved', { at: new Date(0) })).rejects.toMatchObject({
+      code: 'INVALID_EVENT',
+      message: expect.stringMatching(/\$\.at is a Date.*it was not delivered/),
+    });
+    expect(await store.inbox(id)).toEqual([]);
+  });
+
   it('takes commands only from the command channel', async () => {
     const clock = createTestClock();
     const store = makeStore();

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { OrsaError, SagaEndedError, SagaFailedError, SagaNotFailedError, UnknownEventError } from '../errors.js';
-import type { SagaDefinition } from '../core/definition.js';
+import { InvalidEventError, type SagaDefinition } from '../core/definition.js';
 import type { SagaContext } from '../core/machine.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { assertSagaId } from '../store/input-checks.js';
@@ -9,7 +9,7 @@ import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
 import type { CommandName } from './commands.js';
 import { validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
-import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES } from './serialize.js';
+import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES, findUnserializable } from './serialize.js';
 import { describeRecord, versionError } from './describe.js';
 import { consumed, deliver, lostExecutions, type Live } from './live.js';
 import { Waiters } from './waiters.js';
@@ -196,6 +196,9 @@ export class Runtime {
       if (!definition.compiled.events.includes(name)) throw new UnknownEventError(record.sagaName, name, definition.compiled.events);
       value = await definition.validateEvent(name, payload);
     }
+    // Like input and results: a payload JSON would change is refused before it is stored.
+    const unserializable = findUnserializable(value, this.options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+    if (unserializable) throw new InvalidEventError(record.sagaName, name, [{ message: `${unserializable.path} is ${unserializable.reason}` }]);
     await this.store.sendEvent(id, name, JSON.stringify(value ?? null), this.clock.now(), 'event');
     await this.delivered(id);
   }
