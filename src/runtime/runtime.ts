@@ -8,7 +8,9 @@ import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
 import type { RuntimeOptions, SagaInfo } from './runtime-options.js';
 import type { SagaObservation } from './observe.js';
-import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, toHistory, VersionNotRegisteredError, versionKey } from './records.js';
+import { historyFor } from './history-entries.js';
+import { inspectAs } from './inspect-adapter.js';
+import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, VersionNotRegisteredError, versionKey } from './records.js';
 
 interface Live {
   execution: Execution<unknown>;
@@ -358,7 +360,7 @@ export class Runtime {
       sagaId: id,
       clock: this.clock,
       ...(this.options.random ? { random: this.options.random } : {}),
-      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+      ...(this.options.inspect ? { inspect: inspectAs(this.options.inspect, definition.name, id) } : {}),
       ...(this.options.maxResultBytes ? { maxResultBytes: this.options.maxResultBytes } : {}),
       ...(observer ? { observer: (o: SagaObservation) => observer({ ...o, sagaName: definition.name }) } : {}),
       ...(snapshot ? { snapshot: snapshot as never } : {}),
@@ -402,12 +404,12 @@ export class Runtime {
       dueAt: final ? null : unload ? t.dueAt : Math.min(t.dueAt ?? Infinity, now + this.leaseMs),
       leaseUntil: final || unload ? null : now + this.leaseMs,
     };
-    const history = t.observations.map(toHistory);
+    const history = historyFor(t, live.definition, persisted.context, this.workerId);
     let record: SagaRecord;
     if (t.event.type === 'orsa.start') {
       const result = await this.store.insert(
         { id: t.sagaId, sagaName: live.definition.name, version: live.definition.version, owner: patch.leaseUntil === null ? null : this.workerId, now, ...patch },
-        [{ at: now, type: 'saga.started', step: null, attempt: null, data: null }, ...history],
+        history,
       );
       onInsert?.(result.inserted, result.record);
       if (!result.inserted) {
