@@ -60,7 +60,7 @@ export function stateText(value: unknown): string {
 
 /** `ms` epoch as `2026-11-26 09:15:18Z`; `-` for null. */
 export const iso = (ms: number | null | undefined): string =>
-  typeof ms !== 'number' || !Number.isFinite(ms) ? '-' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  typeof ms !== 'number' || !Number.isFinite(ms) ? '-' : new Date(ms).toISOString().replace('T', ' ').replace('.000Z', 'Z');
 
 function describe(event: HistoryEvent): string {
   const data = (event.data && typeof event.data === 'object' ? event.data : {}) as Record<string, any>;
