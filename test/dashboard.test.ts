@@ -95,11 +95,11 @@ describe('orsa dashboard in Chromium', () => {
     await page.screenshot({ path: 'docs/dashboard.png', fullPage: true });
 
     await page.locator('[data-filter="failed"]').click();
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-id]').length === 1);
+    await expect.poll(() => page.locator('tr[data-id]').count()).toBe(1);
     expect(await page.locator('tr[data-id]').getAttribute('data-id')).toBe('refund-stuck');
     await page.locator('[data-filter="failed"]').click();
     await page.getByLabel('search by id').fill('cancel');
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-id]').length === 1);
+    await expect.poll(() => page.locator('tr[data-id]').count()).toBe(1);
     expect(await page.locator('tr[data-id]').getAttribute('data-id')).toBe('order-cancelled');
   });
 
@@ -111,7 +111,7 @@ describe('orsa dashboard in Chromium', () => {
     await page.locator('h1[data-region="title"]').waitFor();
     expect(await page.locator('h1[data-region="title"]').textContent()).toBe(HOSTILE_ID);
     expect(await page.locator('img').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
   });
 
   it("shows a saga's chart with its current state, visit and failure counts, timeline, input and results", async () => {
