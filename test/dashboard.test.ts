@@ -39,7 +39,7 @@ const stuck = saga('stuck-refund')
 
 const launchArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-describe('orsa dashboard in Chromium', () => {
+describe('orsa dashboard in Chromium', { timeout: 90_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'orsa-dashboard-'));
   const db = join(dir, 'sagas.db');
   const clock = createTestClock();
@@ -95,11 +95,11 @@ describe('orsa dashboard in Chromium', () => {
     await page.screenshot({ path: 'docs/dashboard.png', fullPage: true });
 
     await page.locator('[data-filter="failed"]').click();
-    await expect.poll(() => page.locator('tr[data-id]').count()).toBe(1);
+    await expect.poll(() => page.locator('tr[data-id]').count(), { timeout: 20_000 }).toBe(1);
     expect(await page.locator('tr[data-id]').getAttribute('data-id')).toBe('refund-stuck');
     await page.locator('[data-filter="failed"]').click();
     await page.getByLabel('search by id').fill('cancel');
-    await expect.poll(() => page.locator('tr[data-id]').count()).toBe(1);
+    await expect.poll(() => page.locator('tr[data-id]').count(), { timeout: 20_000 }).toBe(1);
     expect(await page.locator('tr[data-id]').getAttribute('data-id')).toBe('order-cancelled');
   });
 
