@@ -67,7 +67,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (req.method === 'GET' && path === '/api/sagas') return json(res, 200, await listSagas(options.store, url.searchParams));
     const match = /^\/api\/sagas\/([^/]+)(\/commands)?$/.exec(path);
     if (match) {
-      const id = decodeURIComponent(match[1]!);
+      const id = decodeId(match[1]!);
       if (req.method === 'GET' && !match[2]) {
         const detail = await sagaDetail(options.store, id, definitions);
         if (!detail) throw new HttpError(404, 'UNKNOWN_SAGA', `no saga with id "${id}"`);
@@ -114,6 +114,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         server.close(() => resolve());
       }),
   };
+}
+
+function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'BAD_ID', 'the saga id in the address is not valid percent-encoding; encode it with encodeURIComponent');
+  }
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
