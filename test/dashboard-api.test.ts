@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { chartFromConfig } from '../src/cli/dashboard/chart.js';
+import { loadSagaModule } from '../src/cli/saga-module.js';
 import { clean, cleanJson } from '../src/cli/terminal.js';
 import { createRuntime, createTestClock, saga } from '../src/index.js';
 import { SqliteStore } from '../src/store/sqlite.js';
@@ -106,6 +108,38 @@ describe('orsa dashboard: the server', () => {
     // The saga is still readable and its events, whatever their names, are stored as sent.
     const detail = JSON.parse((await call('GET', '/api/sagas/w-1')).body);
     expect(detail.record.id).toBe('w-1');
+  });
+});
+
+describe('charts from a --sagas module', () => {
+  it('loads the definitions a module exports and draws every kind of step in order', async () => {
+    const [order] = await loadSagaModule('machines/order.saga.ts');
+    expect(order!.name).toBe('order');
+    const nodes = chartFromConfig(order!.config).nodes;
+    expect(nodes.map((n) => `${n.kind}:${n.name}`)).toEqual([
+      'readiness:readiness',
+      'step:reserveStock',
+      'parallel:fulfil',
+      'step:checkFraud',
+      'step:assertNotFraud',
+      'wait:confirmation',
+      'sleep:pickupWindow',
+      'step:notifyCustomer',
+    ]);
+    expect(nodes[1]).toMatchObject({ compensable: true });
+    expect(nodes[2]!.branches!.map((b) => [b.name, b.nodes.map((n) => n.name)])).toEqual([
+      ['payment', ['chargePayment']],
+      ['shipping', ['bookShipping', 'printLabel']],
+    ]);
+    expect(nodes[2]!.branches![0]!.nodes[0]).toMatchObject({ compensable: true, maxAttempts: 3 });
+    expect(nodes[3]).toMatchObject({ gotos: ['checkFraud'] });
+    expect(nodes[5]).toMatchObject({ event: 'order.confirmed' });
+    expect(nodes[6]).toMatchObject({ ms: 100 });
+  });
+
+  it('says what to pass when the module is missing or exports no saga', async () => {
+    await expect(loadSagaModule('no/such/module.js')).rejects.toMatchObject({ code: 'SAGA_MODULE', message: expect.stringMatching(/cannot load the saga module no\/such\/module\.js/) });
+    await expect(loadSagaModule('src/cli/terminal.ts')).rejects.toMatchObject({ code: 'SAGA_MODULE', message: expect.stringMatching(/exports no saga definitions/) });
   });
 });
 
