@@ -161,4 +161,21 @@ describe('orsa dashboard in Chromium', { timeout: 90_000 }, () => {
     expect(await page.locator('[data-region="timeline"]').textContent()).toContain('compensation.completed');
     expect(await page.locator('[data-region="pending"]').count()).toBe(0);
   });
+
+  it('sends an event with a JSON payload after a confirmation, and the saga goes on to complete', async () => {
+    await page.goto(`${dashboard.url}#/saga/${encodeURIComponent(HOSTILE_ID)}`);
+    await page.locator('.node.current[data-step="confirmation"]').waitFor();
+    await page.getByLabel('event name').fill('confirmed');
+    await page.getByLabel('event payload').fill('{"by": "night shift"}');
+    await page.locator('[data-action="event"]').click();
+    const dialog = page.getByRole('dialog', { name: 'confirm' });
+    expect(await dialog.textContent()).toContain(`Send the event "confirmed" to saga "${HOSTILE_ID}"?`);
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await page.locator('[data-region="pending"]').getByText('{"by":"night shift"}').waitFor();
+    await clock.advance(1_000); // the runtime takes the event, sleeps 50 ms, ships
+    await clock.advance(1_000);
+    await page.locator('h1 + p [data-status="completed"]').waitFor();
+    expect(JSON.parse((await page.locator('[data-region="results"]').textContent())!)).toMatchObject({ ship: 'shipped' });
+    expect(await page.locator('[data-region="timeline"]').textContent()).toContain('event confirmed');
+  });
 });
