@@ -27,7 +27,14 @@ function table(rows: string[][]): string {
   return cells.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-/** `orsa list`: the text (or JSON) it prints, or an error text and exit code. */
+/**
+ * `orsa list`: the text (or JSON) it prints, or an error text and exit code.
+ *
+ * @example
+ * ```ts
+ * const { code, text } = await listText(store, { status: 'failed' });
+ * ```
+ */
 export async function listText(store: SagaStore, values: CommandValues): Promise<{ code: number; text: string }> {
   const statuses = values.status?.split(',').map((s) => s.trim()) as SagaStatus[] | undefined;
   const unknown = statuses?.filter((s) => !STATUSES.includes(s));
@@ -47,7 +54,14 @@ export async function listText(store: SagaStore, values: CommandValues): Promise
   return { code: 0, text: table(rows) };
 }
 
-/** `orsa show <id>`: the record, its state, input and results, and its timeline. */
+/**
+ * `orsa show <id>`: the record, its state, input and results, and its timeline.
+ *
+ * @example
+ * ```ts
+ * console.log((await showText(store, 'order-1', { full: true })).text);
+ * ```
+ */
 export async function showText(store: SagaStore, id: string, values: CommandValues): Promise<{ code: number; text: string; status?: SagaStatus }> {
   const record = await store.get(id);
   if (!record) return { code: 1, text: unknownId(id) };
@@ -98,7 +112,14 @@ const safeParse = (text: string): unknown => {
   }
 };
 
-/** `orsa resume|cancel|retry <id>`: stores the command for the workers. */
+/**
+ * `orsa resume|cancel|retry <id>`: stores the command for the workers.
+ *
+ * @example
+ * ```ts
+ * await controlText(store, 'cancel', 'order-1', {});
+ * ```
+ */
 export async function controlText(store: SagaStore, command: 'resume' | 'cancel' | 'retry', id: string, values: CommandValues): Promise<{ code: number; text: string }> {
   try {
     const { seq, sagaName, version } = await sendCommand(store, id, { command }, Date.now());
@@ -109,7 +130,14 @@ export async function controlText(store: SagaStore, command: 'resume' | 'cancel'
   }
 }
 
-/** Runs one command against an initialised store; returns the exit code. */
+/**
+ * Runs one command against an initialised store; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await runCommand(store, 'show', 'order-1', {}, { log: console.log, error: console.error });
+ * ```
+ */
 export async function runCommand(store: SagaStore, command: string, id: string | undefined, values: CommandValues, out: Output): Promise<number> {
   const print = ({ code, text }: { code: number; text: string }) => {
     (code === 0 ? out.log : out.error)(text);

@@ -41,7 +41,14 @@ export function cleanJson(value: unknown): string {
   return JSON.stringify(value).replace(UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** `value` as one line of JSON, cut to `maxChars` with an ellipsis unless `full`. */
+/**
+ * `value` as one line of JSON, cut to `maxChars` with an ellipsis unless `full`, and made safe to print.
+ *
+ * @example
+ * ```ts
+ * preview({ box: 'x'.repeat(500) }, 120); // '{"box":"xxx…'
+ * ```
+ */
 export function preview(value: unknown, maxChars: number, full = false): string {
   const text = value === undefined ? 'undefined' : JSON.stringify(value);
   return clean(full || text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`);

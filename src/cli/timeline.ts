@@ -30,7 +30,14 @@ export interface SnapshotView {
   };
 }
 
-/** The stored snapshot, or null when it cannot be read (operators still see the record). */
+/**
+ * The stored snapshot, or null when it cannot be read (operators still see the record).
+ *
+ * @example
+ * ```ts
+ * snapshotOf(record)?.context.results;
+ * ```
+ */
 export function snapshotOf(record: Pick<SagaRecord, 'snapshot'>): SnapshotView | null {
   try {
     const parsed = JSON.parse(record.snapshot);
@@ -58,7 +65,14 @@ export function stateText(value: unknown): string {
   return String(value);
 }
 
-/** `ms` epoch as `2026-11-26 09:15:18Z`; `-` for null. */
+/**
+ * Epoch ms as `2026-11-26 09:15:18Z` (milliseconds shown when not zero); `-` for null.
+ *
+ * @example
+ * ```ts
+ * iso(Date.UTC(2026, 0, 1)); // '2026-01-01 00:00:00Z'
+ * ```
+ */
 export const iso = (ms: number | null | undefined): string =>
   typeof ms !== 'number' || !Number.isFinite(ms) ? '-' : new Date(ms).toISOString().replace('T', ' ').replace('.000Z', 'Z');
 
@@ -112,7 +126,14 @@ export function timelineOf(record: Pick<SagaRecord, 'createdAt'>, history: reado
   });
 }
 
-/** Failed attempts per step (retried or failed for good), for the chart's counters. */
+/**
+ * Failed attempts per step (retried or failed for good), for the chart's counters.
+ *
+ * @example
+ * ```ts
+ * failuresByStep(await store.history(id)); // { charge: 2 }
+ * ```
+ */
 export function failuresByStep(history: readonly HistoryEvent[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const e of history) {
@@ -121,6 +142,13 @@ export function failuresByStep(history: readonly HistoryEvent[]): Record<string,
   return counts;
 }
 
-/** Inbox events as operators read them: name, payload, when. */
+/**
+ * Inbox events as operators read them: name, payload (JSON text), when.
+ *
+ * @example
+ * ```ts
+ * pendingOf(await store.inbox(id));
+ * ```
+ */
 export const pendingOf = (inbox: readonly InboxEvent[]) =>
   inbox.map((e) => ({ seq: e.seq, name: e.name, payload: e.payload, at: e.at }));

@@ -13,6 +13,11 @@ import { toHistory } from './records.js';
  * - `saga.resumed` when a worker resumes a saga whose steps it runs again
  *   (a takeover after a crash or a lost lease), with that worker's id;
  * - `sleep.started` when a `.sleep()` step is entered, with its due time.
+ *
+ * @example
+ * ```ts
+ * const history = historyFor(transition, definition, persisted.context, this.workerId);
+ * ```
  */
 export function historyFor(t: Transition, definition: SagaDefinition<any, any>, context: SagaContext, workerId: string): HistoryEvent[] {
   const at = t.event.now;

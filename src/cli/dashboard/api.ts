@@ -26,7 +26,14 @@ export function indexDefinitions(definitions: readonly SagaDefinition<any, any>[
 /** Most sagas a list answer holds. */
 const LIST_LIMIT = 500;
 
-/** The list page's data: counts per status and the sagas that match the filters. */
+/**
+ * The list page's data: counts per status and the sagas that match the filters (`status=a,b`, `q=` part of an id).
+ *
+ * @example
+ * ```ts
+ * await listSagas(store, new URLSearchParams('status=failed&q=order'));
+ * ```
+ */
 export async function listSagas(store: SagaStore, query: URLSearchParams) {
   const statuses = (query.get('status') ?? '').split(',').filter((s): s is SagaStatus => (SAGA_STATUSES as readonly string[]).includes(s));
   const search = query.get('q')?.trim() ?? '';
@@ -54,7 +61,14 @@ export async function listSagas(store: SagaStore, query: URLSearchParams) {
   };
 }
 
-/** One saga's page: record, state, input, results, errors, chart with counters, timeline, pending events. */
+/**
+ * One saga's page: record, state, input, results, errors, chart with counters, timeline, pending events.
+ *
+ * @example
+ * ```ts
+ * const detail = await sagaDetail(store, 'order-1', indexDefinitions([order]));
+ * ```
+ */
 export async function sagaDetail(store: SagaStore, id: string, definitions: DefinitionIndex) {
   const record = await store.get(id);
   if (!record) return undefined;

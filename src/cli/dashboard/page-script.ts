@@ -3,6 +3,11 @@
  * dependencies. Every value from the store reaches the page as a text node
  * (`h()` never parses HTML). It polls the JSON API every `data-refresh-ms`
  * and redraws only the data regions, so a half-typed event stays typed.
+ *
+ * @example
+ * ```ts
+ * res.end(PAGE_SCRIPT);
+ * ```
  */
 export const PAGE_SCRIPT = String.raw`(function () {
 'use strict';

@@ -5,6 +5,11 @@ import { PAGE_SCRIPT } from './page-script.js';
  * nodes (never `innerHTML`), so ids, messages and payloads from the store
  * show as text whatever characters they hold. Served with a
  * Content-Security-Policy that runs only this server's script and style.
+ *
+ * @example
+ * ```ts
+ * res.end(PAGE_HTML);
+ * ```
  */
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -24,7 +29,14 @@ export const PAGE_HTML = `<!doctype html>
 
 export { PAGE_SCRIPT };
 
-/** The page's style: plain CSS, no web fonts, nothing fetched. */
+/**
+ * The page's style: plain CSS, no web fonts, nothing fetched.
+ *
+ * @example
+ * ```ts
+ * res.end(PAGE_STYLE);
+ * ```
+ */
 export const PAGE_STYLE = `
 :root { --fg:#1d2330; --muted:#667085; --line:#d0d5dd; --bg:#f6f7f9; --card:#fff; --accent:#2f6fed;
   --running:#2f6fed; --waiting:#b26b00; --compensating:#9a3fd1; --completed:#16833a; --compensated:#6b7280; --failed:#c81e1e; --cancelled:#475467; }
