@@ -22,6 +22,8 @@ function replayEvent(entry: HistoryEvent): { type: string; [key: string]: unknow
   return { ...fields, type: byType[entry.type] ?? entry.type, history: entry.type };
 }
 
+const INSPECT_PACKAGE: string = '@statelyai/inspect';
+
 type Inspector = { inspect: { next?: (event: unknown) => void }; adapter?: { status?: string }; stop(): void };
 
 /**
@@ -53,7 +55,9 @@ export async function runInspect(
   const definition = definitions.find((d) => d.name === record!.sagaName && d.version === record!.version) ?? definitions.find((d) => d.name === record!.sagaName);
   let module: { createWebSocketInspector: (o: { url: string }) => Inspector };
   try {
-    module = (await import('@statelyai/inspect')) as never;
+    // A computed specifier: the bundler leaves it out of dist, and it resolves from the user's node_modules (an optional peer).
+    const specifier = INSPECT_PACKAGE;
+    module = (await import(specifier)) as never;
   } catch (error) {
     throw new OrsaError('INSPECTOR_MISSING', 'orsa inspect needs the packages @statelyai/inspect and ws: npm install --save-dev @statelyai/inspect ws', { cause: error });
   }
