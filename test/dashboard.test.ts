@@ -178,4 +178,19 @@ describe('orsa dashboard in Chromium', { timeout: 90_000 }, () => {
     expect(JSON.parse((await page.locator('[data-region="results"]').textContent())!)).toMatchObject({ ship: 'shipped' });
     expect(await page.locator('[data-region="timeline"]').textContent()).toContain('event confirmed');
   });
+
+  it('retries the compensation of a failed saga after a confirmation; the worker runs it again', async () => {
+    await page.goto(`${dashboard.url}#/saga/refund-stuck`);
+    await page.locator('[data-final="failed"].current').waitFor();
+    const failedBefore = (await dashboardStore.history('refund-stuck')).filter((e) => e.type === 'compensation.failed').length;
+    await page.locator('[data-action="retry"]').click();
+    const dialog = page.getByRole('dialog', { name: 'confirm' });
+    expect(await dialog.textContent()).toContain('Retry the compensation of saga "refund-stuck"?');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    expect(await page.getByRole('status').textContent()).toMatch(/stored: retry for saga refund-stuck .*when it runs/);
+    await clock.advance(1_000); // the compensation runs again, and fails again: the warehouse is still offline
+    await expect.poll(async () => (await dashboardStore.history('refund-stuck')).filter((e) => e.type === 'compensation.failed').length, { timeout: 20_000 }).toBe(failedBefore + 1);
+    await expect.poll(() => page.locator('[data-region="timeline"] tr', { hasText: 'compensation.failed' }).count(), { timeout: 20_000 }).toBe(failedBefore + 1);
+    expect(await page.locator('[data-final="failed"]').getAttribute('class')).toContain('current');
+  });
 });
