@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { chartFromConfig } from '../src/cli/dashboard/chart.js';
 import { loadSagaModule } from '../src/cli/saga-module.js';
 import { clean, cleanJson } from '../src/cli/terminal.js';
 import { createRuntime, createTestClock, saga } from '../src/index.js';
+import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 
 /** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */
@@ -108,6 +110,40 @@ describe('orsa dashboard: the server', () => {
     // The saga is still readable and its events, whatever their names, are stored as sent.
     const detail = JSON.parse((await call('GET', '/api/sagas/w-1')).body);
     expect(detail.record.id).toBe('w-1');
+  });
+});
+
+const pgUrl = process.env.ORSA_TEST_PG_URL;
+if (!pgUrl) console.warn('orsa dashboard PostgreSQL spec skipped: set ORSA_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it');
+describe.skipIf(!pgUrl)('orsa dashboard on PostgreSQL', () => {
+  it('serves the sagas of an existing schema, and refuses a schema without orsa tables', async () => {
+    const schema = `dash_${randomBytes(6).toString('hex')}`;
+    const store = new PostgresStore({ connectionString: pgUrl!, schema });
+    const runtime = createRuntime({ sagas: [waiting], store, clock: createTestClock() });
+    const stop = new AbortController();
+    try {
+      await runtime.startSaga(waiting, undefined, { id: 'pg-w-1' });
+      let listening!: (u: string) => void;
+      const ready = new Promise<string>((resolve) => (listening = resolve));
+      const serving = main(['dashboard', '--pg', pgUrl!, '--schema', schema, '--port', '0'], { log: () => {}, error: () => {} }, { signal: stop.signal, onListening: listening });
+      const base = await ready;
+      const list = (await (await fetch(`${base}api/sagas`)).json()) as { sagas: { id: string; status: string }[] };
+      expect(list.sagas.map((s) => [s.id, s.status])).toEqual([['pg-w-1', 'waiting']]);
+      stop.abort();
+      expect(await serving).toBe(0);
+      const missing: string[] = [];
+      expect(await main(['dashboard', '--pg', pgUrl!, '--schema', `${schema}_nope`, '--port', '0'], { log: (s) => missing.push(s), error: (s) => missing.push(s) })).toBe(1);
+      expect(missing.join('\n')).toMatch(/holds no orsa tables \(nothing was created\)/);
+    } finally {
+      stop.abort();
+      await runtime.stop();
+      await store.close();
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: pgUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await client.end();
+    }
   });
 });
 

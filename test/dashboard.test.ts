@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -37,9 +37,14 @@ const stuck = saga('stuck-refund')
   .step('charge', () => { throw new NonRetryableError('card declined'); })
   .build();
 
+// Debian's chromium (installed by .ci/run); elsewhere point ORSA_CHROMIUM at a Chromium binary. In CI it must run.
+const chromiumPath = process.env.ORSA_CHROMIUM ?? '/usr/bin/chromium';
+const hasChromium = existsSync(chromiumPath);
+if (!hasChromium && !process.env.CI) console.warn(`dashboard browser specs skipped: no Chromium at ${chromiumPath} (set ORSA_CHROMIUM, or apt-get install chromium)`);
+
 const launchArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-describe('orsa dashboard in Chromium', { timeout: 90_000 }, () => {
+describe.skipIf(!hasChromium && !process.env.CI)('orsa dashboard in Chromium', { timeout: 90_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'orsa-dashboard-'));
   const db = join(dir, 'sagas.db');
   const clock = createTestClock();
@@ -68,7 +73,7 @@ describe('orsa dashboard in Chromium', { timeout: 90_000 }, () => {
     dashboardStore = new SqliteStore({ path: db });
     await dashboardStore.init();
     dashboard = await startDashboard({ store: dashboardStore, sagas: [order, stuck], port: 0, refreshMs: 100 });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
+    browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   }, 60_000);
 
