@@ -163,7 +163,7 @@ function loadSaga(id) {
       h('div', { class: 'card' }, h('h2', { text: 'Input' }), h('pre', { 'data-region': 'input', text: pretty(d.input) })),
       h('div', { class: 'card' }, h('h2', { text: 'Results' }), Object.keys(d.results).length ? h('pre', { 'data-region': 'results', text: pretty(d.results) }) : h('p', { class: 'muted', text: 'No step has completed.' })),
       d.failure || d.compError ? h('div', { class: 'card', 'data-region': 'errors' }, h('h2', { text: 'Errors' }),
-        d.failure ? h('p', null, 'Failed step ', h('b', { text: d.failure.step === null ? '(saga)' : d.failure.step }), ': ', h('span', { text: d.failure.error ? d.failure.error.message : '' })) : null,
+        d.failure ? h('p', null, d.failure.step === null ? 'Saga: ' : ['Failed step ', h('b', { text: d.failure.step }), ': '], h('span', { text: d.failure.error ? d.failure.error.message : '' })) : null,
         d.compError ? h('p', null, 'Compensation error: ', h('span', { text: d.compError.message })) : null) : null,
     ]);
     fill(r.pending, d.pending.length ? [h('h2', { text: 'Pending events' }), h('table', { 'data-region': 'pending' }, h('tbody', null, d.pending.map(function (e) {
