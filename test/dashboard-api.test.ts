@@ -72,6 +72,13 @@ describe('orsa dashboard: the server', () => {
     expect(printed[0]).toContain(`orsa dashboard: ${url}`);
   });
 
+  it('says what to do when its port is taken', async () => {
+    const errors: string[] = [];
+    const port = new URL(url).port;
+    expect(await main(['dashboard', '--db', db, '--port', port], { log: () => {}, error: (s) => errors.push(s) })).toBe(1);
+    expect(errors.join('\n')).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\); pass another --port \\(0 picks a free one\\)`));
+  });
+
   it('serves its page, script and style itself, under a policy that runs nothing else', async () => {
     const page = await call('GET', '/');
     expect(page.status).toBe(200);

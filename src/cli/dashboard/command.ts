@@ -23,13 +23,21 @@ export async function runDashboard(
     return 2;
   }
   const sagas = options.sagas ? await loadSagaModule(options.sagas) : [];
-  const dashboard = await startDashboard({
-    store,
-    sagas,
-    port,
-    ...(options.host ? { host: options.host } : {}),
-    ...(options['interval-ms'] ? { refreshMs: Number(options['interval-ms']) } : {}),
-  });
+  let dashboard;
+  try {
+    dashboard = await startDashboard({
+      store,
+      sagas,
+      port,
+      ...(options.host ? { host: options.host } : {}),
+      ...(options['interval-ms'] ? { refreshMs: Number(options['interval-ms']) } : {}),
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL' && code !== 'EACCES') throw error;
+    options.out.error(`orsa: cannot listen on ${clean(options.host ?? '127.0.0.1')}:${port} (${code}); pass another --port (0 picks a free one) or --host`);
+    return 1;
+  }
   options.out.log(`orsa dashboard: ${dashboard.url}  (${sagas.length ? `charts of ${sagas.length} definition(s)` : 'charts drawn from stored history; --sagas MODULE draws full charts'}; Ctrl-C stops it)`);
   if (options.host && !['127.0.0.1', 'localhost', '::1'].includes(options.host)) {
     options.out.error(`orsa: warning: the dashboard listens on ${clean(options.host)}: anyone who reaches it can cancel sagas; it has no login`);
