@@ -1,4 +1,7 @@
-import { FINAL_STATUSES, SAGA_STATUSES as STATUSES, type HistoryEvent, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { SAGA_STATUSES as STATUSES, type SagaStatus, type SagaStore } from '../store/types.js';
+import { ControlRefusedError, sendCommand, storedMessage } from './control.js';
+import { clean, cleanJson, preview } from './terminal.js';
+import { iso, snapshotOf, stateText, timelineOf } from './timeline.js';
 
 /** Where the CLI writes. */
 export interface Output {
@@ -6,141 +9,153 @@ export interface Output {
   error: (text: string) => void;
 }
 
-
-/** Events the CLI stores for the workers (see Runtime's control events). */
-// Runtime commands travel in the inbox's command channel, apart from user events (see Runtime's COMMANDS).
-const CONTROL = { resume: 'resume', cancel: 'cancel', retry: 'retryCompensation' } as const;
-
-const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
-
-function snapshotOf(record: SagaRecord): { value: unknown; context: Record<string, any> } | null {
-  try {
-    const parsed = JSON.parse(record.snapshot);
-    return parsed && typeof parsed === 'object' && parsed.context ? parsed : null;
-  } catch {
-    return null;
-  }
+/** The options the read and control commands take. */
+export interface CommandValues {
+  status?: string | undefined;
+  saga?: string | undefined;
+  limit?: string | undefined;
+  json?: boolean | undefined;
+  full?: boolean | undefined;
 }
 
-function stateText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    return Object.entries(value)
-      .map(([k, v]) => (v && typeof v === 'object' ? `${k}.{${stateText(v)}}` : `${k}.${String(v)}`))
-      .join(', ');
-  }
-  return String(value);
-}
+/** Longest result shown per step without `--full`, in characters. */
+const RESULT_PREVIEW_CHARS = 120;
 
 function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  const cells = rows.map((r) => r.map(clean));
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-function describeEvent(event: HistoryEvent): string {
-  const data = (event.data ?? {}) as Record<string, any>;
-  const parts: string[] = [];
-  if (data.error?.message) parts.push(`error: ${data.error.message}`);
-  if (typeof data.dueAt === 'number') parts.push(`retry at ${iso(data.dueAt)}`);
-  if (data.report) parts.push(`compensated [${data.report.compensated.join(', ')}]${data.report.undone.length ? `, still undone [${data.report.undone.join(', ')}]` : ''}`);
-  if (data.name) parts.push(`event ${data.name}`);
-  return parts.join('; ');
+/**
+ * `orsa list`: the text (or JSON) it prints, or an error text and exit code.
+ *
+ * @example
+ * ```ts
+ * const { code, text } = await listText(store, { status: 'failed' });
+ * ```
+ */
+export async function listText(store: SagaStore, values: CommandValues): Promise<{ code: number; text: string }> {
+  const statuses = values.status?.split(',').map((s) => s.trim()) as SagaStatus[] | undefined;
+  const unknown = statuses?.filter((s) => !STATUSES.includes(s));
+  if (unknown?.length) return { code: 2, text: `orsa: unknown status ${clean(unknown.join(', '))}; use one of ${STATUSES.join(', ')}` };
+  const limit = values.limit === undefined ? 100 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) return { code: 2, text: 'orsa: --limit takes a whole number >= 1' };
+  const records = await store.list({ ...(statuses ? { status: statuses } : {}), ...(values.saga ? { sagaName: values.saga } : {}), limit });
+  if (values.json) {
+    return { code: 0, text: cleanJson(records.map(({ snapshot, ...r }) => ({ ...r, state: snapshotOf({ snapshot })?.value ?? null }))) };
+  }
+  if (records.length === 0) return { code: 0, text: 'no sagas' };
+  const rows = [['ID', 'SAGA', 'VERSION', 'STATUS', 'STATE', 'DUE', 'UPDATED']];
+  for (const r of records) {
+    const snapshot = snapshotOf(r);
+    rows.push([r.id, r.sagaName, r.version, r.status, snapshot ? stateText(snapshot.value) : '(unreadable snapshot)', iso(r.dueAt), iso(r.updatedAt)]);
+  }
+  return { code: 0, text: table(rows) };
 }
 
-/** Runs one command against an initialised store; returns the exit code. */
-export async function runCommand(
-  store: SagaStore,
-  command: string,
-  id: string | undefined,
-  values: { status?: string; saga?: string; limit?: string; json?: boolean },
-  out: Output,
-): Promise<number> {
+/**
+ * `orsa show <id>`: the record, its state, input and results, and its timeline.
+ *
+ * @example
+ * ```ts
+ * console.log((await showText(store, 'order-1', { full: true })).text);
+ * ```
+ */
+export async function showText(store: SagaStore, id: string, values: CommandValues): Promise<{ code: number; text: string; status?: SagaStatus }> {
+  const record = await store.get(id);
+  if (!record) return { code: 1, text: unknownId(id) };
+  const [history, inbox] = await Promise.all([store.history(id), store.inbox(id)]);
+  const snapshot = snapshotOf(record);
+  if (values.json) {
+    const { snapshot: raw, ...rest } = record;
+    return { code: 0, status: record.status, text: cleanJson({ ...rest, snapshot: snapshot ?? raw, history, inbox }) };
+  }
+  const context = snapshot?.context;
+  const lines = [
+    `saga      ${clean(record.id)}`,
+    `name      ${clean(record.sagaName)} (version ${clean(record.version)})`,
+    `status    ${record.status}`,
+    `state     ${snapshot ? clean(stateText(snapshot.value)) : '(the stored snapshot cannot be read)'}`,
+    `created   ${iso(record.createdAt)}   updated ${iso(record.updatedAt)}`,
+    `due       ${iso(record.dueAt)}   owner ${clean(record.owner ?? '-')}${record.leaseUntil ? ` until ${iso(record.leaseUntil)}` : ''}`,
+  ];
+  if (context) {
+    lines.push(`input     ${preview(context.input, RESULT_PREVIEW_CHARS, values.full)}`);
+    const active = Object.entries(context.active ?? {}).map(([step, a]) => `${step} (attempt ${a.attempt})`);
+    if (active.length) lines.push(`running   ${clean(active.join(', '))}`);
+    if (context.failure) lines.push(`failure   ${clean(context.failure.step ?? '(saga)')}: ${clean(context.failure.error?.message)}`);
+    if (context.compError) lines.push(`undo err  ${clean(context.compError.message)}`);
+    const results = Object.entries(context.results ?? {});
+    if (results.length) {
+      lines.push('', `results${values.full ? '' : ` (cut to ${RESULT_PREVIEW_CHARS} characters; --full for all)`}`);
+      for (const [step, value] of results) lines.push(`  ${clean(step)}  ${preview(value, RESULT_PREVIEW_CHARS, values.full)}`);
+    }
+  }
+  if (inbox.length) {
+    lines.push('', 'pending events');
+    for (const e of inbox) lines.push(`  #${e.seq} ${clean(e.name)} ${preview(safeParse(e.payload), RESULT_PREVIEW_CHARS, values.full)}  (sent ${iso(e.at)})`);
+  }
+  lines.push('', 'timeline');
+  const rows = [['  +MS', 'EVENT', 'STEP', 'ATTEMPT', 'DETAIL']];
+  for (const e of timelineOf(record, history)) {
+    rows.push([`  +${e.offsetMs}`, e.takeover ? 'takeover' : e.type, e.step ?? '', e.attempt ? String(e.attempt) : '', e.detail]);
+  }
+  return { code: 0, status: record.status, text: [...lines, table(rows)].join('\n') };
+}
+
+const safeParse = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
+/**
+ * `orsa resume|cancel|retry <id>`: stores the command for the workers.
+ *
+ * @example
+ * ```ts
+ * await controlText(store, 'cancel', 'order-1', {});
+ * ```
+ */
+export async function controlText(store: SagaStore, command: 'resume' | 'cancel' | 'retry', id: string, values: CommandValues): Promise<{ code: number; text: string }> {
+  try {
+    const { seq, sagaName, version } = await sendCommand(store, id, { command }, Date.now());
+    return { code: 0, text: values.json ? cleanJson({ id, command, seq }) : clean(storedMessage(command, id, seq, sagaName, version)) };
+  } catch (error) {
+    if (error instanceof ControlRefusedError) return { code: 1, text: `orsa: ${clean(error.message)}` };
+    throw error;
+  }
+}
+
+/**
+ * Runs one command against an initialised store; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await runCommand(store, 'show', 'order-1', {}, { log: console.log, error: console.error });
+ * ```
+ */
+export async function runCommand(store: SagaStore, command: string, id: string | undefined, values: CommandValues, out: Output): Promise<number> {
+  const print = ({ code, text }: { code: number; text: string }) => {
+    (code === 0 ? out.log : out.error)(text);
+    return code;
+  };
   switch (command) {
-    case 'list': {
-      const statuses = values.status?.split(',').map((s) => s.trim()) as SagaStatus[] | undefined;
-      const unknown = statuses?.filter((s) => !STATUSES.includes(s));
-      if (unknown?.length) {
-        out.error(`orsa: unknown status ${unknown.join(', ')}; use one of ${STATUSES.join(', ')}`);
-        return 2;
-      }
-      const limit = values.limit === undefined ? 100 : Number(values.limit);
-      if (!Number.isInteger(limit) || limit < 1) {
-        out.error('orsa: --limit takes a whole number >= 1');
-        return 2;
-      }
-      const records = await store.list({ ...(statuses ? { status: statuses } : {}), ...(values.saga ? { sagaName: values.saga } : {}), limit });
-      if (values.json) {
-        out.log(JSON.stringify(records.map(({ snapshot: _s, ...r }) => ({ ...r, state: snapshotOf({ snapshot: _s } as SagaRecord)?.value ?? null }))));
-        return 0;
-      }
-      if (records.length === 0) {
-        out.log('no sagas');
-        return 0;
-      }
-      const rows = [['ID', 'SAGA', 'VERSION', 'STATUS', 'STATE', 'DUE', 'UPDATED']];
-      for (const r of records) {
-        const snapshot = snapshotOf(r);
-        rows.push([r.id, r.sagaName, r.version, r.status, snapshot ? stateText(snapshot.value) : '(unreadable snapshot)', iso(r.dueAt), iso(r.updatedAt)]);
-      }
-      out.log(table(rows));
-      return 0;
-    }
-    case 'show': {
+    case 'list':
+      return print(await listText(store, values));
+    case 'show':
       if (!id) return missingId(out, command);
-      const record = await store.get(id);
-      if (!record) return unknownId(out, id);
-      const history = await store.history(id);
-      const snapshot = snapshotOf(record);
-      if (values.json) {
-        const { snapshot: raw, ...rest } = record;
-        out.log(JSON.stringify({ ...rest, snapshot: snapshot ?? raw, history }));
-        return 0;
-      }
-      const context = snapshot?.context;
-      const lines = [
-        `saga      ${record.id}`,
-        `name      ${record.sagaName} (version ${record.version})`,
-        `status    ${record.status}`,
-        `state     ${snapshot ? stateText(snapshot.value) : '(the stored snapshot cannot be read)'}`,
-        `created   ${iso(record.createdAt)}   updated ${iso(record.updatedAt)}`,
-        `due       ${iso(record.dueAt)}   owner ${record.owner ?? '-'}${record.leaseUntil ? ` until ${iso(record.leaseUntil)}` : ''}`,
-      ];
-      if (context) {
-        const active = Object.entries(context.active ?? {}).map(([step, a]: [string, any]) => `${step} (attempt ${a.attempt})`);
-        if (active.length) lines.push(`running   ${active.join(', ')}`);
-        if (context.failure) lines.push(`failure   ${context.failure.step ?? '(saga)'}: ${context.failure.error?.message}`);
-        if (context.compError) lines.push(`undo err  ${context.compError.message}`);
-      }
-      lines.push('', 'timeline');
-      const start = history[0]?.at ?? record.createdAt;
-      const rows = [['  +MS', 'EVENT', 'STEP', 'ATTEMPT', 'DETAIL']];
-      for (const event of history) {
-        rows.push([`  +${event.at - start}`, event.type, event.step ?? '', event.attempt ? String(event.attempt) : '', describeEvent(event)]);
-      }
-      out.log([...lines, table(rows)].join('\n'));
-      return 0;
-    }
+      return print(await showText(store, id, values));
     case 'resume':
     case 'cancel':
-    case 'retry': {
+    case 'retry':
       if (!id) return missingId(out, command);
-      const record = await store.get(id);
-      if (!record) return unknownId(out, id);
-      if (FINAL_STATUSES.includes(record.status)) {
-        out.error(`orsa: saga ${id} already ended ${record.status}; there is nothing to ${command}`);
-        return 1;
-      }
-      if (command === 'retry' && record.status !== 'failed') {
-        out.error(`orsa: saga ${id} is ${record.status}, not failed; retry applies to a saga whose compensation could not finish`);
-        return 1;
-      }
-      const event = await store.sendEvent(id, CONTROL[command], 'null', Date.now(), 'command');
-      if (values.json) out.log(JSON.stringify({ id, command, seq: event.seq }));
-      else out.log(`stored: ${command} for saga ${id} (event #${event.seq}); a worker running "${record.sagaName}" version ${record.version} will act on it`);
-      return 0;
-    }
+      return print(await controlText(store, command, id, values));
     default:
-      out.error(`orsa: unknown command "${command}"; run orsa --help`);
+      out.error(`orsa: unknown command "${clean(command)}"; run orsa --help`);
       return 2;
   }
 }
@@ -150,7 +165,4 @@ function missingId(out: Output, command: string): number {
   return 2;
 }
 
-function unknownId(out: Output, id: string): number {
-  out.error(`orsa: no saga with id "${id}"; orsa list shows them`);
-  return 1;
-}
+const unknownId = (id: string): string => `orsa: no saga with id "${clean(id)}"; orsa list shows them`;

@@ -7,38 +7,47 @@
 import { parseArgs } from 'node:util';
 import type { SagaStore } from '../store/types.js';
 import { runCommand, type Output } from './commands.js';
+import { openExistingStore } from './open-store.js';
+import { clean } from './terminal.js';
+import { watch } from './watch.js';
 
 const USAGE = `usage: orsa <command> [options]
 
 commands:
-  list                 sagas, most recently updated first   [--status S[,S]] [--saga NAME] [--limit N]
-  show <id>            one saga: its state and its steps as a timeline
+  list                 sagas, most recently updated first   [--status S[,S]] [--saga NAME] [--limit N] [--watch]
+  show <id>            one saga: state, input, results, pending events, timeline   [--full] [--watch]
   resume <id>          ask the workers to pick the saga up now (e.g. after fixing its cause)
   cancel <id>          cancel: abort the running step, compensate what completed
   retry <id>           retry the compensation of a saga that ended failed
+  dashboard            serve a web page to watch and steer sagas   [--host 127.0.0.1] [--port 7070] [--sagas MODULE]
+  inspect <id>         replay a saga into the Stately inspector and follow it   --url ws://HOST:PORT [--sagas MODULE]
 
 options:
   --db PATH            SQLite file (default .orsa/orsa.db, or $ORSA_DB)
   --pg URL             PostgreSQL URL instead (or $ORSA_PG_URL)   [--schema NAME, default orsa]
   --json               machine-readable output
+  --full               show results and payloads whole (default: cut to 120 characters)
+  --watch              print again every --interval-ms (default 1000) until Ctrl-C (show: until the saga ends)
+  --sagas MODULE       a JS module exporting saga definitions: the dashboard and inspector draw their charts
   -h, --help           this text`;
 
-async function openStore(values: { db?: string; pg?: string; schema?: string }): Promise<SagaStore> {
-  const pg = values.pg ?? process.env.ORSA_PG_URL;
-  if (pg) {
-    const { PostgresStore } = await import('../store/postgres.js');
-    return new PostgresStore({ connectionString: pg, ...(values.schema ? { schema: values.schema } : {}) });
-  }
-  const { SqliteStore } = await import('../store/sqlite.js');
-  const path = values.db ?? process.env.ORSA_DB ?? '.orsa/orsa.db';
-  const { existsSync } = await import('node:fs');
-  if (path !== ':memory:' && !existsSync(path)) {
-    throw new Error(`no SQLite file at ${path}; pass --db PATH (or --pg URL for PostgreSQL)`);
-  }
-  return new SqliteStore({ path });
+/** Options of {@link main} beyond its arguments. */
+export interface MainOptions {
+  /** Ends `--watch`, `dashboard` and `inspect`. Default: Ctrl-C (SIGINT) or SIGTERM. */
+  signal?: AbortSignal;
+  /** Called with the dashboard's URL once it listens (tests read it). */
+  onListening?: (url: string) => void;
 }
 
-export async function main(argv: string[], out: Output = { log: (s) => console.log(s), error: (s) => console.error(s) }): Promise<number> {
+/**
+ * Runs the `orsa` CLI with these arguments and returns its exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(['show', 'order-1', '--db', 'sagas.db']);
+ * ```
+ */
+export async function main(argv: string[], out: Output = { log: (s) => console.log(s), error: (s) => console.error(s) }, options: MainOptions = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -52,11 +61,18 @@ export async function main(argv: string[], out: Output = { log: (s) => console.l
         saga: { type: 'string' },
         limit: { type: 'string' },
         json: { type: 'boolean', default: false },
+        full: { type: 'boolean', default: false },
+        watch: { type: 'boolean', default: false },
+        'interval-ms': { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        sagas: { type: 'string' },
+        url: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (error) {
-    out.error(`orsa: ${(error as Error).message}\n\n${USAGE}`);
+    out.error(`orsa: ${clean((error as Error).message)}\n\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -65,17 +81,40 @@ export async function main(argv: string[], out: Output = { log: (s) => console.l
     (values.help ? out.log : out.error)(USAGE);
     return values.help ? 0 : 2;
   }
+  const intervalMs = values['interval-ms'] === undefined ? 1000 : Number(values['interval-ms']);
+  if (!Number.isInteger(intervalMs) || intervalMs < 50) {
+    out.error('orsa: --interval-ms takes a whole number of milliseconds >= 50');
+    return 2;
+  }
+  const longRunning = command === 'dashboard' || command === 'inspect' || values.watch;
+  const signal = options.signal ?? (longRunning ? untilInterrupted() : new AbortController().signal);
   let store: SagaStore | undefined;
   try {
-    store = await openStore(values);
-    await store.init();
+    store = await openExistingStore(values);
+    if (command === 'dashboard') {
+      const { runDashboard } = await import('./dashboard/command.js');
+      return await runDashboard(store, { ...values, signal, out, ...(options.onListening ? { onListening: options.onListening } : {}) });
+    }
+    if (command === 'inspect') {
+      const { runInspect } = await import('./inspect.js');
+      return await runInspect(store, id, { ...values, intervalMs, signal, out });
+    }
+    if (values.watch && (command === 'list' || command === 'show')) return await watch(store, command, id, values, { intervalMs, signal, out });
     return await runCommand(store, command, id, values, out);
   } catch (error) {
-    out.error(`orsa: ${(error as Error).message}`);
+    out.error(`orsa: ${clean((error as Error).message)}`);
     return 1;
   } finally {
     await store?.close().catch(() => {});
   }
+}
+
+function untilInterrupted(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
 }
 
 const invokedDirectly = process.argv[1] && /(?:^|[\\/])(?:orsa|cli(?:\.c?js)?|main\.ts)$/.test(process.argv[1]);

@@ -14,7 +14,9 @@ import { describeRecord, versionError } from './describe.js';
 import { consumed, deliver, lostExecutions, type Live } from './live.js';
 import { Waiters } from './waiters.js';
 import type { SagaObservation } from './observe.js';
-import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, toHistory, versionKey } from './records.js';
+import { historyFor } from './history-entries.js';
+import { inspectAs } from './inspect-adapter.js';
+import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, versionKey } from './records.js';
 
 const UNLOADED = new OrsaError('SAGA_UNLOADED', 'the saga is waiting and was unloaded from memory; the runtime wakes it when due');
 
@@ -342,7 +344,7 @@ export class Runtime {
       sagaId: id,
       clock: this.clock,
       ...(this.options.random ? { random: this.options.random } : {}),
-      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+      ...(this.options.inspect ? { inspect: inspectAs(this.options.inspect, definition.name, id) } : {}),
       ...(this.options.maxResultBytes ? { maxResultBytes: this.options.maxResultBytes } : {}),
       ...(this.options.maxLeaseLosses ? { maxLeaseLosses: this.options.maxLeaseLosses } : {}),
       // Monotonic per claim: every claim (and every write) bumps the row version.
@@ -395,12 +397,12 @@ export class Runtime {
       dueAt: final ? null : unload ? t.dueAt : Math.min(t.dueAt ?? Infinity, now + this.leaseMs),
       leaseUntil: final || unload ? null : now + this.leaseMs,
     };
-    const history = t.observations.map(toHistory);
+    const history = historyFor(t, live.definition, persisted.context, this.workerId);
     let record: SagaRecord;
     if (t.event.type === 'orsa.start') {
       const result = await this.store.insert(
         { id: t.sagaId, sagaName: live.definition.name, version: live.definition.version, owner: patch.leaseUntil === null ? null : this.workerId, now, ...patch },
-        [{ at: now, type: 'saga.started', step: null, attempt: null, data: null }, ...history],
+        history,
       );
       onInsert?.(result.inserted, result.record);
       // The same id was started before: that run stands. Thrown, so nothing of this run is observed.

@@ -1,0 +1,80 @@
+import { OrsaError } from '../errors.js';
+import type { CommandName } from '../runtime/commands.js';
+import { FINAL_STATUSES, type SagaStore } from '../store/types.js';
+
+/** What an operator can ask of a stored saga, from the CLI or the dashboard. */
+export type ControlCommand = 'cancel' | 'retry' | 'resume' | 'event';
+
+/** Runtime commands travel in the inbox's command channel, apart from user events (see src/runtime/commands.ts). */
+const CONTROL = { resume: 'resume', cancel: 'cancel', retry: 'retryCompensation' } as const satisfies Record<string, CommandName>;
+
+/**
+ * A command that makes no sense for this saga; the message says why and what to do.
+ *
+ * @example
+ * ```ts
+ * try { await sendCommand(store, id, { command: 'retry' }, Date.now()); } catch (e) { if (e instanceof ControlRefusedError) console.error(e.message); }
+ * ```
+ */
+export class ControlRefusedError extends OrsaError {
+  declare readonly code: 'UNKNOWN_SAGA' | 'SAGA_ENDED' | 'NOT_FAILED' | 'BAD_EVENT';
+  constructor(code: ControlRefusedError['code'], message: string) {
+    super(code, message);
+  }
+}
+
+/**
+ * Stores an operator's command in the saga's inbox, where the worker running
+ * the saga picks it up (the CLI and the dashboard never run step code). The
+ * one place they write the inbox: commands go in as kind `'command'`, user
+ * events as kind `'event'`, so no event name can ever act as a command.
+ *
+ * @example
+ * ```ts
+ * const { seq } = await sendCommand(store, 'order-1', { command: 'cancel' }, Date.now());
+ * await sendCommand(store, 'order-1', { command: 'event', name: 'confirmed', payload: { by: 'ops' } }, Date.now());
+ * ```
+ */
+export async function sendCommand(
+  store: SagaStore,
+  id: string,
+  request: { command: ControlCommand; name?: string; payload?: unknown },
+  nowMs: number,
+): Promise<{ seq: number; sagaName: string; version: string }> {
+  const record = await store.get(id);
+  if (!record) throw new ControlRefusedError('UNKNOWN_SAGA', `no saga with id "${id}"; orsa list shows them`);
+  const { command } = request;
+  // As the runtime decides: a failed saga takes only retry (its run has ended; it waits for an operator).
+  if (FINAL_STATUSES.includes(record.status) || (record.status === 'failed' && command !== 'retry')) {
+    throw new ControlRefusedError('SAGA_ENDED', `saga ${id} already ended ${record.status}; there is nothing to ${command}${record.status === 'failed' ? ' (orsa retry retries its compensation)' : ''}`);
+  }
+  if (command === 'retry' && record.status !== 'failed') {
+    throw new ControlRefusedError('NOT_FAILED', `saga ${id} is ${record.status}, not failed; retry applies to a saga whose compensation could not finish`);
+  }
+  let name: string;
+  let payload = 'null';
+  if (command === 'event') {
+    if (typeof request.name !== 'string' || request.name.length === 0) {
+      throw new ControlRefusedError('BAD_EVENT', 'an event needs a name: the one the saga waits for');
+    }
+    name = request.name;
+    try {
+      payload = JSON.stringify(request.payload ?? null);
+    } catch (error) {
+      throw new ControlRefusedError('BAD_EVENT', `the event payload cannot be stored as JSON (${(error as Error).message}); send plain JSON`);
+    }
+  } else name = CONTROL[command];
+  const event = await store.sendEvent(id, name, payload, nowMs, command === 'event' ? 'event' : 'command');
+  return { seq: event.seq, sagaName: record.sagaName, version: record.version };
+}
+
+/**
+ * The sentence both the CLI and the dashboard show once a command is stored: it does not claim a worker is running.
+ *
+ * @example
+ * ```ts
+ * storedMessage('cancel', 'order-1', 7, 'order', 'v1');
+ * ```
+ */
+export const storedMessage = (command: ControlCommand, id: string, seq: number, sagaName: string, version: string): string =>
+  `stored: ${command} for saga ${id} (event #${seq}); a worker running "${sagaName}" version ${version} will act on it when it runs`;

@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { OrsaError } from '../errors.js';
+import type { SagaStore } from '../store/types.js';
+
+/** Where the CLI and the dashboard read sagas from. */
+export interface StoreLocation {
+  /** SQLite file. Default `.orsa/orsa.db`, or `$ORSA_DB`. */
+  db?: string | undefined;
+  /** PostgreSQL URL (or `$ORSA_PG_URL`); wins over `db`. */
+  pg?: string | undefined;
+  /** PostgreSQL schema. Default `orsa`. */
+  schema?: string | undefined;
+}
+
+/**
+ * Opens an existing orsa store for operators: it never creates a database,
+ * a schema or tables (a mistyped `--schema` must not leave an empty one
+ * behind); a missing one is an error that says what to pass.
+ *
+ * @example
+ * ```ts
+ * const store = await openExistingStore({ pg: 'postgresql://localhost/app', schema: 'orsa' });
+ * ```
+ */
+export async function openExistingStore(where: StoreLocation): Promise<SagaStore> {
+  const pg = where.pg ?? process.env.ORSA_PG_URL;
+  if (pg) {
+    const schema = where.schema ?? 'orsa';
+    await assertPostgresSchema(pg, schema);
+    const { PostgresStore } = await import('../store/postgres.js');
+    const store = new PostgresStore({ connectionString: pg, schema });
+    await store.init(); // the tables exist: this only checks their version
+    return store;
+  }
+  const path = where.db ?? process.env.ORSA_DB ?? '.orsa/orsa.db';
+  if (path !== ':memory:' && !existsSync(path)) {
+    throw new OrsaError('STORE_NOT_FOUND', `no SQLite file at ${path}; pass --db PATH (or --pg URL for PostgreSQL)`);
+  }
+  const { SqliteStore } = await import('../store/sqlite.js');
+  const store = new SqliteStore({ path });
+  await store.init();
+  return store;
+}
+
+async function assertPostgresSchema(url: string, schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ sagas: string | null }>('SELECT to_regclass($1) AS sagas', [`"${schema.replaceAll('"', '""')}".sagas`]);
+    if (!rows[0]?.sagas) {
+      throw new OrsaError(
+        'STORE_NOT_FOUND',
+        `PostgreSQL schema "${schema}" holds no orsa tables (nothing was created); pass the schema your workers use with --schema NAME (default orsa), ` +
+          'or start a runtime with a PostgresStore once to create them',
+      );
+    }
+  } finally {
+    await client.end();
+  }
+}
