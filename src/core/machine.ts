@@ -243,7 +243,8 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       compensationDidFail: ({ context }: Args) => context.compError !== null,
       wasCancelled: ({ context }: Args) => context.cancelled,
       isForward: ({ context }: Args) => !context.rollingBack,
-      beforePivot: ({ context }: Args, { pivot }: { pivot: string }) => !context.rollingBack && !(pivot in context.results),
+      // Once the pivot has started it may complete whatever happens, so a cancel could only roll back past it.
+      beforePivot: ({ context }: Args, { pivot }: { pivot: string }) => !context.rollingBack && !(pivot in context.active) && !(pivot in context.results),
     },
   }).createMachine({
     ...(config as object),

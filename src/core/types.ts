@@ -81,7 +81,7 @@ export interface StepOptionsBase<I, R, T, Target extends string = string> {
    * The saga's point of no return (at most one, a top-level step): once it
    * completed the saga only goes forward, so every step after it must be
    * retriable (`retry: 'forever'`, no compensation, no goto, no wait timeout)
-   * and a cancel after it is ignored. Checked by `.build()`. Default false.
+   * and a cancel once it started is ignored. Checked by `.build()`. Default false.
    */
   pivot?: boolean;
   /** Retry policy of the compensation. Default: 3 retries, 100 ms doubling. */
