@@ -15,3 +15,4 @@ export { ExploreConfigError } from './testing/explore-choices.js';
 export { formatReport, type ExploreReport, type Violation } from './testing/explore-report.js';
 export type { ViolationRule } from './testing/explore-invariants.js';
 export type { StepFake, Recorder } from './testing/explore-world.js';
+export { orsaMatchers } from './testing/explore-matcher.js';

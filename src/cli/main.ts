@@ -16,6 +16,7 @@ commands:
   resume <id>          ask the workers to pick the saga up now (e.g. after fixing its cause)
   cancel <id>          cancel: abort the running step, compensate what completed
   retry <id>           retry the compensation of a saga that ended failed
+  check <module> [export]  explore every failure path of the sagas a .js module exports; exit 1 on violations
 
 options:
   --db PATH            SQLite file (default .orsa/orsa.db, or $ORSA_DB)
@@ -64,6 +65,10 @@ export async function main(argv: string[], out: Output = { log: (s) => console.l
   if (values.help || !command) {
     (values.help ? out.log : out.error)(USAGE);
     return values.help ? 0 : 2;
+  }
+  if (command === 'check') {
+    const { runCheck } = await import('./check.js');
+    return runCheck(positionals.slice(1), out);
   }
   let store: SagaStore | undefined;
   try {

@@ -142,10 +142,10 @@ function stepChoices(definition: SagaDefinition<any, any>, context: SagaContext,
 function compensationChoices(p: Pending, budget: Budget, choices: Choice[], faults: Choice[]): void {
   const undo = async (r: LiveRun) => {
     const fake = budget.fakes[p.step]?.compensate;
-    const record = r.world.recorder('compensation', p.step, p.exec);
+    const record = r.world.recorder(p.step, p.exec);
     if (fake) await fake({ step: p.step, exec: p.exec, result: p.ctx.result, error: p.ctx.error, record });
     // A step whose effect may happen on failure: its compensation looks before undoing, as a real one would.
-    else if (!p.ctx.failed || r.world.ledger.effects.some((e) => e.exec === p.exec)) record.undo();
+    else if (!p.ctx.failed || record.tookEffect()) record.undo();
   };
   choices.push({ label: `compensation of ${p.exec} completes`, fault: false, apply: async (r) => (await undo(r), settle(r, p, (q) => q.resolve(undefined))) });
   faults.push({
@@ -161,7 +161,7 @@ function compensationChoices(p: Pending, budget: Budget, choices: Choice[], faul
 /** Runs the step's effect (the user's fake, or a recorded one) and returns its result. */
 async function complete(r: LiveRun, p: Pending, fake: StepFake | undefined, compensable: boolean): Promise<unknown> {
   const result = fake?.run
-    ? await fake.run({ step: p.step, exec: p.exec, attempt: p.attempt, input: p.ctx.input, results: p.ctx.results, record: r.world.recorder('step', p.step, p.exec) })
+    ? await fake.run({ step: p.step, exec: p.exec, attempt: p.attempt, input: p.ctx.input, results: p.ctx.results, record: r.world.recorder(p.step, p.exec) })
     : `${p.exec} done`;
   if (!fake?.run) r.world.recordEffect(p.exec, p.step, compensable);
   r.world.ledger.results[p.step] = result;

@@ -38,11 +38,13 @@ export interface SagaShape {
   gotoLimits: { step: string; target: string; maxVisits: number }[];
   /** Position of each step's top-level node in the saga (a branch's steps share their group's). */
   topIndex: Map<string, number>;
+  /** Steps with a compensation. */
+  compensable: Set<string>;
 }
 
 /** Reads the shape of a saga from its declaration. */
 export function shapeOf(definition: SagaDefinition<any, any>): SagaShape {
-  const shape: SagaShape = { pivot: undefined, branches: new Map(), gotoLimits: [], topIndex: new Map() };
+  const shape: SagaShape = { pivot: undefined, branches: new Map(), gotoLimits: [], topIndex: new Map(), compensable: new Set() };
   const walk = (nodes: Node[], path: string[], top?: number) => {
     for (const [i, node] of nodes.entries()) {
       shape.topIndex.set(node.name, top ?? i);
@@ -53,6 +55,7 @@ export function shapeOf(definition: SagaDefinition<any, any>): SagaShape {
       shape.branches.set(node.name, path);
       if (node.kind !== 'step') continue;
       if (node.pivot) shape.pivot = node.name;
+      if (node.compensate) shape.compensable.add(node.name);
       for (const target of node.goto?.targets ?? []) shape.gotoLimits.push({ step: node.name, target, maxVisits: node.goto!.maxVisits });
     }
   };
@@ -74,10 +77,11 @@ function concurrent(shape: SagaShape, a: string, b: string): boolean {
 }
 
 /** Checks an undo the moment it happens: once, of something that took effect, newest first. */
-export function checkUndo(shape: SagaShape, ledger: Ledger, exec: string): Finding[] {
+export function checkUndo(shape: SagaShape, ledger: Ledger, exec: string, upTo = ledger.undos.length): Finding[] {
   const step = stepOf(exec);
+  const undos = ledger.undos.slice(0, upTo);
   const findings: Finding[] = [];
-  const times = ledger.undos.filter((u) => u.exec === exec).length;
+  const times = undos.filter((u) => u.exec === exec).length;
   if (times > 1) findings.push({ rule: 'UNDONE_TWICE', step, message: `${exec} was undone ${times} times; a compensation must undo its execution exactly once` });
   const index = ledger.effects.findIndex((e) => e.exec === exec);
   if (index === -1) {
@@ -87,7 +91,8 @@ export function checkUndo(shape: SagaShape, ledger: Ledger, exec: string): Findi
   if (times > 1) return findings;
   const later = ledger.effects
     .slice(index + 1)
-    .filter((e) => e.mustUndo && !concurrent(shape, step, e.step) && !ledger.undos.some((u) => u.exec === e.exec));
+    // An effect of a step without a compensation is reported once, as NOT_UNDONE, not as an order mistake of every undo before it.
+    .filter((e) => e.mustUndo && shape.compensable.has(e.step) && !concurrent(shape, step, e.step) && !undos.some((u) => u.exec === e.exec));
   if (later.length > 0) {
     findings.push({
       rule: 'WRONG_UNDO_ORDER',

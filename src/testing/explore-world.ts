@@ -34,6 +34,8 @@ export interface Recorder {
   effect(): void;
   /** Records an undo, by default of the execution being compensated; pass another execution (`'charge#1'`) to undo that one. */
   undo(exec?: string): void;
+  /** Whether the execution (by default the one this call is about) left an effect: what a compensation of a failed execution asks its service. */
+  tookEffect(exec?: string): boolean;
 }
 
 /** A user's own fake for one step: its function, its compensation, or both. */
@@ -60,8 +62,8 @@ export class World {
   readonly pending: Pending[] = [];
   /** The goto target the next completing step's decide returns. */
   nextGoto: string | null = null;
-  /** Undos seen in this edge, for the invariants to check in order. */
-  readonly undone: string[] = [];
+  /** Undos seen in this edge, each with the number of undos recorded up to it, for the invariants to check as of that moment. */
+  readonly undone: { exec: string; upTo: number }[] = [];
   constructor(readonly ledger: Ledger) {}
 
   take(pending: Pending): void {
@@ -77,15 +79,16 @@ export class World {
   recordUndo(exec: string, key: string): void {
     if (this.ledger.undos.some((u) => u.key === key)) return;
     this.ledger.undos.push({ exec, key });
-    this.undone.push(exec);
+    this.undone.push({ exec, upTo: this.ledger.undos.length });
   }
 
-  recorder(kind: 'step' | 'compensation', step: string, exec: string): Recorder {
+  recorder(step: string, exec: string): Recorder {
     let calls = 0;
     return {
       effect: () => this.recordEffect(exec, step, true),
       // Each call of one run is a distinct undo; a rerun of the same run (same key, same call) is not.
       undo: (target) => this.recordUndo(target ?? exec, `${exec}:compensate#${calls++}`),
+      tookEffect: (target) => this.ledger.effects.some((e) => e.exec === (target ?? exec)),
     };
   }
 }

@@ -144,7 +144,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
       await choice.apply(live);
       await quiesce(live);
       const trail: Trail = { label: choice.crash ? `${choice.label}; it resumes from the stored snapshot` : choice.label, parent: state.trail };
-      for (const exec of live.world.undone) note(checkUndo(shape, live.world.ledger, exec), trail);
+      for (const { exec, upTo } of live.world.undone) note(checkUndo(shape, live.world.ledger, exec, upTo), trail);
       if (choice.fault) report.faults++;
       const stored = live.stored();
       const next: State = {
