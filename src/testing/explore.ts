@@ -31,8 +31,13 @@ export interface ExploreOptions<I = unknown> {
 
 /** An explored state: a stored snapshot, the world beside it, and how it was reached. */
 interface State {
-  /** The persisted snapshot, as JSON (null: not started yet). */
-  snapshot: string | null;
+  /**
+   * The persisted snapshot (null: not started yet). Kept as the object the
+   * persist hook received, not as JSON text: its context is immutable (every
+   * assign makes a new one) and every value in it already passed the
+   * interpreter's JSON check, so a round trip would only cost time.
+   */
+  snapshot: StoredSnapshot | null;
   now: number;
   ledger: Ledger;
   trail: Trail | null;
@@ -41,6 +46,7 @@ interface State {
 }
 
 type Trail = { label: string; parent: Trail | null };
+type StoredSnapshot = { value: unknown; context: SagaContext };
 
 const SAGA_ID = 'explore';
 const FINAL = new Set(['completed', 'compensated', 'cancelled', 'failed']);
@@ -101,7 +107,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
       sagaId: SAGA_ID,
       clock,
       random: () => 0.5,
-      ...(state.snapshot === null ? {} : { snapshot: JSON.parse(state.snapshot) as Snapshot<unknown> }),
+      ...(state.snapshot === null ? {} : { snapshot: state.snapshot as unknown as Snapshot<unknown> }),
       persist: (t) => void (stored = t.persisted()),
     }).start();
     const run = Object.assign({ execution, world, clock }, { stored: () => stored });
@@ -115,7 +121,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
     const state = queue[head]!;
     queue[head] = undefined as never; // let explored states go
     let live = (await open(state)) as LiveRun & { stored: () => Snapshot<unknown> | null };
-    if (state.snapshot === null) state.snapshot = JSON.stringify(live.stored());
+    if (state.snapshot === null) state.snapshot = live.stored() as unknown as StoredSnapshot;
     const snapshot = live.execution.getSnapshot();
     const status = live.execution.getStatus();
     if (FINAL.has(status)) {
@@ -148,7 +154,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
       if (choice.fault) report.faults++;
       const stored = live.stored();
       const next: State = {
-        snapshot: choice.crash || stored === null ? state.snapshot : JSON.stringify(stored),
+        snapshot: choice.crash || stored === null ? state.snapshot : (stored as unknown as StoredSnapshot),
         now: live.clock.now(),
         ledger: live.world.ledger,
         trail,
@@ -156,7 +162,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
         cancels: state.cancels + (choice.cancel ? 1 : 0),
       };
       live.execution.stop(STOPPED);
-      const context = (JSON.parse(next.snapshot!) as { context: SagaContext }).context;
+      const context = next.snapshot!.context;
       note(checkState(shape, context), trail);
       const key = keyOf(next, context, shape);
       if (seen.has(key)) {
@@ -218,7 +224,7 @@ function keyOf(state: State, context: SagaContext, shape: SagaShape): string {
   const timers: Record<string, number> = {};
   for (const [k, at] of Object.entries(context.timers)) timers[k] = at - state.now;
   const log = context.log.map((e) => (e.error ? `${e.exec}!` : e.exec));
-  const value = (JSON.parse(state.snapshot!) as { value: unknown }).value;
+  const value = state.snapshot!.value;
   if (context.rollingBack) {
     // Whether it was a cancel only names the final status: the same undos are owed either way.
     return JSON.stringify([value, context.active, attempts, log, context.compensated, context.comp, context.compError !== null, timers, world]);
