@@ -8,7 +8,7 @@ import { saga } from '../src/index.js';
 import { explore, formatReport } from '../src/testing.js';
 
 /** 20 steps: 14 sequential compensable steps, a group of 2 branches (3 steps), a goto loop, a wait and a retriable tail. */
-export function buildTwentyStepSaga() {
+function buildTwentyStepSaga() {
   let b: any = saga('twenty').input<{ id: string }>();
   for (let i = 1; i <= 7; i++) b = b.step(`s${i}`, () => i, { compensate: () => {} });
   b = b.parallel('group', {

@@ -66,7 +66,7 @@ export function choicesAt(definition: SagaDefinition<any, any>, snapshot: Snap, 
       choices.push({ label: 'readiness passes', fault: false, apply: async (r) => settle(r, pending, (p) => p.resolve(undefined)) });
       faults.push({ label: 'readiness fails (a dependency is down)', fault: true, apply: async (r) => settle(r, pending, (p) => p.reject(new Error('explore: not ready'))) });
     } else if (pending.kind === 'step') stepChoices(definition, context, world, pending, budget, choices, faults);
-    else compensationChoices(pending, budget, choices, faults);
+    else compensationChoices(world, pending, budget, choices, faults);
   }
   const due = dueAtOf(context);
   if (due !== null) {
@@ -139,7 +139,7 @@ function stepChoices(definition: SagaDefinition<any, any>, context: SagaContext,
   }
 }
 
-function compensationChoices(p: Pending, budget: Budget, choices: Choice[], faults: Choice[]): void {
+function compensationChoices(world: World, p: Pending, budget: Budget, choices: Choice[], faults: Choice[]): void {
   const undo = async (r: LiveRun) => {
     const fake = budget.fakes[p.step]?.compensate;
     const record = r.world.recorder(p.step, p.exec);
@@ -148,6 +148,8 @@ function compensationChoices(p: Pending, budget: Budget, choices: Choice[], faul
     else if (!p.ctx.failed || record.tookEffect()) record.undo();
   };
   choices.push({ label: `compensation of ${p.exec} completes`, fault: false, apply: async (r) => (await undo(r), settle(r, p, (q) => q.resolve(undefined))) });
+  // A re-run after a crash that followed the undo: the service deduplicates it by key and answers as before.
+  if (world.ledger.undos.some((u) => u.key.startsWith(`${p.exec}:compensate#`))) return;
   faults.push({
     label: `compensation of ${p.exec} fails for good`,
     fault: true,
