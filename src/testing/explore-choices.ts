@@ -173,7 +173,11 @@ async function complete(r: LiveRun, p: Pending, fake: StepFake | undefined, comp
 /** Settles the call of this run that stands for `p` (choices are listed once, then applied to reopened runs). */
 function settle(r: LiveRun, p: Pending, how: (p: Pending) => void): void {
   const live = r.world.pending.find((q) => q.kind === p.kind && q.exec === p.exec && q.attempt === p.attempt);
-  if (!live) throw new Error(`explore: ${p.exec} is not under way in the reopened run (the saga is not deterministic from its stored snapshot)`);
+  if (!live) {
+    throw new ExploreConfigError(
+      `explore: ${p.exec} is not under way when the saga resumes from the same stored snapshot; make the fakes in options.steps deterministic (no clocks, randomness or I/O)`,
+    );
+  }
   r.world.take(live);
   how(live);
 }
@@ -198,7 +202,16 @@ function timerLabel(definition: SagaDefinition<any, any>, timer: string, atMs: n
   return `the compensation retry is due (${at})`;
 }
 
-/** `explore` was given options it cannot use; the message says which and what to pass. */
+/**
+ * `explore` was given options it cannot use (an input or event payload the
+ * saga's schemas refuse, fakes that behave differently on a re-run); the
+ * message says which and what to pass.
+ *
+ * @example
+ * ```ts
+ * await explore(order).catch((e) => e instanceof ExploreConfigError && console.error(e.message));
+ * ```
+ */
 export class ExploreConfigError extends OrsaError {
   constructor(message: string) {
     super('EXPLORE_CONFIG', message);
