@@ -5,7 +5,9 @@ export { dependency } from './core/types.js';
 export type {
   StepContext,
   CompensationContext,
+  FailedEffectCompensationContext,
   StepOptions,
+  StepOptionsBase,
   GotoOptions,
   Dependency,
   CatchHandler,

@@ -21,6 +21,7 @@ commands:
   retry <id>           retry the compensation of a saga that ended failed
   dashboard            serve a web page to watch and steer sagas   [--host 127.0.0.1] [--port 7070] [--sagas MODULE]
   inspect <id>         replay a saga into the Stately inspector and follow it   --url ws://HOST:PORT [--sagas MODULE]
+  check <module> [export]  explore every failure path of the sagas a .js module exports; exit 1 on violations
 
 options:
   --db PATH            SQLite file (default .orsa/orsa.db, or $ORSA_DB)
@@ -80,6 +81,10 @@ export async function main(argv: string[], out: Output = { log: (s) => console.l
   if (values.help || !command) {
     (values.help ? out.log : out.error)(USAGE);
     return values.help ? 0 : 2;
+  }
+  if (command === 'check') {
+    const { runCheck } = await import('./check.js');
+    return runCheck(positionals.slice(1), out);
   }
   const intervalMs = values['interval-ms'] === undefined ? 1000 : Number(values['interval-ms']);
   if (!Number.isInteger(intervalMs) || intervalMs < 50) {

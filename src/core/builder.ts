@@ -11,6 +11,7 @@ import type {
   ReadinessProbe,
   StepContext,
   StepOptions,
+  StepOptionsBase,
 } from './types.js';
 import type { RetryPolicy } from './policy.js';
 
@@ -80,26 +81,30 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
    * ```ts
    * .step('rates', ({ signal }) => fetchRates(signal), { retry: 3, timeoutMs: 2_000 })
    * .step('toBase', ({ input, results }) => input.amount * results.rates[input.from])
+   * .step('ship', shipParcel, { pivot: true })           // the point of no return
+   * .step('notify', sendMail, { retry: 'forever' })      // after it: retried until it succeeds
    * ```
    */
-  step<N extends string, T>(
+  step<N extends string, T, F extends boolean = false>(
     name: Fresh<N, R>,
     run: (ctx: StepContext<I, R>) => T,
-    options?: StepOptions<I, R, Awaited<T>, NoInfer<Extract<keyof R, string> | N>>,
+    options?: StepOptions<I, R, Awaited<T>, NoInfer<Extract<keyof R, string> | N>, F>,
   ): SagaBuilder<I, Simplify<R & { [K in N]: Awaited<T> }>, N, Simplify<A & { [K in N]: Awaited<T> }>> {
-    const opts = (options ?? {}) as StepOptions<I, R, unknown>;
+    const opts = (options ?? {}) as StepOptionsBase<I, R, unknown> & { compensate?: AnyFn; compensateOnFailure?: boolean };
     this.nodes.push({
       kind: 'step',
       name,
       run: run as AnyFn,
       retry: opts.retry,
       timeoutMs: opts.timeoutMs,
-      compensate: opts.compensate as AnyFn | undefined,
+      compensate: opts.compensate,
       compensateRetry: opts.compensateRetry,
       uses: opts.uses ?? [],
       goto: opts.goto
         ? { targets: [...opts.goto.targets], decide: opts.goto.decide as AnyFn, maxVisits: opts.goto.maxVisits ?? 10 }
         : undefined,
+      pivot: opts.pivot === true,
+      compensateOnFailure: opts.compensateOnFailure === true,
       position: `${this.scope}step "${name}"`,
     });
     return this as never;

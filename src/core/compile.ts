@@ -1,5 +1,6 @@
 import { SagaDefinitionError } from '../errors.js';
 import { compileRetry, type CompiledRetry } from './policy.js';
+import { checkStepKinds, pivotOf } from './step-kinds.js';
 import type { Declaration, Node, StepNode } from './types.js';
 
 /**
@@ -187,11 +188,15 @@ export function compileSaga(decl: Declaration): CompiledSaga {
     }
   };
   checkConcurrentWaits(decl.nodes);
+  checkStepKinds(decl, fail);
   if (errors.length > 0) {
     throw new SagaDefinitionError(errors.length === 1 ? errors[0]! : `${errors.length} mistakes:\n- ${errors.join('\n- ')}`);
   }
 
   const hasReadiness = decl.readiness.length > 0 || dependencies.size > 0;
+  const pivot = pivotOf(decl)?.name;
+  // Steps whose failed executions are logged for compensation (their effect may have happened).
+  const onFailure = Object.keys(steps).filter((name) => (scopeOf.get(name)?.find((n) => n.name === name) as StepNode | undefined)?.compensateOnFailure);
   const compensationPolicies: Record<string, CompiledRetry> = {};
   for (const [name, step] of Object.entries(steps)) if (step.compensateRetry) compensationPolicies[name] = step.compensateRetry;
 
@@ -217,8 +222,9 @@ export function compileSaga(decl: Declaration): CompiledSaga {
     ...(hasReadiness ? {} : withEntry(enterActions(firstTarget))),
     on: {
       'orsa.event': { actions: 'enqueueEvent' },
-      // Steps sit at the top level (one level less for every transition); cancel applies until rollback starts.
-      'orsa.cancel': { guard: 'isForward', target: ref(IDS.rollback), actions: 'markCancelled' },
+      // Steps sit at the top level (one level less for every transition); cancel applies until rollback starts
+      // (and, with a pivot, until the pivot completed: after it the saga only goes forward).
+      'orsa.cancel': { guard: pivot === undefined ? 'isForward' : { type: 'beforePivot', params: { pivot } }, target: ref(IDS.rollback), actions: 'markCancelled' },
     },
     states: {
       ...runStates,
@@ -232,7 +238,7 @@ export function compileSaga(decl: Declaration): CompiledSaga {
             always: { guard: 'nothingActive', target: 'next' },
             on: {
               'orsa.done.*': { actions: { type: 'completeLate', params: { compensable: Object.keys(compensationPolicies) } } },
-              'orsa.fail.*': { actions: 'dropActive' },
+              'orsa.fail.*': { actions: onFailure.length === 0 ? 'dropActive' : { type: 'dropActive', params: { compensable: onFailure } } },
             },
           },
           next: {
@@ -401,9 +407,11 @@ function compileStep(node: StepNode, next: Target, steps: Record<string, Compile
     );
   }
   done.push({ guard: { type: 'isCurrent', params: { step } }, target: next.ref, actions: complete(next.enter) });
-  const failForGood = { guard: { type: 'isCurrent', params: { step } }, target: ref(IDS.rollback), actions: { type: 'fail', params: { step } } };
+  const failParams = node.compensateOnFailure ? { step, compensable: true } : { step };
+  const failForGood = { guard: { type: 'isCurrent', params: { step } }, target: ref(IDS.rollback), actions: { type: 'fail', params: failParams } };
   // The timeout is enforced by the runtime; it stands in the chart so that it shows and counts in the version.
-  const meta = compiled.timeoutMs === null ? {} : { meta: { timeoutMs: compiled.timeoutMs } };
+  const facts = { ...(compiled.timeoutMs === null ? {} : { timeoutMs: compiled.timeoutMs }), ...(node.pivot ? { pivot: true } : {}) };
+  const meta = Object.keys(facts).length === 0 ? {} : { meta: facts };
   if (compiled.retry.maxAttempts === 1) {
     // No retry: one atomic state with no entry action (see Target): a step costs one transition and one assign.
     return {
@@ -426,7 +434,7 @@ function compileStep(node: StepNode, next: Target, steps: Record<string, Compile
           [`orsa.done.${step}`]: done,
           [`orsa.fail.${step}`]: [
             {
-              guard: { type: 'shouldRetry', params: { step, maxAttempts: compiled.retry.maxAttempts } },
+              guard: { type: 'shouldRetry', params: compiled.retry.forever ? { step, maxAttempts: compiled.retry.maxAttempts, forever: true } : { step, maxAttempts: compiled.retry.maxAttempts } },
               target: 'retrying',
               actions: { type: 'scheduleRetry', params: { step, ...compiled.retry } },
             },

@@ -102,6 +102,12 @@ export function toMermaid(definition: Pick<SagaDefinition<any, any>, 'config'>):
   if (initial && rootOnly.length > 0) {
     out.push(`  note right of ${initial.id}`, '    In every state:', ...rootOnly.map((line) => `    ${line}`), '  end note');
   }
+  // The pivot (the point of no return) is marked, so a reader sees where rollback stops being possible.
+  const pivots = root.children.filter((c) => (c.config.meta as { pivot?: boolean } | undefined)?.pivot === true);
+  if (pivots.length > 0) {
+    out.push('  classDef pivot stroke-width:3px,font-weight:bold', `  class ${pivots.map((p) => p.id).join(',')} pivot`);
+    for (const p of pivots) out.push(`  note left of ${p.id} : pivot, the point of no return (only forward from here)`);
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -15,6 +15,8 @@ export interface LogEntry {
   exec: string;
   step: string;
   result: unknown;
+  /** Set when the execution failed but its step declared that its effect may happen anyway (`compensateOnFailure`). */
+  error?: ErrorRecord;
 }
 
 /** The saga's durable state: everything here survives JSON. */
@@ -84,6 +86,11 @@ function pendingCompensation(context: SagaContext): LogEntry | undefined {
   return undefined;
 }
 
+/** A failed execution whose effect may have happened: compensated like a completed one, with its error. */
+function failedEntry(step: string, event: SagaEvent): LogEntry {
+  return { exec: event.exec as string, step, result: null, error: event.error as ErrorRecord };
+}
+
 const isCurrentExec = (context: SagaContext, event: SagaEvent, step: string) => context.active[step]?.exec === event.exec;
 
 /** Most events of one name kept in a saga's context before a wait consumes them; later ones are dropped. */
@@ -148,9 +155,10 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
           [params.step]: event.now + retryDelayMs(params, context.attempts[params.step] ?? 1, event.random ?? 0.5),
         },
       })),
-      fail: assign(({ context, event }: Args, { step }: { step: string }) => ({
+      fail: assign(({ context, event }: Args, { step, compensable }: { step: string; compensable?: boolean }) => ({
         active: without(context.active, step),
         failure: { step, error: event.error as ErrorRecord },
+        ...(compensable ? { log: [...context.log, failedEntry(step, event)] } : {}),
       })),
       gotoLimitReached: assign((_: Args, { step, target, maxVisits }: { step: string; target: string; maxVisits: number }) => ({
         failure: {
@@ -220,9 +228,11 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
           log: compensable ? [...context.log, { exec: event.exec as string, step, result: event.result }] : context.log,
         };
       }),
-      dropActive: assign(({ context, event }: Args) => {
+      dropActive: assign(({ context, event }: Args, params?: { compensable?: string[] }) => {
         const step = event.type.slice('orsa.fail.'.length);
-        return isCurrentExec(context, event, step) ? { active: without(context.active, step) } : {};
+        if (!isCurrentExec(context, event, step)) return {};
+        const logged = params?.compensable?.includes(step) ? { log: [...context.log, failedEntry(step, event)] } : {};
+        return { active: without(context.active, step), ...logged };
       }),
       startCompensation: assign(({ context }: Args) => {
         const entry = pendingCompensation(context)!;
@@ -249,8 +259,8 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
     },
     guards: {
       isCurrent: ({ context, event }: Args, { step }: { step: string }) => isCurrentExec(context, event, step),
-      shouldRetry: ({ context, event }: Args, { step, maxAttempts }: { step: string; maxAttempts: number }) =>
-        isCurrentExec(context, event, step) && event.retryable !== false && (context.attempts[step] ?? 1) < maxAttempts,
+      shouldRetry: ({ context, event }: Args, { step, maxAttempts, forever }: { step: string; maxAttempts: number; forever?: boolean }) =>
+        isCurrentExec(context, event, step) && (forever === true || (event.retryable !== false && (context.attempts[step] ?? 1) < maxAttempts)),
       gotoAllowed: ({ context, event }: Args, p: { step: string; target: string; maxVisits: number }) =>
         isCurrentExec(context, event, p.step) && event.goto === p.target && (context.visits[p.target] ?? 0) < p.maxVisits,
       gotoRequested: ({ context, event }: Args, p: { step: string; target: string }) => isCurrentExec(context, event, p.step) && event.goto === p.target,
@@ -271,6 +281,8 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       compensationDidFail: ({ context }: Args) => context.compError !== null,
       wasCancelled: ({ context }: Args) => context.cancelled,
       isForward: ({ context }: Args) => !context.rollingBack,
+      // Once the pivot has started it may complete whatever happens, so a cancel could only roll back past it.
+      beforePivot: ({ context }: Args, { pivot }: { pivot: string }) => !context.rollingBack && !(pivot in context.active) && !(pivot in context.results),
     },
   }).createMachine({
     ...(config as object),

@@ -10,7 +10,7 @@ import { SagaDefinitionError } from '../errors.js';
  * ```
  */
 export interface RetryPolicy {
-  /** Attempts in all, the first included. Default 1 (no retry). */
+  /** Attempts in all, the first included; `Infinity` retries until the step succeeds (as `retry: 'forever'`). Default 1 (no retry). */
   maxAttempts?: number;
   /** Wait before the first retry, in ms. Default 100. */
   delayMs?: number;
@@ -34,14 +34,24 @@ export interface CompiledRetry {
   backoff: number;
   maxDelayMs: number;
   jitter: number;
+  /** Retried until it succeeds, whatever the error (a retriable step). Absent otherwise. */
+  forever?: true;
 }
 
 export const NO_RETRY: CompiledRetry = { maxAttempts: 1, delayMs: 100, backoff: 2, maxDelayMs: 30_000, jitter: 0 };
 
 /** Normalises `retry: 3` or a policy object, and refuses nonsense at build time. */
-export function compileRetry(retry: number | RetryPolicy | undefined, where: string): CompiledRetry {
+export function compileRetry(retry: number | RetryPolicy | 'forever' | undefined, where: string): CompiledRetry {
   if (retry === undefined) return NO_RETRY;
-  const policy: RetryPolicy = typeof retry === 'number' ? { maxAttempts: retry + 1 } : retry;
+  if (typeof retry === 'string' && retry !== 'forever') {
+    throw new SagaDefinitionError(`${where}: retry must be a number of retries, a policy object or 'forever' (got "${retry}")`);
+  }
+  const policy: RetryPolicy = retry === 'forever' ? { maxAttempts: Infinity } : typeof retry === 'number' ? { maxAttempts: retry + 1 } : retry;
+  if (policy.maxAttempts === Infinity) {
+    check(policy.retryIf === undefined, `${where}: a step retried forever retries every error; drop retryIf (or give a finite maxAttempts)`);
+    // A whole number in JSON: the guard reads \`forever\` and ignores it.
+    return { ...compileRetry({ ...policy, maxAttempts: Number.MAX_SAFE_INTEGER }, where), forever: true };
+  }
   if (typeof retry === 'number' && !(Number.isInteger(retry) && retry >= 0)) {
     throw new SagaDefinitionError(`${where}: retry must be a whole number of retries >= 0 (got ${retry}); use retry: 3 for three retries`);
   }

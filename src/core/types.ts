@@ -38,6 +38,14 @@ export interface CompensationContext<I, R, T> extends StepContext<I, R> {
   result: T;
 }
 
+/**
+ * What the compensation of a step declared with `compensateOnFailure: true`
+ * receives: the result when the step completed, or the error it failed with
+ * (its effect may have happened all the same). Narrow on `failed`.
+ */
+export type FailedEffectCompensationContext<I, R, T> = StepContext<I, R> &
+  ({ failed: false; result: T; error: undefined } | { failed: true; result: undefined; error: ErrorRecord });
+
 /** A service a step depends on; its check runs in the readiness probe before the first step. */
 export interface Dependency {
   readonly name: string;
@@ -68,20 +76,42 @@ export interface GotoOptions<I, R, T, Target extends string> {
   maxVisits?: number;
 }
 
-/** Options of one step. */
-export interface StepOptions<I, R, T, Target extends string = string> {
-  /** `retry: 3` (three retries, ORSA's shorthand) or a full policy. Default: no retry. */
-  retry?: number | RetryPolicy;
+/** Options every step takes, whatever its compensation. */
+export interface StepOptionsBase<I, R, T, Target extends string = string> {
+  /**
+   * `retry: 3` (three retries, ORSA's shorthand), a full policy, or `'forever'`
+   * (a retriable step: retried until it succeeds, every error included; the
+   * kind of step that may follow a pivot). Default: no retry.
+   */
+  retry?: number | RetryPolicy | 'forever';
   /** Abort the step's signal and count a failure after this many ms. Default: none. */
   timeoutMs?: number;
-  /** Undoes this step when a later step fails for good (ORSA's rollback). */
-  compensate?: (ctx: CompensationContext<I, R, T>) => unknown;
+  /**
+   * The saga's point of no return (at most one, a top-level step): once it
+   * completed the saga only goes forward, so every step after it must be
+   * retriable (`retry: 'forever'`, no compensation, no goto, no wait timeout)
+   * and a cancel once it started is ignored. Checked by `.build()`. Default false.
+   */
+  pivot?: boolean;
   /** Retry policy of the compensation. Default: 3 retries, 100 ms doubling. */
   compensateRetry?: number | RetryPolicy;
   /** Dependencies this step uses: their checks join the readiness probe. */
   uses?: readonly Dependency[];
   /** Jump back to an earlier step when `decide` says so. */
   goto?: GotoOptions<I, R, T, Target>;
+}
+
+/**
+ * Options of one step. With `compensateOnFailure: true` the step's effect may
+ * happen even when it fails (a timeout after the request was sent): on
+ * rollback its compensation then runs for a failed execution too, and
+ * receives the error instead of a result (`FailedEffectCompensationContext`).
+ */
+export interface StepOptions<I, R, T, Target extends string = string, F extends boolean = false> extends StepOptionsBase<I, R, T, Target> {
+  /** Compensate a failed execution too (its effect may have happened). Needs `compensate`. Default false. */
+  compensateOnFailure?: F;
+  /** Undoes this step when a later step fails for good (ORSA's rollback). */
+  compensate?: (ctx: [F] extends [true] ? FailedEffectCompensationContext<I, R, T> : CompensationContext<I, R, T>) => unknown;
 }
 
 /** Handler called after the rollback (ORSA's `@saga.catch`). */
@@ -106,12 +136,16 @@ export interface StepNode {
   kind: 'step';
   name: string;
   run: AnyFn;
-  retry: number | RetryPolicy | undefined;
+  retry: number | RetryPolicy | 'forever' | undefined;
   timeoutMs: number | undefined;
   compensate: AnyFn | undefined;
   compensateRetry: number | RetryPolicy | undefined;
   uses: readonly Dependency[];
   goto: { targets: readonly string[]; decide: AnyFn; maxVisits: number } | undefined;
+  /** The point of no return. */
+  pivot: boolean;
+  /** Its effect may happen when it fails: a failed execution is compensated too. */
+  compensateOnFailure: boolean;
   /** How this step was declared, for error messages. */
   position: string;
 }

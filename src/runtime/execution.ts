@@ -429,10 +429,13 @@ export class Execution<R = unknown> {
     this.compRunning = key;
     const entry = context.log.find((e) => e.exec === comp.exec)!;
     const node = this.definition.node(entry.step) as StepNode;
+    // A failed execution of a step that declared compensateOnFailure is undone with its error instead of a result.
+    const failed = entry.error !== undefined;
     const ctx = {
       input: context.input,
       results: context.results,
-      result: entry.result,
+      result: failed ? undefined : entry.result,
+      ...(node.compensateOnFailure ? { failed, error: entry.error } : {}),
       signal: new AbortController().signal,
       attempt: comp.attempt,
       sagaId: this.sagaId,
