@@ -45,6 +45,8 @@ export interface SagaContext {
   /** Executions whose compensation completed, in the order they ran. */
   compensated: string[];
   compError: ErrorRecord | null;
+  /** String headers stored with the saga by interceptors (a W3C `traceparent`); absent when none were given. */
+  headers?: Record<string, string>;
 }
 
 /** What the machine receives as input. */
@@ -52,6 +54,7 @@ export interface SagaMachineInput {
   sagaId: string;
   input: unknown;
   now: number;
+  headers?: Record<string, string>;
 }
 
 /** Events from the runtime. Every one carries `now` (epoch ms). */
@@ -253,6 +256,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       comp: null,
       compensated: [],
       compError: null,
+      ...(input.headers ? { headers: input.headers } : {}),
     }),
   } as any) as unknown as AnyStateMachine;
 }

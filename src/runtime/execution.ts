@@ -7,6 +7,7 @@ import type { StepNode } from '../core/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
 import { assertSerializable, DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
+import { Interception, type SagaInterceptor, type SagaRun, type SagaRunEnd } from '../observe/interceptors.js';
 
 /** What the interpreter hands to a persister before it lets a transition's effects start. */
 export interface Transition {
@@ -39,6 +40,8 @@ export interface ExecutionOptions {
   snapshot?: Snapshot<unknown>;
   /** @internal Called for every transition before its effects start; a rejection stops the execution. */
   persist?: (transition: Transition) => Promise<void> | void;
+  /** Wrap the saga run, each step attempt and each compensation attempt (tracing, logging, metrics). First is outermost. Default: none. */
+  interceptors?: readonly SagaInterceptor[];
 }
 
 /**
@@ -91,7 +94,15 @@ const noop = () => {};
 export class Execution<R = unknown> {
   readonly sagaId: string;
   readonly result: Promise<R>;
-  private readonly actor: Actor<AnyStateMachine>;
+  private actor!: Actor<AnyStateMachine>;
+  private readonly input: unknown;
+  /** Set only when interceptors are given: the hot path pays nothing without them. */
+  private hooks: Interception | undefined;
+  private run: SagaRun | undefined;
+  private endRun: ((end: SagaRunEnd) => void) | undefined;
+  /** A write is under way: the run ends after its observations are emitted. */
+  private persisting = false;
+  private interrupted: unknown = undefined;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly running = new Map<string, StepRun>();
@@ -126,23 +137,58 @@ export class Execution<R = unknown> {
     });
     this.result.catch(noop); // a caller that never awaits must not crash the process
     if (options.observer) this.observers.add(options.observer);
-    this.actor = createActor(definition.machine, {
-      id: this.sagaId,
-      systemId: this.sagaId,
-      input: { sagaId: this.sagaId, input, now: this.clock.now() },
-      ...(options.snapshot ? { snapshot: options.snapshot } : {}),
-      ...(options.inspect ? { inspect: options.inspect } : {}),
-    });
+    this.input = input;
   }
 
   /** Starts (or resumes) the actor and the effects of its current state. */
   start(): this {
+    const interceptors = this.options.interceptors;
+    if (!interceptors || interceptors.length === 0) return this.boot(undefined);
+    const hooks = (this.hooks = new Interception(interceptors));
+    const stored = (this.options.snapshot as { context?: SagaContext } | undefined)?.context?.headers;
+    const run: SagaRun = { sagaId: this.sagaId, sagaName: this.definition.name, version: this.definition.version, resumed: !!this.options.snapshot, headers: { ...stored } };
+    const ended = new Promise<SagaRunEnd>((resolve) => (this.endRun = resolve));
+    this.processing = true; // events sent meanwhile wait until the run begins
+    hooks
+      .run(run, (inner) => {
+        this.run = inner;
+        if (hooks.hasListeners) this.observers.add((o) => hooks.event(inner, o));
+        this.boot(inner.headers);
+        return ended;
+      })
+      .catch((error: unknown) => this.stop(error));
+    return this;
+  }
+
+  private boot(headers: Record<string, string> | undefined): this {
+    const snapshot = this.options.snapshot;
+    this.actor = createActor(this.definition.machine, {
+      id: this.sagaId,
+      systemId: this.sagaId,
+      // Headers are stored once, with the saga: a resume keeps the ones of its first run.
+      input: { sagaId: this.sagaId, input: this.input, now: this.clock.now(), ...(headers && Object.keys(headers).length > 0 ? { headers } : {}) },
+      ...(snapshot ? { snapshot } : {}),
+      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+    });
     this.actor.start();
     this.snapshot = this.actor.getSnapshot() as SagaSnapshot;
     // A resumed saga already had its status: resuming is not news (no saga.* observation, no hook).
-    if (this.options.snapshot) this.status = statusOf(this.snapshot);
-    this.enqueue({ type: this.options.snapshot ? 'orsa.resume' : 'orsa.start', now: this.clock.now() });
+    if (snapshot) this.status = statusOf(this.snapshot);
+    this.processing = false;
+    this.queue.unshift({ type: snapshot ? 'orsa.resume' : 'orsa.start', now: this.clock.now() });
+    if (!this.stopped) this.process();
     return this;
+  }
+
+  /** Ends the interceptors' run once: how the saga stands, and why the run stopped when it did not end or wait. */
+  private endRunWith(): void {
+    const end = this.endRun;
+    const interrupted = this.interrupted;
+    if (!end || this.persisting) return;
+    this.endRun = undefined;
+    const context = this.snapshot?.context;
+    const status = this.status ?? 'running';
+    end({ status, ...(context?.failure ? { failure: context.failure.error } : {}), ...(interrupted !== undefined ? { interrupted } : {}) });
   }
 
   /** Subscribes to observations; returns the unsubscribe function. */
@@ -207,8 +253,13 @@ export class Execution<R = unknown> {
     this.running.clear();
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     this.timer = null;
-    this.actor.stop();
+    this.actor?.stop();
     this.reject(reason);
+    // The durable runtime unloads a saga that ended or waits: that run ended normally.
+    if (this.endRun) {
+      if (!(reason instanceof OrsaError && reason.code === 'SAGA_UNLOADED')) this.interrupted = reason;
+      this.endRunWith();
+    }
   }
 
   // ---- the loop ----
@@ -252,6 +303,7 @@ export class Execution<R = unknown> {
       persist || this.observers.size > 0 ? observe(this.sagaId, event, before?.context ?? null, after.context, status, previous) : [];
     if (!persist) {
       this.emit(observations);
+      if (this.hooks) this.hooks.reached(this.run!, status, dueAtOf(after.context), this.clock.now());
       this.effects(after);
       return true;
     }
@@ -264,19 +316,32 @@ export class Execution<R = unknown> {
       persisted: () => persistedOf(after),
       observations,
     };
+    this.persisting = this.hooks !== undefined;
     Promise.resolve()
       .then(() => persist(transition))
       .then(
         () => {
           // Stored, so it happened: observers hear of it even when the write unloaded the saga.
           this.emit(observations);
+          if (this.hooks) this.persisted();
           if (this.stopped) return;
           this.effects(after);
           this.process();
         },
-        (error) => this.stop(error),
+        (error) => {
+          this.persisting = false;
+          this.stop(error);
+          if (this.endRun) this.endRunWith(); // stopped during the write: the run ends now
+        },
       );
     return false;
+  }
+
+  /** After a write: the run's interceptors hear that it waits, or that it ended (the write may have unloaded it). */
+  private persisted(): void {
+    this.persisting = false;
+    if (this.status) this.hooks!.reached(this.run!, this.status, dueAtOf(this.snapshot.context), this.clock.now());
+    if (this.stopped) this.endRunWith();
   }
 
   private emit(observations: SagaObservation[]): void {
@@ -338,6 +403,7 @@ export class Execution<R = unknown> {
   private finish(settle: () => void, keepActor = false): void {
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     this.timer = null;
+    if (this.endRun) this.endRunWith();
     settle();
     if (!keepActor) this.actor.stop();
   }
@@ -368,7 +434,7 @@ export class Execution<R = unknown> {
     }
     let pending: unknown;
     try {
-      pending = node.run(run);
+      pending = this.hooks ? this.hooks.step(this.call('step', step, exec, attempt, run.idempotencyKey, run.signal), () => node.run(run)) : node.run(run);
     } catch (error) {
       return this.stepFailed(run, error);
     }
@@ -435,7 +501,9 @@ export class Execution<R = unknown> {
       this.settled.add(key);
       this.enqueue(event);
     };
-    new Promise((resolve) => resolve(node.compensate!(ctx))).then(
+    const call = () => node.compensate!(ctx);
+    const hooks = this.hooks;
+    new Promise((resolve) => resolve(hooks ? hooks.step(this.call('compensation', entry.step, comp.exec, comp.attempt, ctx.idempotencyKey, ctx.signal), call) : call())).then(
       () => finish({ type: 'orsa.compensated', exec: comp.exec, now: this.clock.now() }),
       (error) =>
         finish({
@@ -447,6 +515,10 @@ export class Execution<R = unknown> {
           now: this.clock.now(),
         }),
     );
+  }
+
+  private call(kind: 'step' | 'compensation', step: string, exec: string, attempt: number, idempotencyKey: string, signal: AbortSignal) {
+    return { kind, run: this.run!, step, exec, attempt, idempotencyKey, signal };
   }
 
   private runSideTask(name: string, task: () => unknown, ok: string, ko: string): void {

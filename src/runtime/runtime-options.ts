@@ -4,6 +4,8 @@ import type { SagaFailedError } from '../errors.js';
 import type { SagaRecord, SagaStatus, SagaStore } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { SagaObservation } from './observe.js';
+import type { SagaInterceptor } from '../observe/interceptors.js';
+import type { Logger } from '../observe/logger.js';
 
 /** ORSA's manager hooks. Each is awaited; one that throws is reported through `onError` and changes nothing. */
 export interface RuntimeHooks {
@@ -46,6 +48,16 @@ export interface RuntimeOptions {
   onError?: (error: unknown) => void;
   /** Largest step result accepted, in bytes of JSON. Default 1 MiB. */
   maxResultBytes?: number;
+  /**
+   * OpenTelemetry spans for saga runs, steps and compensations. Default: on when
+   * `@opentelemetry/api` is installed (no-op until an SDK is registered); `false`
+   * turns it off; `true` makes a missing package an error at `start()`.
+   */
+  tracing?: boolean;
+  /** Structured logs of what sagas do (pino-style `debug/info/warn/error(fields, message)`). Default: none, nothing is logged. */
+  logger?: Logger;
+  /** Wrap every saga run, step and compensation, after tracing and logging (`(input, next)`). Default: none. */
+  interceptors?: readonly SagaInterceptor[];
 }
 
 /** A saga as the runtime reports it. */

@@ -8,6 +8,8 @@ import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
 import type { RuntimeOptions, SagaInfo } from './runtime-options.js';
 import type { SagaObservation } from './observe.js';
+import { logProblem, logTakeover, runtimeInterceptors } from '../observe/runtime-setup.js';
+import type { SagaInterceptor } from '../observe/interceptors.js';
 import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, toHistory, VersionNotRegisteredError, versionKey } from './records.js';
 
 interface Live {
@@ -68,6 +70,7 @@ export class Runtime {
   private running = false;
   private polling: Promise<void> | null = null;
   private started: Promise<void> | null = null;
+  private interceptors: SagaInterceptor[] = [];
 
   constructor(private readonly options: RuntimeOptions) {
     if (!options?.sagas?.length) throw new OrsaError('RUNTIME_CONFIG', 'createRuntime needs at least one saga: createRuntime({ sagas: [mySaga] })');
@@ -89,6 +92,7 @@ export class Runtime {
   /** Opens the store, resumes every unfinished saga it may run, then keeps polling for due and orphaned ones. */
   start(): Promise<void> {
     this.started ??= (async () => {
+      this.interceptors = await runtimeInterceptors(this.options, this.workerId);
       await this.store.init();
       this.running = true;
       await this.reportUnresumable();
@@ -323,6 +327,7 @@ export class Runtime {
       const snapshot = parseSnapshot(record);
       // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
       const inbox = await this.store.inbox(record.id);
+      logTakeover(this.options.logger, record, this.workerId);
       const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId });
       this.deliver(live, inbox);
     } catch (error) {
@@ -362,6 +367,7 @@ export class Runtime {
       ...(this.options.maxResultBytes ? { maxResultBytes: this.options.maxResultBytes } : {}),
       ...(observer ? { observer: (o: SagaObservation) => observer({ ...o, sagaName: definition.name }) } : {}),
       ...(snapshot ? { snapshot: snapshot as never } : {}),
+      ...(this.interceptors.length ? { interceptors: this.interceptors } : {}),
       persist: async (t) => {
         try {
           await this.write(live, t, onInsert);
@@ -472,6 +478,7 @@ export class Runtime {
   }
 
   private report(error: unknown): void {
+    logProblem(this.options.logger, error, this.workerId);
     (this.options.onError ?? ((e: unknown) => console.error('[orsa]', e)))(error);
   }
 }

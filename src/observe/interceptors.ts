@@ -1,0 +1,129 @@
+import type { ErrorRecord } from '../errors.js';
+import type { ExecutionStatus, SagaObservation } from '../runtime/observe.js';
+
+/**
+ * Interceptors wrap what the interpreter runs, Temporal-style `(input, next)`:
+ * a saga run, a step attempt, a compensation attempt. Tracing and logging are
+ * interceptors; the interpreter only calls the composed chain.
+ */
+
+/** One run of a saga by one interpreter: from its start or resume until it ends, waits (unloaded) or is stopped. */
+export interface SagaRun {
+  sagaId: string;
+  sagaName: string;
+  version: string;
+  /** True when this run resumes a stored snapshot (after a crash, a takeover or a wake). */
+  resumed: boolean;
+  /**
+   * String headers carried with the saga (W3C `traceparent`, baggage, …). On a
+   * fresh run, the headers given to the innermost `next` are stored with the
+   * saga; a resumed run receives the stored ones.
+   */
+  headers: Record<string, string>;
+}
+
+/** How a run ended. */
+export interface SagaRunEnd {
+  /** The saga's status when this run ended (`waiting` when it was unloaded to wait). */
+  status: ExecutionStatus;
+  /** The error the saga failed with (compensated, failed, cancelled after a failure). */
+  failure?: ErrorRecord;
+  /** Set when the run stopped before the saga ended or waited: the runtime stopped, the lease was lost, a write failed. */
+  interrupted?: unknown;
+}
+
+/** One attempt of a step or of a compensation. */
+export interface StepCall {
+  kind: 'step' | 'compensation';
+  run: SagaRun;
+  step: string;
+  /** The execution id (`step#visit`), stable across retries and resumes. */
+  exec: string;
+  attempt: number;
+  idempotencyKey: string;
+  /** Aborted when the attempt times out, the saga rolls back or the run stops. */
+  signal: AbortSignal;
+}
+
+/** Facts of a run an interceptor may record: the saga's observations, plus the moment it starts to wait. */
+export type SagaRunEvent = SagaObservation | { type: 'saga.waiting'; sagaId: string; at: number; dueAt: number | null };
+
+/**
+ * Wraps the work of a saga. Every method is optional; each must call `next`
+ * once (or throw) and return what it returns. `run` must call `next`
+ * synchronously or soon: the saga does not start until it does.
+ *
+ * @example
+ * ```ts
+ * const timing: SagaInterceptor = {
+ *   async step(call, next) {
+ *     const started = performance.now();
+ *     try { return await next(call); } finally { metrics.observe(call.step, performance.now() - started); }
+ *   },
+ * };
+ * createRuntime({ sagas: [order], interceptors: [timing] });
+ * ```
+ */
+export interface SagaInterceptor {
+  run?(input: SagaRun, next: (input: SagaRun) => Promise<SagaRunEnd>): Promise<SagaRunEnd>;
+  step?(input: StepCall, next: (input: StepCall) => unknown): unknown;
+  compensation?(input: StepCall, next: (input: StepCall) => unknown): unknown;
+  /** Called for each fact of a run, after it is stored. Must not throw. */
+  event?(run: SagaRun, event: SagaRunEvent): void;
+}
+
+type Wrap<I, O> = (input: I, next: (input: I) => O) => O;
+
+/**
+ * The interceptors of one execution, composed: the first one given is the
+ * outermost. Built once per execution; a call costs one closure per interceptor.
+ */
+export class Interception {
+  private readonly runs: Wrap<SagaRun, Promise<SagaRunEnd>>[];
+  private readonly steps: Wrap<StepCall, unknown>[];
+  private readonly compensations: Wrap<StepCall, unknown>[];
+  private readonly listeners: ((run: SagaRun, event: SagaRunEvent) => void)[];
+  private waiting = false;
+
+  constructor(interceptors: readonly SagaInterceptor[]) {
+    this.runs = interceptors.flatMap((i) => (i.run ? [i.run.bind(i)] : []));
+    this.steps = interceptors.flatMap((i) => (i.step ? [i.step.bind(i)] : []));
+    this.compensations = interceptors.flatMap((i) => (i.compensation ? [i.compensation.bind(i)] : []));
+    this.listeners = interceptors.flatMap((i) => (i.event ? [i.event.bind(i)] : []));
+  }
+
+  get hasListeners(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  run(input: SagaRun, inner: (input: SagaRun) => Promise<SagaRunEnd>): Promise<SagaRunEnd> {
+    return dispatch(this.runs, 0, input, inner);
+  }
+
+  step(input: StepCall, inner: () => unknown): unknown {
+    return dispatch(input.kind === 'step' ? this.steps : this.compensations, 0, input, inner);
+  }
+
+  event(run: SagaRun, event: SagaRunEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(run, event);
+      } catch {
+        // An observer's bug must not change the saga's course.
+      }
+    }
+  }
+
+  /** Reports the moment the saga starts to wait (once per wait, however many transitions it stays waiting). */
+  reached(run: SagaRun, status: ExecutionStatus, dueAt: number | null, at: number): void {
+    const waiting = status === 'waiting';
+    if (waiting && !this.waiting) this.event(run, { type: 'saga.waiting', sagaId: run.sagaId, at, dueAt });
+    this.waiting = waiting;
+  }
+}
+
+function dispatch<I, O>(chain: Wrap<I, O>[], index: number, input: I, inner: (input: I) => O): O {
+  const wrap = chain[index];
+  if (!wrap) return inner(input);
+  return wrap(input, (next) => dispatch(chain, index + 1, next, inner));
+}
