@@ -118,6 +118,16 @@ describe('logger', () => {
     for (const spy of spies) expect(spy).not.toHaveBeenCalled();
   });
 
+  it('builds no debug line when the logger says debug is off (pino isLevelEnabled)', async () => {
+    const logger = Object.assign(capture(), { isLevelEnabled: (level: string) => level !== 'debug' });
+    const runtime = createRuntime({ sagas: [saga('two').step('a', () => 1).step('b', () => 2).build()], store: new MemoryStore(), logger, tracing: false });
+    runtimes.push(runtime);
+    const { id } = await runtime.startSaga('two', undefined);
+    await runtime.result(id);
+    await new Promise((resolve) => setImmediate(resolve)); // the run's end is logged once its last write settled
+    expect(logger.lines.map((l) => `${l.level} ${l.message}`)).toEqual(['info saga started', 'info saga completed']);
+  });
+
   it('keeps the saga going when the logger throws', async () => {
     const broken: Logger = { debug: () => {}, info: () => { throw new Error('disk full'); }, warn: () => {}, error: () => {} };
     const runtime = createRuntime({ sagas: [saga('fine').step('a', () => 1).build()], store: new MemoryStore(), logger: broken, tracing: false });

@@ -92,6 +92,11 @@ export class Interception {
     this.listeners = interceptors.flatMap((i) => (i.event ? [i.event.bind(i)] : []));
   }
 
+  /** Whether any interceptor wraps this kind of attempt (else the interpreter calls the function directly). */
+  wraps(kind: 'step' | 'compensation'): boolean {
+    return (kind === 'step' ? this.steps : this.compensations).length > 0;
+  }
+
   get hasListeners(): boolean {
     return this.listeners.length > 0;
   }

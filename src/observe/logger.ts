@@ -16,6 +16,8 @@ export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
+  /** pino's: when present, debug lines are built only if `isLevelEnabled('debug')`. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export function loggingInterceptor(logger: Logger, options: { workerId?: string 
       return end;
     },
     event(run, event) {
+      if (isDebug(event.type) && logger.isLevelEnabled && !logger.isLevelEnabled('debug')) return;
       log(logger, base(run), event);
     },
   };
@@ -90,6 +93,9 @@ function log(logger: Logger, base: Record<string, unknown>, event: SagaRunEvent)
       return;
   }
 }
+
+const DEBUG_EVENTS = new Set(['step.started', 'step.completed', 'compensation.started', 'compensation.completed', 'event.received']);
+const isDebug = (type: string) => DEBUG_EVENTS.has(type);
 
 function codeOf(error: ErrorRecord | unknown): { code?: string } {
   const code = (error as { code?: unknown } | null | undefined)?.code;

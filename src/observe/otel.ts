@@ -28,8 +28,8 @@ export interface OtelInterceptorOptions {
  * per step attempt (`step <name>`) and per compensation attempt
  * (`compensate <step>`), with the saga's name, id, version, the step, attempt
  * and idempotency key as `orsa.*` attributes. Errors are recorded on the span
- * (`recordException`, status ERROR); retries, waits, received events and
- * aborts are span events. A step function runs inside its span's context, so
+ * (`recordException`, status ERROR, `orsa.error.code`); retries, waits and
+ * received events are span events. A step function runs inside its span's context, so
  * the calls it makes are children of its span. The first run's `traceparent`
  * is stored with the saga: a run that resumes it, in any process, is its child.
  *
@@ -107,12 +107,8 @@ function around(tracer: Tracer, name: string, call: StepCall, next: (call: StepC
     },
     parent,
   );
-  const onAbort = () => span.addEvent('orsa.aborted', reasonAttributes(call.signal.reason));
-  call.signal.addEventListener('abort', onAbort, { once: true });
-  const done = () => {
-    call.signal.removeEventListener('abort', onAbort);
-    span.end();
-  };
+  // An aborted attempt (timeout, rollback, stop) rejects with the abort's reason, recorded below with its code.
+  const done = () => span.end();
   let pending: unknown;
   try {
     pending = context.with(trace.setSpan(parent, span), () => next(call));

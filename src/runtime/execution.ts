@@ -434,7 +434,7 @@ export class Execution<R = unknown> {
     }
     let pending: unknown;
     try {
-      pending = this.hooks ? this.hooks.step(this.call('step', step, exec, attempt, run.idempotencyKey, run.signal), () => node.run(run)) : node.run(run);
+      pending = this.hooks?.wraps('step') ? this.hooks.step(this.call('step', step, exec, attempt, run.idempotencyKey, run), () => node.run(run)) : node.run(run);
     } catch (error) {
       return this.stepFailed(run, error);
     }
@@ -502,8 +502,8 @@ export class Execution<R = unknown> {
       this.enqueue(event);
     };
     const call = () => node.compensate!(ctx);
-    const hooks = this.hooks;
-    new Promise((resolve) => resolve(hooks ? hooks.step(this.call('compensation', entry.step, comp.exec, comp.attempt, ctx.idempotencyKey, ctx.signal), call) : call())).then(
+    const hooks = this.hooks?.wraps('compensation') ? this.hooks : undefined;
+    new Promise((resolve) => resolve(hooks ? hooks.step(this.call('compensation', entry.step, comp.exec, comp.attempt, ctx.idempotencyKey, ctx), call) : call())).then(
       () => finish({ type: 'orsa.compensated', exec: comp.exec, now: this.clock.now() }),
       (error) =>
         finish({
@@ -517,8 +517,19 @@ export class Execution<R = unknown> {
     );
   }
 
-  private call(kind: 'step' | 'compensation', step: string, exec: string, attempt: number, idempotencyKey: string, signal: AbortSignal) {
-    return { kind, run: this.run!, step, exec, attempt, idempotencyKey, signal };
+  /** What interceptors see of an attempt; `signal` is read through, so an AbortController is made only when someone asks. */
+  private call(kind: 'step' | 'compensation', step: string, exec: string, attempt: number, idempotencyKey: string, owner: { readonly signal: AbortSignal }) {
+    return {
+      kind,
+      run: this.run!,
+      step,
+      exec,
+      attempt,
+      idempotencyKey,
+      get signal() {
+        return owner.signal;
+      },
+    };
   }
 
   private runSideTask(name: string, task: () => unknown, ok: string, ko: string): void {
