@@ -74,11 +74,27 @@ export interface SagaInterceptor {
 
 type Wrap<I, O> = (input: I, next: (input: I) => O) => O;
 
+/** What the interpreter tells its Interception about the saga when a run ends. */
+export interface RunState {
+  status: ExecutionStatus | null;
+  failure: ErrorRecord | undefined;
+}
+
 /**
- * The interceptors of one execution, composed: the first one given is the
- * outermost. Built once per execution; a call costs one closure per interceptor.
+ * The interceptors of one execution, composed (the first one given is the
+ * outermost), and the lifecycle of its run: the interpreter calls `begin`,
+ * the write hooks and `stopped`/`end`; this class decides when the run ends
+ * and what the interceptors are told. A call costs one closure per interceptor.
  */
 export class Interception {
+  /** The run as the innermost interceptor passed it on (its headers are this run's). */
+  current: SagaRun | undefined;
+  private endRun: ((end: SagaRunEnd) => void) | undefined;
+  /** A write is under way: the run ends after its observations are emitted. */
+  private persisting = false;
+  private interrupted: unknown = undefined;
+  private state: () => RunState = () => ({ status: null, failure: undefined });
+
   private readonly runs: Wrap<SagaRun, Promise<SagaRunEnd>>[];
   private readonly steps: Wrap<StepCall, unknown>[];
   private readonly compensations: Wrap<StepCall, unknown>[];
@@ -97,8 +113,62 @@ export class Interception {
     return (kind === 'step' ? this.steps : this.compensations).length > 0;
   }
 
-  get hasListeners(): boolean {
-    return this.listeners.length > 0;
+  /**
+   * Runs the run interceptors; `boot` starts the saga once the innermost calls
+   * `next`. `listen` subscribes to the saga's observations; `fail` stops the
+   * execution when an interceptor throws.
+   */
+  begin(input: SagaRun, hooks: { boot: (run: SagaRun) => void; listen: (listener: (o: SagaObservation) => void) => void; fail: (error: unknown) => void; state: () => RunState }): void {
+    this.state = hooks.state;
+    const ended = new Promise<SagaRunEnd>((resolve) => (this.endRun = resolve));
+    this.run(input, (inner) => {
+      this.current = inner;
+      if (this.listeners.length > 0) hooks.listen((o) => this.event(inner, o));
+      hooks.boot(inner);
+      return ended;
+    }).catch(hooks.fail);
+  }
+
+  /** The input of one attempt; `signal` is read through, so an AbortController is made only when someone asks. */
+  call(kind: 'step' | 'compensation', step: string, exec: string, attempt: number, idempotencyKey: string, owner: { readonly signal: AbortSignal }): StepCall {
+    return {
+      kind,
+      run: this.current!,
+      step,
+      exec,
+      attempt,
+      idempotencyKey,
+      get signal() {
+        return owner.signal;
+      },
+    };
+  }
+
+  writing(): void {
+    this.persisting = true;
+  }
+
+  /** A write settled (`failed` when it was refused): the run may wait now, or end if the write unloaded or stopped it. */
+  written(stopped: boolean, status: ExecutionStatus | null, dueAt: number | null, at: number): void {
+    this.persisting = false;
+    if (status && this.current) this.reached(this.current, status, dueAt, at);
+    if (stopped) this.end();
+  }
+
+  /** The execution stopped: a saga the durable runtime unloads (ended or waiting) ended its run normally; any other reason interrupted it. */
+  stopped(reason: unknown): void {
+    if (!this.endRun) return;
+    if ((reason as { code?: unknown } | null)?.code !== 'SAGA_UNLOADED') this.interrupted = reason;
+    this.end();
+  }
+
+  /** Ends the run once (after the write under way, if any). */
+  end(): void {
+    const end = this.endRun;
+    if (!end || this.persisting) return;
+    this.endRun = undefined;
+    const { status, failure } = this.state();
+    end({ status: status ?? 'running', ...(failure ? { failure } : {}), ...(this.interrupted !== undefined ? { interrupted: this.interrupted } : {}) });
   }
 
   run(input: SagaRun, inner: (input: SagaRun) => Promise<SagaRunEnd>): Promise<SagaRunEnd> {
@@ -109,7 +179,7 @@ export class Interception {
     return dispatch(input.kind === 'step' ? this.steps : this.compensations, 0, input, inner);
   }
 
-  event(run: SagaRun, event: SagaRunEvent): void {
+  private event(run: SagaRun, event: SagaRunEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(run, event);
@@ -120,7 +190,8 @@ export class Interception {
   }
 
   /** Reports the moment the saga starts to wait (once per wait, however many transitions it stays waiting). */
-  reached(run: SagaRun, status: ExecutionStatus, dueAt: number | null, at: number): void {
+  reached(run: SagaRun | undefined, status: ExecutionStatus, dueAt: number | null, at: number): void {
+    if (!run) return;
     const waiting = status === 'waiting';
     if (waiting && !this.waiting) this.event(run, { type: 'saga.waiting', sagaId: run.sagaId, at, dueAt });
     this.waiting = waiting;

@@ -7,7 +7,7 @@ import type { StepNode } from '../core/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
 import { assertSerializable, DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
-import { Interception, type SagaInterceptor, type SagaRun, type SagaRunEnd } from '../observe/interceptors.js';
+import { Interception, type SagaInterceptor } from '../observe/interceptors.js';
 
 /** What the interpreter hands to a persister before it lets a transition's effects start. */
 export interface Transition {
@@ -98,11 +98,6 @@ export class Execution<R = unknown> {
   private readonly input: unknown;
   /** Set only when interceptors are given: the hot path pays nothing without them. */
   private hooks: Interception | undefined;
-  private run: SagaRun | undefined;
-  private endRun: ((end: SagaRunEnd) => void) | undefined;
-  /** A write is under way: the run ends after its observations are emitted. */
-  private persisting = false;
-  private interrupted: unknown = undefined;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly running = new Map<string, StepRun>();
@@ -144,19 +139,18 @@ export class Execution<R = unknown> {
   start(): this {
     const interceptors = this.options.interceptors;
     if (!interceptors || interceptors.length === 0) return this.boot(undefined);
-    const hooks = (this.hooks = new Interception(interceptors));
+    this.hooks = new Interception(interceptors);
     const stored = (this.options.snapshot as { context?: SagaContext } | undefined)?.context?.headers;
-    const run: SagaRun = { sagaId: this.sagaId, sagaName: this.definition.name, version: this.definition.version, resumed: !!this.options.snapshot, headers: { ...stored } };
-    const ended = new Promise<SagaRunEnd>((resolve) => (this.endRun = resolve));
     this.processing = true; // events sent meanwhile wait until the run begins
-    hooks
-      .run(run, (inner) => {
-        this.run = inner;
-        if (hooks.hasListeners) this.observers.add((o) => hooks.event(inner, o));
-        this.boot(inner.headers);
-        return ended;
-      })
-      .catch((error: unknown) => this.stop(error));
+    this.hooks.begin(
+      { sagaId: this.sagaId, sagaName: this.definition.name, version: this.definition.version, resumed: !!this.options.snapshot, headers: { ...stored } },
+      {
+        boot: (run) => this.boot(run.headers),
+        listen: (listener) => this.observers.add(listener),
+        fail: (error) => this.stop(error),
+        state: () => ({ status: this.status, failure: this.snapshot?.context.failure?.error }),
+      },
+    );
     return this;
   }
 
@@ -174,21 +168,12 @@ export class Execution<R = unknown> {
     this.snapshot = this.actor.getSnapshot() as SagaSnapshot;
     // A resumed saga already had its status: resuming is not news (no saga.* observation, no hook).
     if (snapshot) this.status = statusOf(this.snapshot);
+    // Events sent while interceptors held the run back come after the start.
     this.processing = false;
-    this.queue.unshift({ type: snapshot ? 'orsa.resume' : 'orsa.start', now: this.clock.now() });
-    if (!this.stopped) this.process();
+    const early = this.queue.splice(0);
+    this.enqueue({ type: snapshot ? 'orsa.resume' : 'orsa.start', now: this.clock.now() });
+    for (const event of early) this.enqueue(event);
     return this;
-  }
-
-  /** Ends the interceptors' run once: how the saga stands, and why the run stopped when it did not end or wait. */
-  private endRunWith(): void {
-    const end = this.endRun;
-    const interrupted = this.interrupted;
-    if (!end || this.persisting) return;
-    this.endRun = undefined;
-    const context = this.snapshot?.context;
-    const status = this.status ?? 'running';
-    end({ status, ...(context?.failure ? { failure: context.failure.error } : {}), ...(interrupted !== undefined ? { interrupted } : {}) });
   }
 
   /** Subscribes to observations; returns the unsubscribe function. */
@@ -255,11 +240,7 @@ export class Execution<R = unknown> {
     this.timer = null;
     this.actor?.stop();
     this.reject(reason);
-    // The durable runtime unloads a saga that ended or waits: that run ended normally.
-    if (this.endRun) {
-      if (!(reason instanceof OrsaError && reason.code === 'SAGA_UNLOADED')) this.interrupted = reason;
-      this.endRunWith();
-    }
+    this.hooks?.stopped(reason);
   }
 
   // ---- the loop ----
@@ -303,7 +284,7 @@ export class Execution<R = unknown> {
       persist || this.observers.size > 0 ? observe(this.sagaId, event, before?.context ?? null, after.context, status, previous) : [];
     if (!persist) {
       this.emit(observations);
-      if (this.hooks) this.hooks.reached(this.run!, status, dueAtOf(after.context), this.clock.now());
+      this.hooks?.reached(this.hooks.current, status, dueAtOf(after.context), this.clock.now());
       this.effects(after);
       return true;
     }
@@ -316,32 +297,24 @@ export class Execution<R = unknown> {
       persisted: () => persistedOf(after),
       observations,
     };
-    this.persisting = this.hooks !== undefined;
+    this.hooks?.writing();
     Promise.resolve()
       .then(() => persist(transition))
       .then(
         () => {
           // Stored, so it happened: observers hear of it even when the write unloaded the saga.
           this.emit(observations);
-          if (this.hooks) this.persisted();
+          this.hooks?.written(this.stopped, this.status, dueAtOf(after.context), this.clock.now());
           if (this.stopped) return;
           this.effects(after);
           this.process();
         },
         (error) => {
-          this.persisting = false;
           this.stop(error);
-          if (this.endRun) this.endRunWith(); // stopped during the write: the run ends now
+          this.hooks?.written(true, null, null, this.clock.now()); // stopped during the write: the run ends now
         },
       );
     return false;
-  }
-
-  /** After a write: the run's interceptors hear that it waits, or that it ended (the write may have unloaded it). */
-  private persisted(): void {
-    this.persisting = false;
-    if (this.status) this.hooks!.reached(this.run!, this.status, dueAtOf(this.snapshot.context), this.clock.now());
-    if (this.stopped) this.endRunWith();
   }
 
   private emit(observations: SagaObservation[]): void {
@@ -403,7 +376,7 @@ export class Execution<R = unknown> {
   private finish(settle: () => void, keepActor = false): void {
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     this.timer = null;
-    if (this.endRun) this.endRunWith();
+    this.hooks?.end();
     settle();
     if (!keepActor) this.actor.stop();
   }
@@ -434,7 +407,7 @@ export class Execution<R = unknown> {
     }
     let pending: unknown;
     try {
-      pending = this.hooks?.wraps('step') ? this.hooks.step(this.call('step', step, exec, attempt, run.idempotencyKey, run), () => node.run(run)) : node.run(run);
+      pending = this.hooks?.wraps('step') ? this.hooks.step(this.hooks.call('step', step, exec, attempt, run.idempotencyKey, run), () => node.run(run)) : node.run(run);
     } catch (error) {
       return this.stepFailed(run, error);
     }
@@ -503,7 +476,7 @@ export class Execution<R = unknown> {
     };
     const call = () => node.compensate!(ctx);
     const hooks = this.hooks?.wraps('compensation') ? this.hooks : undefined;
-    new Promise((resolve) => resolve(hooks ? hooks.step(this.call('compensation', entry.step, comp.exec, comp.attempt, ctx.idempotencyKey, ctx), call) : call())).then(
+    new Promise((resolve) => resolve(hooks ? hooks.step(hooks.call('compensation', entry.step, comp.exec, comp.attempt, ctx.idempotencyKey, ctx), call) : call())).then(
       () => finish({ type: 'orsa.compensated', exec: comp.exec, now: this.clock.now() }),
       (error) =>
         finish({
@@ -515,21 +488,6 @@ export class Execution<R = unknown> {
           now: this.clock.now(),
         }),
     );
-  }
-
-  /** What interceptors see of an attempt; `signal` is read through, so an AbortController is made only when someone asks. */
-  private call(kind: 'step' | 'compensation', step: string, exec: string, attempt: number, idempotencyKey: string, owner: { readonly signal: AbortSignal }) {
-    return {
-      kind,
-      run: this.run!,
-      step,
-      exec,
-      attempt,
-      idempotencyKey,
-      get signal() {
-        return owner.signal;
-      },
-    };
   }
 
   private runSideTask(name: string, task: () => unknown, ok: string, ko: string): void {
