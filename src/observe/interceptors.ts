@@ -129,19 +129,9 @@ export class Interception {
     }).catch(hooks.fail);
   }
 
-  /** The input of one attempt; `signal` is read through, so an AbortController is made only when someone asks. */
+  /** The input of one attempt. */
   call(kind: 'step' | 'compensation', step: string, exec: string, attempt: number, idempotencyKey: string, owner: { readonly signal: AbortSignal }): StepCall {
-    return {
-      kind,
-      run: this.current!,
-      step,
-      exec,
-      attempt,
-      idempotencyKey,
-      get signal() {
-        return owner.signal;
-      },
-    };
+    return new Attempt(kind, this.current!, step, exec, attempt, idempotencyKey, owner);
   }
 
   writing(): void {
@@ -195,6 +185,25 @@ export class Interception {
     const waiting = status === 'waiting';
     if (waiting && !this.waiting) this.event(run, { type: 'saga.waiting', sagaId: run.sagaId, at, dueAt });
     this.waiting = waiting;
+  }
+}
+
+/** A class with a prototype getter (an object literal with a getter is slow to make): `signal` is read through, so an AbortController is made only when someone asks. */
+class Attempt implements StepCall {
+  readonly #owner: { readonly signal: AbortSignal };
+  constructor(
+    readonly kind: 'step' | 'compensation',
+    readonly run: SagaRun,
+    readonly step: string,
+    readonly exec: string,
+    readonly attempt: number,
+    readonly idempotencyKey: string,
+    owner: { readonly signal: AbortSignal },
+  ) {
+    this.#owner = owner;
+  }
+  get signal(): AbortSignal {
+    return this.#owner.signal;
   }
 }
 
