@@ -6,6 +6,7 @@ export default defineConfig({
     sqlite: 'src/sqlite.ts',
     postgres: 'src/postgres.ts',
     testing: 'src/testing.ts',
+    otel: 'src/otel.ts',
     cli: 'src/cli/main.ts',
   },
   format: ['esm', 'cjs'],

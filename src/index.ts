@@ -37,6 +37,8 @@ export { systemClock, createTestClock, type Clock, type TestClock } from './runt
 export type { ExecutionOptions } from './runtime/execution.js';
 export type { SagaObservation, ExecutionStatus } from './runtime/observe.js';
 export { createRuntime, Runtime } from './runtime/runtime.js';
+export type { SagaInterceptor, SagaRun, SagaRunEnd, SagaRunEvent, StepCall } from './observe/interceptors.js';
+export { loggingInterceptor, type Logger } from './observe/logger.js';
 export type { RuntimeOptions, RuntimeHooks, SagaInfo } from './runtime/runtime-options.js';
 export { CorruptRecordError, VersionNotRegisteredError } from './runtime/records.js';
 export { MemoryStore } from './store/memory.js';

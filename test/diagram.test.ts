@@ -2,47 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { saga } from '../src/index.js';
 import { toMermaid } from '../src/core/diagram.js';
 import type { StateConfig } from '../src/core/compile.js';
-
-/** The statements of a diagram with the block (composite state) each one sits in. */
-function parse(mermaid: string) {
-  const lines = mermaid.split('\n');
-  const body = lines.slice(lines.indexOf('stateDiagram-v2') + 1);
-  const stack: string[] = ['(root)'];
-  const statements: { block: string; text: string }[] = [];
-  const parentOf = new Map<string, string>();
-  let inNote = false;
-  for (const raw of body) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('%%')) continue;
-    if (inNote) {
-      if (line === 'end note') inNote = false;
-      statements.push({ block: 'note', text: line });
-      continue;
-    }
-    if (line.startsWith('note ')) {
-      inNote = true;
-      continue;
-    }
-    const open = /^state (\S+) \{$/.exec(line);
-    if (open) {
-      parentOf.set(open[1]!, stack[stack.length - 1]!);
-      stack.push(open[1]!);
-      continue;
-    }
-    if (line === '}') {
-      stack.pop();
-      continue;
-    }
-    const block = stack[stack.length - 1]!;
-    const declared = /^state ".*" as (\S+)$/.exec(line) ?? /^([A-Za-z_]\w*)$/.exec(line);
-    if (declared && !parentOf.has(declared[1]!)) parentOf.set(declared[1]!, block);
-    statements.push({ block, text: line });
-  }
-  const edges = statements.filter((s) => s.text.includes(' --> ')).map((s) => s.text);
-  return { statements, parentOf, edges, depthAtEnd: stack.length };
-}
+import { parse } from './diagram-parse.js';
 
 const noop = () => undefined;
+
+/** The whole statechart, as `{ detail: 'full' }` draws it (the default overview has its own spec file). */
+const full = (definition: Parameters<typeof toMermaid>[0]) => toMermaid(definition, { detail: 'full' });
 
 function orderSaga() {
   return saga('order')
@@ -61,8 +26,8 @@ function orderSaga() {
     .build();
 }
 
-describe('toMermaid', () => {
-  const diagram = toMermaid(orderSaga());
+describe("toMermaid(…, { detail: 'full' })", () => {
+  const diagram = full(orderSaga());
   const { parentOf, edges, statements, depthAtEnd } = parse(diagram);
 
   describe('document', () => {
@@ -79,13 +44,13 @@ describe('toMermaid', () => {
     });
 
     it('is deterministic: the same declaration always gives the same text', () => {
-      expect(toMermaid(orderSaga())).toBe(diagram);
-      expect(toMermaid(orderSaga())).toBe(toMermaid({ config: JSON.parse(JSON.stringify(orderSaga().config)) as StateConfig }));
+      expect(full(orderSaga())).toBe(diagram);
+      expect(full(orderSaga())).toBe(full({ config: JSON.parse(JSON.stringify(orderSaga().config)) as StateConfig }));
     });
 
     it('changes when the chart changes', () => {
       const other = saga('order').step('reserve', () => 1).build();
-      expect(toMermaid(other)).not.toBe(diagram);
+      expect(full(other)).not.toBe(diagram);
     });
   });
 
@@ -230,7 +195,7 @@ describe('toMermaid', () => {
     });
 
     it('renames states whose names Mermaid cannot take, and shows the real name', () => {
-      const text = toMermaid(saga('odd-names').step('book-hotel', noop).step('note', noop).step('defaultRate', noop).build());
+      const text = full(saga('odd-names').step('book-hotel', noop).step('note', noop).step('defaultRate', noop).build());
       expect(text).toContain('state "book-hotel" as book_hotel');
       expect(text).toContain('state "note" as _note');
       expect(text).toContain('state "defaultRate" as _defaultRate');
@@ -238,7 +203,7 @@ describe('toMermaid', () => {
     });
 
     it('replaces : in user-given event names', () => {
-      const text = toMermaid(saga('colon').waitFor('paid', { event: 'payment:confirmed' }).build());
+      const text = full(saga('colon').waitFor('paid', { event: 'payment:confirmed' }).build());
       expect(text).toContain('[hasEvent(event=payment∶confirmed)]');
     });
   });
@@ -255,7 +220,7 @@ describe('toMermaid', () => {
     };
 
     it('resolves sibling, child, #id and multiple targets, and delayed transitions', () => {
-      const { edges: hand } = parse(toMermaid({ config }));
+      const { edges: hand } = parse(full({ config }));
       expect(hand).toContain('a --> b : GO');
       expect(hand).toContain('a --> c_inner : DEEP');
       expect(hand).toContain('a --> c : MANY');
@@ -266,7 +231,7 @@ describe('toMermaid', () => {
     });
 
     it('refuses a target that names no state', () => {
-      expect(() => toMermaid({ config: { id: 'bad', initial: 'a', states: { a: { on: { GO: 'nowhere' } } } } })).toThrow(/"nowhere"/);
+      expect(() => full({ config: { id: 'bad', initial: 'a', states: { a: { on: { GO: 'nowhere' } } } } })).toThrow(/"nowhere"/);
     });
   });
 });

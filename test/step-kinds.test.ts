@@ -55,7 +55,10 @@ describe('step kinds: compensable steps, one pivot, retriable steps after it', (
       .step('close', () => 4, { retry: { maxAttempts: Infinity, delayMs: 5 } })
       .build();
     expect(s.config).toMatchObject({ states: { ship: { meta: { pivot: true } } } });
-    expect(toMermaid(s)).toMatch(/class ship pivot\n {2}note left of ship : pivot, the point of no return/);
+    expect(toMermaid(s, { detail: 'full' })).toMatch(/class ship pivot\n {2}note left of ship : pivot, the point of no return/);
+    expect(toMermaid(s)).toMatch(/ship : .*pivot — no rollback after it/);
+    expect(toMermaid(s)).toMatch(/\n {2}class ship pivot\n/);
+    expect(toMermaid(s)).toMatch(/notify : retried until it succeeds/);
   });
 
   it('retries a retriable step until it succeeds, non-retryable errors included', async () => {

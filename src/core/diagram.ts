@@ -1,5 +1,7 @@
 import type { StateConfig } from './compile.js';
 import type { SagaDefinition } from './definition.js';
+import { overview } from './diagram-overview.js';
+import { asArray, KEYWORD, sanitize, statesOf, text } from './mermaid-syntax.js';
 
 /**
  * Renders a compiled saga as a Mermaid `stateDiagram-v2`. It reads only the
@@ -35,11 +37,22 @@ interface Edge {
   label: string;
 }
 
-/** Ids that Mermaid's lexer reads as keywords (`default…` is taken as a keyword even as a prefix). */
-const KEYWORD = /^(default|(state|note|class|classdef|scale|style|click|hide|end|direction|statediagram|acctitle|accdescr)$)/i;
+/** Options of {@link toMermaid}. */
+export interface DiagramOptions {
+  /**
+   * `'overview'` (default): what a person reads at a glance — the steps by
+   * name on the main path, retries, waits and gotos in words, the rollback
+   * with one `undo <step>` state per compensation, and the outcomes.
+   * `'full'`: every state and transition of the statechart, labelled with
+   * orsa's internal events and guards (`orsa.done.X [isCurrent]`).
+   */
+  detail?: 'overview' | 'full';
+}
 
 /**
- * Renders the compiled statechart of a saga as a Mermaid `stateDiagram-v2`:
+ * Renders a saga as a Mermaid `stateDiagram-v2`. By default an overview for
+ * people (see {@link DiagramOptions}); with `{ detail: 'full' }` the whole
+ * compiled statechart:
  * steps as states, parallel groups as concurrent composite states (one region
  * per branch, separated by `--`), steps with retries as composite states
  * (`running` ⇄ `retrying`), the rollback region, and the final states
@@ -59,17 +72,12 @@ const KEYWORD = /^(default|(state|note|class|classdef|scale|style|click|hide|end
  *   .step('rates', fetchRates, { retry: 3 })
  *   .step('convert', ({ results }) => convert(results.rates))
  *   .build();
- * console.log(toMermaid(exchange));
- * // ---
- * // title: exchange
- * // ---
- * // stateDiagram-v2
- * //   [*] --> rates
- * //   state rates {
- * // …
+ * console.log(toMermaid(exchange));                     // steps, rollback, outcomes
+ * console.log(toMermaid(exchange, { detail: 'full' })); // every state and guard
  * ```
  */
-export function toMermaid(definition: Pick<SagaDefinition<any, any>, 'config'>): string {
+export function toMermaid(definition: Pick<SagaDefinition<any, any>, 'config'>, options: DiagramOptions = {}): string {
+  if ((options.detail ?? 'overview') === 'overview') return overview(definition.config);
   const config = definition.config;
   const root = indexStates(config);
   const out: string[] = ['---', `title: ${text(String(config.id ?? 'saga'))}`, '---', 'stateDiagram-v2'];
@@ -258,26 +266,7 @@ function pathName(node: StateNode): string {
   return node.path.join('.');
 }
 
-/** Mermaid ends a label at `:` or `;` and a line at a newline. */
-function text(s: string): string {
-  return s.replace(/:/g, '∶').replace(/;/g, ',').replace(/[\r\n]+/g, ' ');
-}
-
-function sanitize(key: string): string {
-  const id = key.replace(/[^A-Za-z0-9_]/g, '_');
-  return /^[0-9]/.test(id) ? `_${id}` : id || '_';
-}
-
-function statesOf(config: StateConfig): Record<string, StateConfig> {
-  return (config.states ?? {}) as Record<string, StateConfig>;
-}
-
 function walk(node: StateNode, visit: (node: StateNode) => void): void {
   visit(node);
   for (const child of node.children) walk(child, visit);
-}
-
-function asArray(value: unknown): unknown[] {
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value : [value];
 }

@@ -52,6 +52,8 @@ export interface SagaContext {
    * written before lease losses were counted). Counted from `leaseLost` commands the losing worker stores.
    */
   leaseLosses?: Record<string, number>;
+  /** String headers stored with the saga by interceptors (a W3C `traceparent`); absent when none were given. */
+  headers?: Record<string, string>;
 }
 
 /** What the machine receives as input. */
@@ -59,6 +61,7 @@ export interface SagaMachineInput {
   sagaId: string;
   input: unknown;
   now: number;
+  headers?: Record<string, string>;
 }
 
 /** Events from the runtime. Every one carries `now` (epoch ms). */
@@ -306,6 +309,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       comp: null,
       compensated: [],
       compError: null,
+      ...(input.headers ? { headers: input.headers } : {}),
     }),
   } as any) as unknown as AnyStateMachine;
 }

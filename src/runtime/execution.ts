@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
 import { assertSerializable, DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
 import { StepRun } from './step-run.js';
+import { Interception, type SagaInterceptor } from '../observe/interceptors.js';
 
 /** What the interpreter hands to a persister before it lets a transition's effects start. */
 export interface Transition {
@@ -46,6 +47,8 @@ export interface ExecutionOptions {
   snapshot?: Snapshot<unknown>;
   /** @internal Called for every transition before its effects start; a rejection stops the execution. */
   persist?: (transition: Transition) => Promise<void> | void;
+  /** Wrap the saga run, each step attempt and each compensation attempt (tracing, logging, metrics). First is outermost. Default: none. */
+  interceptors?: readonly SagaInterceptor[];
 }
 
 type SagaSnapshot = ReturnType<Actor<AnyStateMachine>['getSnapshot']> & { context: SagaContext };
@@ -64,7 +67,10 @@ export const DEFAULT_MAX_LEASE_LOSSES = 3;
 export class Execution<R = unknown> {
   readonly sagaId: string;
   readonly result: Promise<R>;
-  private readonly actor: Actor<AnyStateMachine>;
+  private actor!: Actor<AnyStateMachine>;
+  private readonly input: unknown;
+  /** Set only when interceptors are given: the hot path pays nothing without them. */
+  private hooks: Interception | undefined;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly running = new Map<string, StepRun>();
@@ -99,22 +105,47 @@ export class Execution<R = unknown> {
     });
     this.result.catch(noop); // a caller that never awaits must not crash the process
     if (options.observer) this.observers.add(options.observer);
-    this.actor = createActor(definition.machine, {
-      id: this.sagaId,
-      systemId: this.sagaId,
-      input: { sagaId: this.sagaId, input, now: this.clock.now() },
-      ...(options.snapshot ? { snapshot: options.snapshot } : {}),
-      ...(options.inspect ? { inspect: options.inspect } : {}),
-    });
+    this.input = input;
   }
 
   /** Starts (or resumes) the actor and the effects of its current state. */
   start(): this {
+    const interceptors = this.options.interceptors;
+    if (!interceptors || interceptors.length === 0) return this.boot(undefined);
+    this.hooks = new Interception(interceptors);
+    const stored = (this.options.snapshot as { context?: SagaContext } | undefined)?.context?.headers;
+    this.processing = true; // events sent meanwhile wait until the run begins
+    this.hooks.begin(
+      { sagaId: this.sagaId, sagaName: this.definition.name, version: this.definition.version, resumed: !!this.options.snapshot, headers: { ...stored } },
+      {
+        boot: (run) => this.boot(run.headers),
+        listen: (listener) => this.observers.add(listener),
+        fail: (error) => this.stop(error),
+        state: () => ({ status: this.status, failure: this.snapshot?.context.failure?.error }),
+      },
+    );
+    return this;
+  }
+
+  private boot(headers: Record<string, string> | undefined): this {
+    const snapshot = this.options.snapshot;
+    this.actor = createActor(this.definition.machine, {
+      id: this.sagaId,
+      systemId: this.sagaId,
+      // Headers are stored once, with the saga: a resume keeps the ones of its first run.
+      input: { sagaId: this.sagaId, input: this.input, now: this.clock.now(), ...(headers && Object.keys(headers).length > 0 ? { headers } : {}) },
+      ...(snapshot ? { snapshot } : {}),
+      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+    });
     this.actor.start();
     this.snapshot = this.actor.getSnapshot() as SagaSnapshot;
     // A resumed saga already had its status: resuming is not news (no saga.* observation, no hook).
-    if (this.options.snapshot) this.status = statusOf(this.snapshot);
-    this.enqueue({ type: this.options.snapshot ? 'orsa.resume' : 'orsa.start', now: this.clock.now() });
+    if (snapshot) this.status = statusOf(this.snapshot);
+    // Events sent while interceptors held the run back come after the start.
+    this.processing = false;
+    const early = this.queue.splice(0);
+    this.enqueue({ type: snapshot ? 'orsa.resume' : 'orsa.start', now: this.clock.now() });
+    for (const event of early) this.enqueue(event);
     return this;
   }
 
@@ -188,8 +219,9 @@ export class Execution<R = unknown> {
     this.running.clear();
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     this.timer = null;
-    this.actor.stop();
+    this.actor?.stop();
     this.reject(reason);
+    this.hooks?.stopped(reason);
   }
 
   // ---- the loop ----
@@ -243,6 +275,7 @@ export class Execution<R = unknown> {
       persist || this.observers.size > 0 ? observe(this.sagaId, event, before?.context ?? null, after.context, status, previous) : [];
     if (!persist) {
       this.emit(observations);
+      this.hooks?.reached(this.hooks.current, status, dueAtOf(after.context), this.clock.now());
       this.effects(after);
       return true;
     }
@@ -255,6 +288,7 @@ export class Execution<R = unknown> {
       persisted: () => persistedOf(after),
       observations,
     };
+    this.hooks?.writing();
     Promise.resolve()
       .then(() => persist(transition))
       .then(
@@ -265,6 +299,7 @@ export class Execution<R = unknown> {
           } finally {
             this.options.committed?.(transition);
           }
+          this.hooks?.written(this.stopped, this.status, dueAtOf(after.context), this.clock.now());
           if (this.stopped) return;
           if (event.type === 'orsa.resume' && this.queue.length > 0) this.effectsOwed = true;
           else {
@@ -273,7 +308,10 @@ export class Execution<R = unknown> {
           }
           this.process();
         },
-        (error) => this.stop(error),
+        (error) => {
+          this.stop(error);
+          this.hooks?.written(true, null, null, this.clock.now()); // stopped during the write: the run ends now
+        },
       );
     return false;
   }
@@ -340,6 +378,7 @@ export class Execution<R = unknown> {
   private finish(settle: () => void, keepActor = false): void {
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     this.timer = null;
+    this.hooks?.end();
     settle();
     if (!keepActor) this.actor.stop();
   }
@@ -377,7 +416,7 @@ export class Execution<R = unknown> {
     }
     let pending: unknown;
     try {
-      pending = node.run(run);
+      pending = this.hooks?.wraps('step') ? this.hooks.step(this.hooks.call('step', step, exec, attempt, run.idempotencyKey, run), () => node.run(run)) : node.run(run);
     } catch (error) {
       return this.stepFailed(run, error);
     }
@@ -448,7 +487,9 @@ export class Execution<R = unknown> {
       this.settled.add(key);
       this.enqueue(event);
     };
-    new Promise((resolve) => resolve(node.compensate!(ctx))).then(
+    const call = () => node.compensate!(ctx);
+    const hooks = this.hooks?.wraps('compensation') ? this.hooks : undefined;
+    new Promise((resolve) => resolve(hooks ? hooks.step(hooks.call('compensation', entry.step, comp.exec, comp.attempt, ctx.idempotencyKey, ctx), call) : call())).then(
       () => finish({ type: 'orsa.compensated', exec: comp.exec, now: this.clock.now() }),
       (error) =>
         finish({

@@ -4,6 +4,8 @@ import { RuntimeConfigError, type SagaFailedError } from '../errors.js';
 import type { SagaRecord, SagaStatus, SagaStore } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { SagaObservation } from './observe.js';
+import type { SagaInterceptor } from '../observe/interceptors.js';
+import type { Logger } from '../observe/logger.js';
 
 /** ORSA's manager hooks. Each is awaited; one that throws is reported through `onError` and changes nothing. */
 export interface RuntimeHooks {
@@ -54,6 +56,16 @@ export interface RuntimeOptions {
    * instead of running again. Takeovers after a crash do not count. Default 3.
    */
   maxLeaseLosses?: number;
+  /**
+   * OpenTelemetry spans for saga runs, steps and compensations. Default: on when
+   * `@opentelemetry/api` is installed (no-op until an SDK is registered); `false`
+   * turns it off; `true` makes a missing package an error at `start()`.
+   */
+  tracing?: boolean;
+  /** Structured logs of what sagas do (pino-style `debug/info/warn/error(fields, message)`). Default: none, nothing is logged. */
+  logger?: Logger;
+  /** Wrap every saga run, step and compensation, after tracing and logging (`(input, next)`). Default: none. */
+  interceptors?: readonly SagaInterceptor[];
 }
 
 /** The options that must be positive integers, with what each means (for the error message). */

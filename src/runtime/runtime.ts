@@ -16,6 +16,8 @@ import { Waiters } from './waiters.js';
 import type { SagaObservation } from './observe.js';
 import { historyFor } from './history-entries.js';
 import { inspectAs } from './inspect-adapter.js';
+import { logProblem, logTakeover, runtimeInterceptors } from '../observe/runtime-setup.js';
+import type { SagaInterceptor } from '../observe/interceptors.js';
 import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, versionKey } from './records.js';
 
 const UNLOADED = new OrsaError('SAGA_UNLOADED', 'the saga is waiting and was unloaded from memory; the runtime wakes it when due');
@@ -64,6 +66,7 @@ export class Runtime {
   private running = false;
   private polling: Promise<void> | null = null;
   private started: Promise<void> | null = null;
+  private interceptors: SagaInterceptor[] = [];
 
   constructor(private readonly options: RuntimeOptions) {
     validateRuntimeOptions(options);
@@ -86,6 +89,7 @@ export class Runtime {
   /** Opens the store, resumes every unfinished saga it may run, then keeps polling for due and orphaned ones. */
   start(): Promise<void> {
     this.started ??= (async () => {
+      this.interceptors = await runtimeInterceptors(this.options, this.workerId);
       await this.store.init();
       this.running = true;
       await this.reportUnresumable();
@@ -317,6 +321,7 @@ export class Runtime {
       const snapshot = parseSnapshot(record);
       // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
       const inbox = await this.store.inbox(record.id);
+      logTakeover(this.options.logger, record, this.workerId);
       const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId }, true);
       deliver(live, inbox, this.clock.now());
     } catch (error) {
@@ -355,6 +360,7 @@ export class Runtime {
       },
       ...(observer ? { observer: (o: SagaObservation) => observer({ ...o, sagaName: definition.name }) } : {}),
       ...(snapshot ? { snapshot: snapshot as never } : {}),
+      ...(this.interceptors.length ? { interceptors: this.interceptors } : {}),
       persist: async (t) => {
         try {
           await this.write(live, t, onInsert);
@@ -486,6 +492,7 @@ export class Runtime {
   }
 
   private report(error: unknown): void {
+    logProblem(this.options.logger, error, this.workerId);
     (this.options.onError ?? ((e: unknown) => console.error('[orsa]', e)))(error);
   }
 }
