@@ -1,5 +1,6 @@
 import { createActor, type Actor, type AnyStateMachine, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
 import { isNonRetryable, NonRetryableError, OrsaError, SagaFailedError, StepTimeoutError, toErrorRecord } from '../errors.js';
+import { readOnlyView, toPlain } from '../core/append-map.js';
 import { TAGS } from '../core/compile.js';
 import type { SagaContext, SagaEvent } from '../core/machine.js';
 import type { SagaDefinition } from '../core/definition.js';
@@ -58,7 +59,7 @@ class StepRun {
     readonly exec: string,
     readonly attempt: number,
     readonly input: unknown,
-    readonly results: Record<string, unknown>,
+    readonly results: Readonly<Record<string, unknown>>,
     readonly sagaId: string,
   ) {
     this.idempotencyKey = `${sagaId}:${exec}`;
@@ -287,7 +288,7 @@ export class Execution<R = unknown> {
   private effects(snapshot: SagaSnapshot): void {
     const context = snapshot.context;
     const status = this.status!;
-    if (status === 'completed') return this.finish(() => this.resolve(context.results as R));
+    if (status === 'completed') return this.finish(() => this.resolve(toPlain(context.results) as R));
     if (status === 'compensated' || status === 'cancelled' || status === 'failed') {
       // A failed saga may be retried: its compensation then starts afresh, as attempt 1.
       this.settled.clear();
@@ -356,7 +357,7 @@ export class Execution<R = unknown> {
 
   private runStep(step: string, exec: string, attempt: number, context: SagaContext): void {
     const node = this.definition.node(step) as StepNode;
-    const run = new StepRun(step, exec, attempt, context.input, context.results, this.sagaId);
+    const run = new StepRun(step, exec, attempt, context.input, readOnlyView(context.results), this.sagaId);
     this.running.set(step, run);
     const timeoutMs = this.definition.compiled.steps[step]!.timeoutMs;
     if (timeoutMs !== null) {
@@ -422,7 +423,7 @@ export class Execution<R = unknown> {
     const node = this.definition.node(entry.step) as StepNode;
     const ctx = {
       input: context.input,
-      results: context.results,
+      results: readOnlyView(context.results),
       result: entry.result,
       signal: new AbortController().signal,
       attempt: comp.attempt,
