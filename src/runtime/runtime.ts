@@ -6,6 +6,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import { FINAL_STATUSES, SAGA_STATUSES, StaleRecordError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
+import { JournalWriter } from './journal-writer.js';
 import type { RuntimeOptions, SagaInfo } from './runtime-options.js';
 import type { SagaObservation } from './observe.js';
 import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, toHistory, VersionNotRegisteredError, versionKey } from './records.js';
@@ -16,6 +17,8 @@ interface Live {
   fence: { rowVersion: number; owner: string };
   /** Inbox seqs handed to the execution: a stored event is delivered once, however often it is read. */
   delivered: Set<number>;
+  /** Splits each snapshot into control state and the journal entries not yet written. */
+  journal: JournalWriter;
 }
 
 const CONTROL_EVENTS: Record<string, string> = {
@@ -372,7 +375,7 @@ export class Runtime {
         }
       },
     });
-    const live: Live = { execution, definition, fence, delivered: new Set() };
+    const live: Live = { execution, definition, fence, delivered: new Set(), journal: new JournalWriter(snapshot !== undefined) };
     this.live.set(id, live);
     execution.result.catch((error: unknown) => {
       // The outcome of a saga is handled by write() (final, failed and waiting sagas are unloaded there);
@@ -395,9 +398,11 @@ export class Runtime {
     // A waiting (or failed) saga leaves memory, unless events for it are already queued here.
     const unload = (t.status === 'waiting' || t.status === 'failed') && !execution.hasQueuedEvents();
     const persisted = t.persisted() as unknown as { context: SagaContext };
+    // The write carries the control state and only the results, visits and log entries this transition added.
+    const split = live.journal.split(persisted);
     const patch = {
       status: t.status,
-      snapshot: JSON.stringify(persisted),
+      snapshot: split.control,
       // A running saga is "due" when its lease expires: that is when another worker may take it over.
       dueAt: final ? null : unload ? t.dueAt : Math.min(t.dueAt ?? Infinity, now + this.leaseMs),
       leaseUntil: final || unload ? null : now + this.leaseMs,
@@ -406,7 +411,15 @@ export class Runtime {
     let record: SagaRecord;
     if (t.event.type === 'orsa.start') {
       const result = await this.store.insert(
-        { id: t.sagaId, sagaName: live.definition.name, version: live.definition.version, owner: patch.leaseUntil === null ? null : this.workerId, now, ...patch },
+        {
+          id: t.sagaId,
+          sagaName: live.definition.name,
+          version: live.definition.version,
+          owner: patch.leaseUntil === null ? null : this.workerId,
+          now,
+          ...patch,
+          journal: split.journal.entries,
+        },
         [{ at: now, type: 'saga.started', step: null, attempt: null, data: null }, ...history],
       );
       onInsert?.(result.inserted, result.record);
@@ -417,11 +430,14 @@ export class Runtime {
       record = result.record;
     } else {
       const seq = typeof t.event.seq === 'number' ? t.event.seq : undefined;
-      record = await this.store.update(t.sagaId, live.fence, patch, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
+      const journaled = { ...patch, journal: split.journal };
+      record = await this.store.update(t.sagaId, live.fence, journaled, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
     }
+    split.written();
     live.fence.rowVersion = record.rowVersion;
     const hooks = this.options.hooks;
-    if (hooks?.onStore) await this.guard(() => hooks.onStore!(record));
+    // The hook sees the whole snapshot, as get() would return it (assembled only when someone listens).
+    if (hooks?.onStore) await this.guard(() => hooks.onStore!({ ...record, snapshot: JSON.stringify(persisted) }));
     // Only when it becomes final: a failed saga that takes an event (and stays failed) is not aborted again.
     if (hasEnded(record.status) && t.previous !== t.status && (hooks?.onComplete || hooks?.onAbort)) await this.finished(record, persisted.context);
     if (final || unload) {
