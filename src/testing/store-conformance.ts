@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SagaStore } from '../store/types.js';
 import { insertRecord, type StoreRef } from './conformance/fixtures.js';
 import { describeInbox } from './conformance/inbox.js';
+import { describeJournal } from './conformance/journal.js';
 import { describeLeases } from './conformance/leases.js';
 import { describeListing } from './conformance/listing.js';
 import { describeRecords } from './conformance/records.js';
@@ -69,5 +70,6 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     describeListing(store);
     describeLeases(store);
     describeInbox(store);
+    describeJournal(store);
   });
 }
