@@ -68,6 +68,10 @@ export class Runtime {
   private readonly quarantine = new Set<string>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly timers = new Set<unknown>();
+  /** The one timer that wakes the poller for the earliest due time this process knows of (not one per saga). */
+  private wake: { handle: unknown; at: number } | null = null;
+  /** Delay of the next look at a due time already past (see wakeForNextDue), in ms. */
+  private dueBackoffMs = 0;
   private running = false;
   private polling: Promise<void> | null = null;
   private started: Promise<void> | null = null;
@@ -114,6 +118,8 @@ export class Runtime {
     this.running = false;
     for (const handle of this.timers) this.clock.clearTimeout(handle);
     this.timers.clear();
+    if (this.wake) this.clock.clearTimeout(this.wake.handle);
+    this.wake = null;
     await this.polling;
     const held = [...this.live.entries()];
     this.live.clear();
@@ -285,26 +291,35 @@ export class Runtime {
     this.timers.add(handle);
   }
 
-  /** Takes over due, orphaned or signalled sagas (or one id), and delivers stored events to the ones it runs. */
+  /**
+   * Takes over due, orphaned or signalled sagas (or one id), and delivers stored events to the ones it runs.
+   * A claim that comes back full is followed by another at once, until the backlog is drained; a claimed
+   * batch is resumed concurrently. Then the one wake-up timer is set for the earliest due time left.
+   */
   private poll(id?: string): Promise<void> {
     const run = async () => {
       if (!this.running) return;
+      const limit = this.options.claimBatch ?? 100;
       // One claim per saga name with that name's versions: a (name, version) pair this worker
       // cannot run is never touched, even when the version string belongs to another saga.
       for (const [name, versions] of this.versionsByName) {
-        const now = this.clock.now();
-        const claimed = await this.store.claim({
-          owner: this.workerId,
-          now,
-          leaseUntil: now + this.leaseMs,
-          limit: this.options.claimBatch ?? 100,
-          dueOnly: true,
-          sagaNames: [name],
-          versions,
-          excludeIds: [...this.live.keys(), ...this.quarantine],
-          ...(id ? { id } : {}),
-        });
-        for (const record of claimed) await this.resume(record);
+        for (;;) {
+          const now = this.clock.now();
+          const claimed = await this.store.claim({
+            owner: this.workerId,
+            now,
+            leaseUntil: now + this.leaseMs,
+            limit,
+            dueOnly: true,
+            sagaNames: [name],
+            versions,
+            excludeIds: [...this.live.keys(), ...this.quarantine],
+            ...(id ? { id } : {}),
+          });
+          if (claimed.length > 0) this.dueBackoffMs = 0; // progress: the next look at a past due time comes soon
+          await Promise.all(claimed.map((record) => this.resume(record)));
+          if (id !== undefined || claimed.length < limit || limit <= 0 || !this.running) break;
+        }
       }
       if (this.live.size > 0) {
         const pending = await this.store.pendingEvents([...this.live.keys()]);
@@ -314,7 +329,7 @@ export class Runtime {
         }
       }
     };
-    const next = (this.polling ?? Promise.resolve()).then(() => this.guard(run));
+    const next = (this.polling ?? Promise.resolve()).then(() => this.guard(run)).then(() => (id === undefined ? this.guard(() => this.wakeForNextDue()) : undefined));
     this.polling = next;
     return next;
   }
@@ -455,14 +470,38 @@ export class Runtime {
     else await this.guard(() => hooks?.onAbort?.(record, outcome.error));
   }
 
-  /** Wakes the poller when an unloaded saga falls due (sooner than the next regular poll). */
+  /**
+   * Wakes the poller when an unloaded saga falls due (sooner than the next regular poll). One timer per
+   * process, for the earliest due time: a saga parked on a timed wait costs no memory here, and the poll
+   * it triggers sets the timer again from the store's `nextDueAt`.
+   */
   private wakeAt(dueAt: number | null): void {
     if (dueAt === null || !this.running) return;
+    if (this.wake && this.wake.at <= dueAt) return;
+    if (this.wake) this.clock.clearTimeout(this.wake.handle);
     const handle = this.clock.setTimeout(() => {
-      this.timers.delete(handle);
+      if (this.wake?.handle === handle) this.wake = null;
       void this.poll();
     }, Math.max(0, dueAt - this.clock.now()));
-    this.timers.add(handle);
+    this.wake = { handle, at: dueAt };
+  }
+
+  /** Sets the wake-up timer from the store's earliest due time among the sagas this runtime runs. */
+  private async wakeForNextDue(): Promise<void> {
+    if (!this.running) return;
+    const next = await this.store.nextDueAt([...this.versionsByName.keys()]);
+    const now = this.clock.now();
+    if (next === null) return;
+    if (next > now) {
+      this.dueBackoffMs = 0;
+      this.wakeAt(next);
+      return;
+    }
+    // Due already: a saga this poll just resumed whose first write (with its next due time) is still under way,
+    // or one it cannot claim (another worker's, or unreadable here). Look again soon, backing off up to the
+    // poll interval, so that neither case spins.
+    this.dueBackoffMs = Math.min(this.options.pollIntervalMs ?? 1_000, Math.max(10, this.dueBackoffMs * 2));
+    this.wakeAt(now + this.dueBackoffMs);
   }
 
   private async renew(): Promise<void> {
