@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LEASE_MS, newRecord, T0, WORKER_A, type StoreRef } from './fixtures.js';
+import { LEASE_MS, newRecord, newSagaName, T0, WORKER_A, type StoreRef } from './fixtures.js';
 
 /*
  * The journal (JournalWrite): a write carries the control state and the
@@ -20,7 +20,8 @@ export function describeJournal(store: StoreRef): void {
     const patch = { status: 'running' as const, dueAt: null, leaseUntil: T0 + LEASE_MS };
 
     it('assembles get, list and claim snapshots from the control state and the entries of every write, in write order', async () => {
-      const record = newRecord({ owner: WORKER_A, leaseUntil: T0 + LEASE_MS, snapshot: control(), journal: [{ field: 'visits', key: 'b', value: '1' }] });
+      // A saga name of its own: list and claim by name see only this record.
+      const record = newRecord({ sagaName: newSagaName(), owner: WORKER_A, leaseUntil: T0 + LEASE_MS, snapshot: control(), journal: [{ field: 'visits', key: 'b', value: '1' }] });
       await store().insert(record, []);
       await store().update(record.id, fence(1), { ...patch, snapshot: control({ n: 1 }), journal: { entries: [
         { field: 'results', key: 'b', value: '{"v":"b1"}' },
