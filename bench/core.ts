@@ -1,14 +1,18 @@
 /**
- * In-memory overhead of a 10-step saga, in µs per step, beside two baselines
+ * In-memory overhead of a 10-step and a 1,000-step saga, in µs per step, beside two baselines
  * measured in the same run: a plain async loop and a naive XState machine
  * that invokes one fromPromise actor per state.
- * Run: npm run bench:core. The last line is one JSON object.
+ * Run: npm run bench:core. One JSON line per saga length (steps: 10, 1000; BENCH_STEPS=10,100 to choose).
+ * The per-step cost should not grow with the length: the step's context update is O(1).
  */
 import { createActor, fromPromise, setup, toPromise } from 'xstate';
 import { saga } from '../src/index.js';
 
-const STEPS = 10;
-const SAGAS = Number(process.env.BENCH_SAGAS ?? 5000);
+const LENGTHS = (process.env.BENCH_STEPS ?? '10,1000').split(',').map(Number);
+let STEPS = 10;
+// The same number of steps per round at every length: 50,000 by default.
+const stepsPerRound = Number(process.env.BENCH_SAGAS ?? 5000) * 10;
+let SAGAS = stepsPerRound / STEPS;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 const work = async (n: number) => n + 1;
@@ -65,7 +69,9 @@ const contenders: Record<string, () => () => Promise<void>> = {
 };
 
 /** Child mode: measure one contender, print its µs/step. */
-async function measureOne(name: string): Promise<void> {
+async function measureOne(name: string, steps: number): Promise<void> {
+  STEPS = steps;
+  SAGAS = Math.max(1, Math.round(stepsPerRound / steps));
   const run = contenders[name]!();
   await run(); // warm up
   console.log(JSON.stringify({ usPerStep: await time(run) }));
@@ -79,23 +85,27 @@ async function main() {
   const { execFileSync } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const self = fileURLToPath(import.meta.url);
+  for (const steps of LENGTHS) await measureLength(steps, (name) => execFileSync(process.execPath, [...process.execArgv, self, name, String(steps)], { encoding: 'utf8' }));
+}
+
+async function measureLength(steps: number, runChild: (name: string) => string): Promise<void> {
   const figures = { orsa: [] as number[], naive: [] as number[], plain: [] as number[] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const name of ['plain', 'naive', 'orsa'] as const) {
-      const out = execFileSync(process.execPath, [self, name], { encoding: 'utf8' });
-      figures[name].push(JSON.parse(out.trim().split('\n').pop()!).usPerStep);
+      figures[name].push(JSON.parse(runChild(name).trim().split('\n').pop()!).usPerStep);
     }
   }
   const usPerStep = median(figures.orsa);
   const naiveXstateUsPerStep = median(figures.naive);
   const plainUsPerStep = median(figures.plain);
+  console.log(`${steps} steps:`);
   console.log(`orsa        ${usPerStep.toFixed(2)} µs/step`);
   console.log(`naive XState ${naiveXstateUsPerStep.toFixed(2)} µs/step`);
   console.log(`plain loop  ${plainUsPerStep.toFixed(3)} µs/step`);
   console.log(
     JSON.stringify({
-      steps: STEPS,
-      sagas: SAGAS,
+      steps,
+      sagas: Math.max(1, Math.round(stepsPerRound / steps)),
       rounds: ROUNDS,
       usPerStep: +usPerStep.toFixed(2),
       plainUsPerStep: +plainUsPerStep.toFixed(3),
@@ -106,4 +116,4 @@ async function main() {
 }
 
 const child = process.argv[2];
-void (child ? measureOne(child) : main());
+void (child ? measureOne(child, Number(process.argv[3] ?? 10)) : main());

@@ -1,9 +1,14 @@
 /**
- * Durable throughput: a 3-step saga with trivial steps, in steps per second,
- * beside a hand-written floor that makes the same commits (one to start, one
- * per step, each writing the same snapshot text and history rows) in the same
- * run. One JSON line per configuration:
- *   { store, concurrency, stepsPerSec, floorStepsPerSec, ratio, commitsPerStep }
+ * Durable throughput: sagas of 3, 100 and 1,000 trivial steps with 100-byte
+ * and 10 KB results, in steps per second, beside a hand-written floor that
+ * makes one commit per step (the same control state, journal entries and
+ * history rows orsa writes for a step) in the same run. One JSON line per
+ * configuration:
+ *   { store, concurrency, steps, resultBytes, stepsPerSec, floorStepsPerSec, ratio,
+ *     commitsPerStep, usPerStep, bytesWrittenPerStep }
+ * bytesWrittenPerStep comes from the store's own accounting (stats()).
+ * Knobs: BENCH_LENGTHS=3,100,1000 BENCH_RESULT_BYTES=100,10000 BENCH_ROUNDS=3
+ * BENCH_STEPS_SQLITE=3000 BENCH_STEPS_PG=1500 (steps per measured run).
  * Run: npm run bench:durable   (PostgreSQL from ORSA_BENCH_PG_URL or ORSA_TEST_PG_URL;
  * skipped with a note when neither is set)
  */
@@ -14,59 +19,81 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createRuntime, MemoryStore, saga, type SagaStore } from '../src/index.js';
+import { encodeHistory, type HistoryRow } from '../src/store/encoding.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 
-const STEPS = 3;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SAGAS_SQLITE = Number(process.env.BENCH_SAGAS_SQLITE ?? 400);
-const SAGAS_PG = Number(process.env.BENCH_SAGAS_PG ?? 300);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Steps per measured run, whatever the saga length (so each configuration takes about as long). */
+const STEPS_PER_RUN_SQLITE = Number(process.env.BENCH_STEPS_SQLITE ?? 3000);
+const STEPS_PER_RUN_PG = Number(process.env.BENCH_STEPS_PG ?? 1500);
+const LENGTHS = (process.env.BENCH_LENGTHS ?? '3,100,1000').split(',').map(Number);
+const RESULT_BYTES = (process.env.BENCH_RESULT_BYTES ?? '100,10000').split(',').map(Number);
 const PG_URL = process.env.ORSA_BENCH_PG_URL ?? process.env.ORSA_TEST_PG_URL;
 const POOL_MAX = 20;
 
-const definition = saga('bench3')
-  .input<{ n: number }>()
-  .step('a', ({ input }) => input.n + 1)
-  .step('b', ({ results }) => results.a + 1)
-  .step('c', ({ results }) => results.b + 1)
-  .build();
+/** A saga of `steps` trivial steps, each returning about `resultBytes` of JSON and reading the previous result. */
+function benchSaga(steps: number, resultBytes: number) {
+  const pad = 'x'.repeat(Math.max(0, resultBytes - 20));
+  let b: any = saga(`bench-${steps}-${resultBytes}`).input<{ n: number }>();
+  for (let i = 0; i < steps; i++) b = b.step(`s${i}`, ({ input, results }: any) => ({ n: (i === 0 ? input.n : results[`s${i - 1}`].n) + 1, pad }));
+  return b.build();
+}
 
-/** The snapshot texts and history rows orsa writes for one saga, so the floor writes the same bytes. */
-async function capturePayloads(): Promise<{ snapshots: string[]; history: string[] }> {
-  const store = new MemoryStore();
-  const snapshots: string[] = [];
-  const history: string[] = [];
-  const runtime = createRuntime({ sagas: [definition], store, hooks: { onStore: (r) => void snapshots.push(r.snapshot) } });
+/** What orsa writes for the first step of a saga (control state, journal entries, history rows): the floor writes the same at every step. */
+interface Payloads {
+  insertSnapshot: string;
+  insertJournal: string[][];
+  insertHistory: HistoryRow[];
+  stepSnapshot: string;
+  stepJournal: string[][];
+  stepHistory: HistoryRow[];
+}
+
+async function capturePayloads(definition: ReturnType<typeof benchSaga>): Promise<Payloads> {
+  const captured: Partial<Payloads> = {};
+  const recording = new (class extends MemoryStore {
+    override insert(...[record, history]: Parameters<SagaStore['insert']>) {
+      captured.insertSnapshot ??= record.snapshot;
+      captured.insertJournal ??= (record.journal ?? []).map((e) => [e.field, e.key ?? '', e.value]);
+      captured.insertHistory ??= history.map(encodeHistory);
+      return super.insert(record, history);
+    }
+    override update(...[id, fence, patch, history, options]: Parameters<SagaStore['update']>) {
+      if (!captured.stepSnapshot) {
+        captured.stepSnapshot = patch.snapshot;
+        captured.stepJournal = (patch.journal?.entries ?? []).map((e) => [e.field, e.key ?? '', e.value]);
+        captured.stepHistory = history.map(encodeHistory);
+      }
+      return super.update(id, fence, patch, history, options);
+    }
+  })();
+  const runtime = createRuntime({ sagas: [definition], store: recording });
   const { id } = await runtime.startSaga(definition, { n: 1 });
   await runtime.result(id);
-  for (const event of await store.history(id)) history.push(JSON.stringify(event));
   await runtime.stop();
-  return { snapshots, history };
+  return captured as Payloads;
 }
 
-function counting(store: SagaStore) {
-  const counts = { commits: 0 };
-  const wrapped: Record<string, unknown> = {};
-  for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(store))) {
-    const value = (store as unknown as Record<string, unknown>)[key];
-    if (typeof value === 'function' && key !== 'constructor') wrapped[key] = value.bind(store);
-  }
-  wrapped.insert = (...args: Parameters<SagaStore['insert']>) => (counts.commits++, store.insert(...args));
-  wrapped.update = (...args: Parameters<SagaStore['update']>) => (counts.commits++, store.update(...args));
-  return { store: wrapped as unknown as SagaStore, counts };
-}
+type Stats = { stats(): { bytesWritten: number; writes: number } };
 
-/** Runs `sagas` sagas with `concurrency` in flight; returns steps/s and commits per step. */
-async function runOrsa(store: SagaStore, sagas: number, concurrency: number): Promise<{ stepsPerSec: number; commitsPerStep: number }> {
-  const { store: counted, counts } = counting(store);
+/** Runs `sagas` sagas with `concurrency` in flight. */
+async function runOrsa(
+  store: SagaStore & Stats,
+  definition: ReturnType<typeof benchSaga>,
+  steps: number,
+  sagas: number,
+  concurrency: number,
+): Promise<{ stepsPerSec: number; commitsPerStep: number; bytesWrittenPerStep: number }> {
   const waiting = new Map<string, () => void>();
   const runtime = createRuntime({
     sagas: [definition],
-    store: counted,
+    store,
     hooks: { onComplete: (record) => waiting.get(record.id)?.() },
     onError: (e) => console.error(e),
   });
   await runtime.start();
+  const before = store.stats();
   const start = process.hrtime.bigint();
   let next = 0;
   const lane = async () => {
@@ -81,135 +108,160 @@ async function runOrsa(store: SagaStore, sagas: number, concurrency: number): Pr
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const after = store.stats();
   await runtime.stop();
-  return { stepsPerSec: (sagas * STEPS) / seconds, commitsPerStep: counts.commits / (sagas * STEPS) };
+  const total = sagas * steps;
+  return { stepsPerSec: total / seconds, commitsPerStep: (after.writes - before.writes) / total, bytesWrittenPerStep: (after.bytesWritten - before.bytesWritten) / total };
 }
 
 /**
- * The floor: the same commits on the same schema (tables and indexes made by
- * the store's own migrations, in a database of its own), written by hand:
- * one transaction (SQLite) or one statement (PostgreSQL) per commit, the same
- * snapshot text and history rows, and nothing else.
+ * The floor: one commit per step on the same schema (tables and indexes made
+ * by the store's own migrations, in a database of its own), written by hand:
+ * the control state, the journal entries and the history rows orsa writes for
+ * a step, and nothing else: its cost per step does not depend on the length.
  */
-type Floor = { start(id: string): Promise<void>; step(id: string, k: number): Promise<void> };
-type Payloads = { snapshots: string[]; history: string[] };
+type Floor = { start(id: string): Promise<void>; step(id: string, k: number, last: boolean): Promise<void> };
 
-const historyRow = (json: string) => {
-  const { at, type, step, attempt, data } = JSON.parse(json);
-  return { at, type, step: step ?? null, attempt: attempt ?? null, data: data === undefined || data === null ? null : JSON.stringify(data) };
-};
-
-function sqliteFloor(db: Database.Database, payloads: Payloads): Floor {
+function sqliteFloor(db: Database.Database, p: Payloads): Floor {
   const insert = db.prepare(
-    `INSERT INTO orsa_sagas (id, saga_name, version, status, snapshot, due_at, owner, lease_until, row_version, history_seq, created_at, updated_at)
-     VALUES (?, 'bench3', 'v', 'running', ?, ?, 'floor', ?, 1, 2, ?, ?)`,
+    `INSERT INTO orsa_sagas (id, saga_name, version, status, snapshot, due_at, owner, lease_until, row_version, history_seq, journal_seq, created_at, updated_at)
+     VALUES (?, 'bench', 'v', 'running', ?, ?, 'floor', ?, 1, ?, ?, ?, ?)`,
   );
   const update = db.prepare(
-    `UPDATE orsa_sagas SET status = ?, snapshot = ?, due_at = ?, lease_until = ?, row_version = row_version + 1, history_seq = history_seq + 2, updated_at = ?
-     WHERE id = ? AND row_version = ? AND owner = 'floor'`,
+    `UPDATE orsa_sagas SET status = ?, snapshot = ?, due_at = ?, lease_until = ?, row_version = row_version + 1,
+       history_seq = history_seq + ?, journal_seq = journal_seq + ?, updated_at = ?
+     WHERE id = ? AND row_version = ? AND owner = 'floor' RETURNING history_seq, journal_seq`,
   );
-  // Both history rows of a commit in one statement, as the store writes them.
-  const history = db.prepare(
-    'INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data) VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const rows = payloads.history.map(historyRow);
-  const pair = (id: string, seq: number, a: ReturnType<typeof historyRow>, b: ReturnType<typeof historyRow>) =>
-    history.run(id, seq, a.at, a.type, a.step, a.attempt, a.data, id, seq + 1, b.at, b.type, b.step, b.attempt, b.data);
+  const rows = (n: number, width: number) => Array(n).fill(`(${Array(width).fill('?').join(', ')})`).join(', ');
+  const history = (n: number) => db.prepare(`INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data) VALUES ${rows(n, 7)}`);
+  const journal = (n: number) => db.prepare(`INSERT INTO orsa_journal (saga_id, seq, field, key, value) VALUES ${rows(n, 5)}`);
+  const [hStart, hStep, jStart, jStep] = [history(p.insertHistory.length), history(p.stepHistory.length), journal(p.insertJournal.length), journal(p.stepJournal.length)];
+  const hArgs = (id: string, first: number, hs: HistoryRow[]) => hs.flatMap((h, i) => [id, first + i, h.at, h.type, h.step, h.attempt, h.data]);
+  const jArgs = (id: string, first: number, js: string[][]) => js.flatMap((j, i) => [id, first + i, ...j]);
   const start = db.transaction((id: string) => {
     const now = Date.now();
-    insert.run(id, payloads.snapshots[0], now + 30_000, now + 30_000, now, now);
-    pair(id, 1, rows[0]!, rows[1]!);
+    insert.run(id, p.insertSnapshot, now + 30_000, now + 30_000, p.insertHistory.length, p.insertJournal.length, now, now);
+    hStart.run(hArgs(id, 1, p.insertHistory));
+    if (p.insertJournal.length) jStart.run(jArgs(id, 1, p.insertJournal));
   });
-  const step = db.transaction((id: string, k: number) => {
+  const step = db.transaction((id: string, k: number, last: boolean) => {
     const now = Date.now();
-    const last = k === STEPS - 1;
-    update.run(last ? 'completed' : 'running', payloads.snapshots[k + 1], last ? null : now + 30_000, last ? null : now + 30_000, now, id, k + 1);
-    pair(id, 3 + 2 * k, rows[2 + 2 * k]!, rows[3 + 2 * k]!);
+    const w = update.get(last ? 'completed' : 'running', p.stepSnapshot, last ? null : now + 30_000, last ? null : now + 30_000,
+      p.stepHistory.length, p.stepJournal.length, now, id, k + 1) as { history_seq: number; journal_seq: number };
+    hStep.run(hArgs(id, w.history_seq - p.stepHistory.length + 1, p.stepHistory));
+    jStep.run(jArgs(id, w.journal_seq - p.stepJournal.length + 1, p.stepJournal));
   });
-  return { start: async (id) => start.immediate(id), step: async (id, k) => step.immediate(id, k) };
+  return { start: async (id) => start.immediate(id), step: async (id, k, last) => step.immediate(id, k, last) };
 }
 
-function pgFloor(pool: pg.Pool, schema: string, payloads: Payloads): Floor {
-  const rows = payloads.history.map(historyRow);
-  const pair = (i: number) => JSON.stringify([rows[i], rows[i + 1]]);
-  const fields = `(e.v->>'at')::bigint, e.v->>'type', e.v->>'step', (e.v->>'attempt')::integer, e.v->>'data'`;
+function pgFloor(pool: pg.Pool, schema: string, p: Payloads): Floor {
+  const hFields = `(e.v->>'at')::bigint, e.v->>'type', e.v->>'step', (e.v->>'attempt')::integer, e.v->>'data'`;
+  const jFields = `e.v->>0, nullif(e.v->>1, ''), e.v->>2`;
+  const tag = randomBytes(3).toString('hex');
   return {
     start: async (id) => {
       const now = Date.now();
       await pool.query({
-        name: `floor-start-${schema}`,
+        name: `floor-start-${tag}`,
         text: `WITH s AS (
-                 INSERT INTO ${schema}.sagas (id, saga_name, version, status, snapshot, due_at, owner, lease_until, row_version, history_seq, created_at, updated_at)
-                 VALUES ($1, 'bench3', 'v', 'running', $2, $3, 'floor', $3, 1, 2, $4, $4) RETURNING id)
-               INSERT INTO ${schema}.history (saga_id, seq, at, type, step, attempt, data)
-               SELECT s.id, e.ord, ${fields} FROM s, json_array_elements($5::json) WITH ORDINALITY AS e(v, ord)`,
-        values: [id, payloads.snapshots[0], now + 30_000, now, pair(0)],
+                 INSERT INTO ${schema}.sagas (id, saga_name, version, status, snapshot, due_at, owner, lease_until, row_version, history_seq, journal_seq, created_at, updated_at)
+                 VALUES ($1, 'bench', 'v', 'running', $2, $3, 'floor', $3, 1, $6, $7, $4, $4) RETURNING id),
+               h AS (INSERT INTO ${schema}.history (saga_id, seq, at, type, step, attempt, data)
+                 SELECT s.id, e.ord, ${hFields} FROM s, json_array_elements($5::json) WITH ORDINALITY AS e(v, ord))
+               INSERT INTO ${schema}.journal (saga_id, seq, field, key, value)
+               SELECT s.id, e.ord, ${jFields} FROM s, json_array_elements($8::json) WITH ORDINALITY AS e(v, ord)`,
+        values: [id, p.insertSnapshot, now + 30_000, now, JSON.stringify(p.insertHistory), p.insertHistory.length, p.insertJournal.length, JSON.stringify(p.insertJournal)],
       });
     },
-    step: async (id, k) => {
+    step: async (id, k, last) => {
       const now = Date.now();
-      const last = k === STEPS - 1;
       await pool.query({
-        name: `floor-step-${schema}`,
+        name: `floor-step-${tag}`,
         text: `WITH u AS (
                  UPDATE ${schema}.sagas SET status = $2, snapshot = $3, due_at = $4, lease_until = $4, row_version = row_version + 1,
-                   history_seq = history_seq + 2, updated_at = $5
-                 WHERE id = $1 AND row_version = $6 AND owner = 'floor' RETURNING id, history_seq)
-               INSERT INTO ${schema}.history (saga_id, seq, at, type, step, attempt, data)
-               SELECT u.id, u.history_seq - 2 + e.ord, ${fields} FROM u, json_array_elements($7::json) WITH ORDINALITY AS e(v, ord)`,
-        values: [id, last ? 'completed' : 'running', payloads.snapshots[k + 1], last ? null : now + 30_000, now, k + 1, pair(2 + 2 * k)],
+                   history_seq = history_seq + $8::integer, journal_seq = journal_seq + $9::integer, updated_at = $5
+                 WHERE id = $1 AND row_version = $6 AND owner = 'floor' RETURNING id, history_seq, journal_seq),
+               h AS (INSERT INTO ${schema}.history (saga_id, seq, at, type, step, attempt, data)
+                 SELECT u.id, u.history_seq - $8::integer + e.ord, ${hFields} FROM u, json_array_elements($7::json) WITH ORDINALITY AS e(v, ord))
+               INSERT INTO ${schema}.journal (saga_id, seq, field, key, value)
+               SELECT u.id, u.journal_seq - $9::integer + e.ord, ${jFields} FROM u, json_array_elements($10::json) WITH ORDINALITY AS e(v, ord)`,
+        values: [id, last ? 'completed' : 'running', p.stepSnapshot, last ? null : now + 30_000, now, k + 1, JSON.stringify(p.stepHistory),
+          p.stepHistory.length, p.stepJournal.length, JSON.stringify(p.stepJournal)],
       });
     },
   };
 }
 
-async function runFloor(floor: Floor, sagas: number, concurrency: number): Promise<number> {
+async function runFloor(floor: Floor, steps: number, sagas: number, concurrency: number): Promise<number> {
   const start = process.hrtime.bigint();
   let next = 0;
   const lane = async () => {
     while (next < sagas) {
       const id = `f-${randomBytes(6).toString('hex')}-${next++}`;
       await floor.start(id);
-      for (let k = 0; k < STEPS; k++) await floor.step(id, k);
+      for (let k = 0; k < steps; k++) await floor.step(id, k, k === steps - 1);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
-  return (sagas * STEPS) / (Number(process.hrtime.bigint() - start) / 1e9);
+  return (sagas * steps) / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function compare(label: { store: string; concurrency: number }, orsa: () => Promise<{ stepsPerSec: number; commitsPerStep: number }>, floor: () => Promise<number>) {
-  const ours: number[] = [];
+type OrsaRun = { stepsPerSec: number; commitsPerStep: number; bytesWrittenPerStep: number };
+
+async function compare(label: { store: string; concurrency: number; steps: number; resultBytes: number }, orsa: () => Promise<OrsaRun>, floor: () => Promise<number>) {
+  const ours: OrsaRun[] = [];
   const floors: number[] = [];
-  let commitsPerStep = 0;
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate, so that drift of a shared machine hits both sides alike.
     floors.push(await floor());
-    const r = await orsa();
-    ours.push(r.stepsPerSec);
-    commitsPerStep = r.commitsPerStep;
+    ours.push(await orsa());
   }
-  const stepsPerSec = Math.round(median(ours));
+  const stepsPerSec = Math.round(median(ours.map((r) => r.stepsPerSec)));
   const floorStepsPerSec = Math.round(median(floors));
-  console.log(JSON.stringify({ ...label, stepsPerSec, floorStepsPerSec, ratio: +(stepsPerSec / floorStepsPerSec).toFixed(3), commitsPerStep: +commitsPerStep.toFixed(3) }));
+  const last = ours[ours.length - 1]!;
+  console.log(
+    JSON.stringify({
+      ...label,
+      stepsPerSec,
+      floorStepsPerSec,
+      ratio: +(stepsPerSec / floorStepsPerSec).toFixed(3),
+      commitsPerStep: +last.commitsPerStep.toFixed(3),
+      // Wall time per step of one lane: with concurrency, steps of different sagas overlap.
+      usPerStep: Math.round((1e6 * label.concurrency) / stepsPerSec),
+      bytesWrittenPerStep: Math.round(last.bytesWrittenPerStep),
+    }),
+  );
 }
 
+const sagasFor = (stepsPerRun: number, steps: number) => Math.max(1, Math.round(stepsPerRun / steps));
+
 async function main() {
-  const payloads = await capturePayloads();
-  for (const synchronous of ['FULL', 'NORMAL'] as const) {
-    const dir = mkdtempSync(join(tmpdir(), 'orsa-bench-'));
-    const store = new SqliteStore({ path: join(dir, 'orsa.db'), synchronous });
-    // The floor's database gets its tables from the store's own migrations, then is written by hand.
-    const floorDb = new Database(join(dir, 'floor.db'));
-    const schemaMaker = new SqliteStore({ database: floorDb, synchronous });
-    await schemaMaker.init();
-    await schemaMaker.close();
-    const floor = sqliteFloor(floorDb, payloads);
-    await compare({ store: `sqlite-${synchronous.toLowerCase()}`, concurrency: 1 }, () => runOrsa(store, SAGAS_SQLITE, 1), () => runFloor(floor, SAGAS_SQLITE, 1));
-    await store.close();
-    floorDb.close();
-    rmSync(dir, { recursive: true, force: true });
+  for (const steps of LENGTHS) {
+    for (const resultBytes of RESULT_BYTES) {
+      const definition = benchSaga(steps, resultBytes);
+      const payloads = await capturePayloads(definition);
+      const sagas = sagasFor(STEPS_PER_RUN_SQLITE, steps);
+      for (const synchronous of ['NORMAL'] as const) {
+        const dir = mkdtempSync(join(tmpdir(), 'orsa-bench-'));
+        const store = new SqliteStore({ path: join(dir, 'orsa.db'), synchronous });
+        // The floor's database gets its tables from the store's own migrations, then is written by hand.
+        const floorDb = new Database(join(dir, 'floor.db'));
+        const schemaMaker = new SqliteStore({ database: floorDb, synchronous });
+        await schemaMaker.init();
+        await schemaMaker.close();
+        const floor = sqliteFloor(floorDb, payloads);
+        await compare(
+          { store: `sqlite-${synchronous.toLowerCase()}`, concurrency: 1, steps, resultBytes },
+          () => runOrsa(store, definition, steps, sagas, 1),
+          () => runFloor(floor, steps, sagas, 1),
+        );
+        await store.close();
+        floorDb.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   }
   if (!PG_URL) {
     console.error('PostgreSQL skipped: set ORSA_BENCH_PG_URL or ORSA_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)');
@@ -221,14 +273,23 @@ async function main() {
     const store = new PostgresStore({ pool, schema });
     await store.init();
     await new PostgresStore({ pool, schema: `${schema}_floor` }).init();
-    const floor = pgFloor(pool, `${schema}_floor`, payloads);
-    for (const concurrency of [1, 50]) {
-      await compare({ store: 'postgres', concurrency }, () => runOrsa(store, SAGAS_PG * (concurrency > 1 ? 3 : 1), concurrency), () => runFloor(floor, SAGAS_PG * (concurrency > 1 ? 3 : 1), concurrency));
+    const configs = [
+      ...LENGTHS.flatMap((steps) => RESULT_BYTES.map((resultBytes) => ({ steps, resultBytes, concurrency: 1 }))),
+      { steps: 3, resultBytes: RESULT_BYTES[0]!, concurrency: 50 },
+    ];
+    for (const { steps, resultBytes, concurrency } of configs) {
+      const definition = benchSaga(steps, resultBytes);
+      const floor = pgFloor(pool, `${schema}_floor`, await capturePayloads(definition));
+      const sagas = Math.max(concurrency, sagasFor(STEPS_PG_RUN(concurrency), steps));
+      await compare({ store: 'postgres', concurrency, steps, resultBytes }, () => runOrsa(store, definition, steps, sagas, concurrency), () => runFloor(floor, steps, sagas, concurrency));
     }
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_floor CASCADE`);
     await pool.end();
   }
 }
+
+/** Steps per run on PostgreSQL: concurrent runs go faster, so they get more. */
+const STEPS_PG_RUN = (concurrency: number) => STEPS_PER_RUN_PG * (concurrency > 1 ? 3 : 1);
 
 void main();

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,10 +48,17 @@ beforeAll(async () => {
   store = new SqliteStore({ path: db });
   runtime = createRuntime({ sagas: [shipping, hostile, waiting], store, clock, workerId: 'worker-w' });
   await runtime.startSaga(shipping, undefined, { id: 'ship-1' });
-  await runtime.startSaga(hostile, undefined, { id: HOSTILE });
+  await runtime.startSaga(hostile, undefined, { id: 'hostile-1' });
   await runtime.startSaga(waiting, undefined, { id: 'wait-1' });
   await clock.advance(6_000);
   await expect(runtime.result('ship-1')).resolves.toMatchObject({ ship: 'shipped' });
+  // orsa refuses such an id today; a record written by hand or by an older version may still carry one.
+  await expect(runtime.result('hostile-1')).rejects.toMatchObject({ status: 'compensated' });
+  const raw = new Database(db);
+  for (const table of ['orsa_sagas', 'orsa_history', 'orsa_inbox', 'orsa_journal']) {
+    raw.prepare(`UPDATE ${table} SET ${table === 'orsa_sagas' ? 'id' : 'saga_id'} = ? WHERE ${table === 'orsa_sagas' ? 'id' : 'saga_id'} = 'hostile-1'`).run(HOSTILE);
+  }
+  raw.close();
 
   // Two workers on one store, each on its own clock: A's clock stands still, so A never renews its lease; B's passes its expiry.
   const clockA = createTestClock();

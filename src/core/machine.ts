@@ -1,5 +1,6 @@
 import { assign, setup, type AnyStateMachine } from 'xstate';
 import type { ErrorRecord } from '../errors.js';
+import { AppendMap, hasKey, lookup, type RecordLike } from './append-map.js';
 import { COMPENSATION_TIMER, type StateConfig } from './compile.js';
 import { retryDelayMs, type CompiledRetry } from './policy.js';
 
@@ -24,10 +25,14 @@ export interface SagaContext {
   sagaId: string;
   input: unknown;
   startedAt: number;
-  /** Latest result of each completed step. */
-  results: Record<string, unknown>;
-  /** How often each step was entered (goto revisits count). */
-  visits: Record<string, number>;
+  /**
+   * Latest result of each completed step. In a running machine an
+   * {@link AppendMap} (a step adds one in O(1)); a plain object in JSON and
+   * in a context restored from it. Read it with `lookup`/`toPlain`.
+   */
+  results: RecordLike<unknown>;
+  /** How often each step was entered (goto revisits count); like `results`, an AppendMap or a plain object. */
+  visits: RecordLike<number>;
   /** Attempts made in the current visit of each step. */
   attempts: Record<string, number>;
   /** Step executions the runtime must run now, by step. */
@@ -94,6 +99,14 @@ function failedEntry(step: string, event: SagaEvent): LogEntry {
   return { exec: event.exec as string, step, result: null, error: event.error as ErrorRecord };
 }
 
+/** How often `step` was entered. */
+const visitsOf = (context: SagaContext, step: string): number => lookup(context.visits, step) ?? 0;
+
+/** `record` with one more key: O(1) on an AppendMap; a restored plain record becomes one first (once). */
+function withKey<V>(record: RecordLike<V>, key: string, value: V): AppendMap<V> {
+  return AppendMap.from(record).set(key, value);
+}
+
 const isCurrentExec = (context: SagaContext, event: SagaEvent, step: string) => context.active[step]?.exec === event.exec;
 
 /** Most events of one name kept in a saga's context before a wait consumes them; later ones are dropped. */
@@ -117,21 +130,21 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
     types: {} as { context: SagaContext; events: SagaEvent; input: SagaMachineInput },
     actions: {
       visit: assign(({ context }: Args, { step }: { step: string }) => ({
-        visits: { ...context.visits, [step]: (context.visits[step] ?? 0) + 1 },
+        visits: withKey(context.visits, step, visitsOf(context, step) + 1),
         attempts: { ...context.attempts, [step]: 0 },
       })),
       startAttempt: assign(({ context }: Args, { step }: { step: string }) => {
         const attempt = (context.attempts[step] ?? 0) + 1;
         return {
           attempts: { ...context.attempts, [step]: attempt },
-          active: { ...context.active, [step]: { exec: `${step}#${context.visits[step] ?? 1}`, attempt } },
+          active: { ...context.active, [step]: { exec: `${step}#${lookup(context.visits, step) ?? 1}`, attempt } },
           timers: without(context.timers, step),
         };
       }),
       enterStep: assign(({ context }: Args, { step }: { step: string }) => {
-        const visit = (context.visits[step] ?? 0) + 1;
+        const visit = visitsOf(context, step) + 1;
         return {
-          visits: { ...context.visits, [step]: visit },
+          visits: withKey(context.visits, step, visit),
           active: { ...context.active, [step]: { exec: `${step}#${visit}`, attempt: 1 } },
         };
       }),
@@ -140,13 +153,13 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         const active: SagaContext['active'] = {};
         for (const key in context.active) if (key !== step) active[key] = context.active[key]!;
         const update: Partial<SagaContext> = {
-          results: { ...context.results, [step]: event.result },
+          results: withKey(context.results, step, event.result),
           active,
           log: compensable ? [...context.log, { exec: event.exec as string, step, result: event.result }] : context.log,
         };
         if (enter !== undefined) {
-          const visit = (context.visits[enter] ?? 0) + 1;
-          update.visits = { ...context.visits, [enter]: visit };
+          const visit = visitsOf(context, enter) + 1;
+          update.visits = withKey(context.visits, enter, visit);
           active[enter] = { exec: `${enter}#${visit}`, attempt: 1 };
         }
         return update;
@@ -178,7 +191,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         context.failure ? { cancelled: true } : { cancelled: true, failure: { step: null, error: { name: 'SagaCancelled', code: 'SAGA_CANCELLED', message: 'the saga was cancelled' } } },
       ),
       countVisit: assign(({ context }: Args, { step }: { step: string }) => ({
-        visits: { ...context.visits, [step]: (context.visits[step] ?? 0) + 1 },
+        visits: withKey(context.visits, step, visitsOf(context, step) + 1),
       })),
       startTimer: assign(({ context, event }: Args, { timer, ms }: { timer: string; ms: number }) => ({
         timers: { ...context.timers, [timer]: nowOf(event) + ms },
@@ -186,7 +199,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       clearTimer: assign(({ context }: Args, { timer }: { timer: string }) => ({ timers: without(context.timers, timer) })),
       enterRollback: assign(() => ({ timers: {}, rollingBack: true })),
       startWait: assign(({ context, event }: Args, { step, timeoutMs }: { step: string; timeoutMs: number | null }) => ({
-        visits: { ...context.visits, [step]: (context.visits[step] ?? 0) + 1 },
+        visits: withKey(context.visits, step, visitsOf(context, step) + 1),
         timers: timeoutMs === null ? context.timers : { ...context.timers, [step]: nowOf(event) + timeoutMs },
       })),
       takeEvent: assign(({ context }: Args, { step, event }: { step: string; event: string }) => {
@@ -195,7 +208,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         const taken = context.inbox[index]!;
         return {
           inbox: context.inbox.filter((_, i) => i !== index),
-          results: { ...context.results, [step]: taken.payload },
+          results: withKey(context.results, step, taken.payload),
           timers: without(context.timers, step),
         };
       }),
@@ -226,7 +239,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         // A branch that completed while its siblings failed: it is compensated like any other.
         const compensable = steps.includes(step);
         return {
-          results: { ...context.results, [step]: event.result },
+          results: withKey(context.results, step, event.result),
           active: without(context.active, step),
           log: compensable ? [...context.log, { exec: event.exec as string, step, result: event.result }] : context.log,
         };
@@ -265,7 +278,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       shouldRetry: ({ context, event }: Args, { step, maxAttempts, forever }: { step: string; maxAttempts: number; forever?: boolean }) =>
         isCurrentExec(context, event, step) && (forever === true || (event.retryable !== false && (context.attempts[step] ?? 1) < maxAttempts)),
       gotoAllowed: ({ context, event }: Args, p: { step: string; target: string; maxVisits: number }) =>
-        isCurrentExec(context, event, p.step) && event.goto === p.target && (context.visits[p.target] ?? 0) < p.maxVisits,
+        isCurrentExec(context, event, p.step) && event.goto === p.target && visitsOf(context, p.target) < p.maxVisits,
       gotoRequested: ({ context, event }: Args, p: { step: string; target: string }) => isCurrentExec(context, event, p.step) && event.goto === p.target,
       isDue: ({ context, event }: Args, { timer }: { timer: string }) => {
         const due = context.timers[timer];
@@ -285,7 +298,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       wasCancelled: ({ context }: Args) => context.cancelled,
       isForward: ({ context }: Args) => !context.rollingBack,
       // Once the pivot has started it may complete whatever happens, so a cancel could only roll back past it.
-      beforePivot: ({ context }: Args, { pivot }: { pivot: string }) => !context.rollingBack && !(pivot in context.active) && !(pivot in context.results),
+      beforePivot: ({ context }: Args, { pivot }: { pivot: string }) => !context.rollingBack && !(pivot in context.active) && !hasKey(context.results, pivot),
     },
   }).createMachine({
     ...(config as object),
@@ -296,8 +309,8 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       sagaId: input.sagaId,
       input: input.input,
       startedAt: input.now,
-      results: {},
-      visits: {},
+      results: AppendMap.empty(),
+      visits: AppendMap.empty(),
       attempts: {},
       active: {},
       timers: {},

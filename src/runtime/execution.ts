@@ -1,5 +1,6 @@
 import { createActor, type Actor, type AnyStateMachine, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
 import { isNonRetryable, LeaseLostError, NonRetryableError, OrsaError, SagaFailedError, StepTimeoutError, toErrorRecord, UnknownEventError } from '../errors.js';
+import { readOnlyView, toPlain } from '../core/append-map.js';
 import { TAGS } from '../core/compile.js';
 import type { SagaContext, SagaEvent } from '../core/machine.js';
 import type { SagaDefinition } from '../core/definition.js';
@@ -324,7 +325,7 @@ export class Execution<R = unknown> {
   private effects(snapshot: SagaSnapshot): void {
     const context = snapshot.context;
     const status = this.status!;
-    if (status === 'completed') return this.finish(() => this.resolve(context.results as R));
+    if (status === 'completed') return this.finish(() => this.resolve(toPlain(context.results) as R));
     if (status === 'compensated' || status === 'cancelled' || status === 'failed') {
       // A failed saga may be retried: its compensation then starts afresh, as attempt 1.
       this.settled.clear();
@@ -397,14 +398,14 @@ export class Execution<R = unknown> {
 
   /** A step execution that kept losing its lease: it fails for good instead of running again. */
   private leaseLost(step: string, exec: string, attempt: number, context: SagaContext, losses: number): void {
-    const run = new StepRun(step, exec, attempt, context.input, context.results, this.sagaId, this.options.fencingToken ?? 0);
+    const run = new StepRun(step, exec, attempt, context.input, readOnlyView(context.results), this.sagaId, this.options.fencingToken ?? 0);
     this.running.set(step, run);
     this.stepFailed(run, new LeaseLostError(step, losses));
   }
 
   private runStep(step: string, exec: string, attempt: number, context: SagaContext): void {
     const node = this.definition.node(step) as StepNode;
-    const run = new StepRun(step, exec, attempt, context.input, context.results, this.sagaId, this.options.fencingToken ?? 0);
+    const run = new StepRun(step, exec, attempt, context.input, readOnlyView(context.results), this.sagaId, this.options.fencingToken ?? 0);
     this.running.set(step, run);
     const timeoutMs = this.definition.compiled.steps[step]!.timeoutMs;
     if (timeoutMs !== null) {
@@ -472,7 +473,7 @@ export class Execution<R = unknown> {
     const failed = entry.error !== undefined;
     const ctx = {
       input: context.input,
-      results: context.results,
+      results: readOnlyView(context.results),
       result: failed ? undefined : entry.result,
       ...(node.compensateOnFailure ? { failed, error: entry.error } : {}),
       signal: new AbortController().signal,

@@ -1,3 +1,4 @@
+import type { JournalWriter } from './journal-writer.js';
 import type { SagaDefinition } from '../core/definition.js';
 import type { InboxEvent } from '../store/types.js';
 import { toChartEvent } from './commands.js';
@@ -27,6 +28,8 @@ export interface Live {
   committed: boolean;
   /** Set once this worker reported losing the saga's lease (one `leaseLost` command per loss). */
   lost: boolean;
+  /** Splits each snapshot into control state and the journal entries not yet written. */
+  journal: JournalWriter;
 }
 
 /** Hands stored inbox rows to the execution, each once. */

@@ -1,4 +1,5 @@
 import { OrsaError, SagaFailedError } from '../errors.js';
+import { toPlain } from '../core/append-map.js';
 import type { SagaContext } from '../core/machine.js';
 import type { HistoryEvent, SagaRecord, SagaStatus } from '../store/types.js';
 import { reportOf, type SagaObservation } from './observe.js';
@@ -81,7 +82,7 @@ export function parseSnapshot(record: SagaRecord): ParsedSnapshot {
 /** The outcome of a finished record: its results, or the error a local run would have rejected with. */
 export function outcomeOf(record: SagaRecord, known?: SagaContext): { ok: true; results: unknown } | { ok: false; error: SagaFailedError } {
   const context = known ?? parseSnapshot(record).context;
-  if (record.status === 'completed') return { ok: true, results: context.results };
+  if (record.status === 'completed') return { ok: true, results: toPlain(context.results) };
   const status = record.status === 'failed' || record.status === 'cancelled' ? record.status : 'compensated';
   return { ok: false, error: new SagaFailedError(record.id, status, context.failure?.step ?? null, context.failure?.error, reportOf(context)) };
 }

@@ -13,6 +13,7 @@ import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES, findUnserializable } 
 import { describeRecord, versionError } from './describe.js';
 import { consumed, deliver, lostExecutions, type Live } from './live.js';
 import { Waiters } from './waiters.js';
+import { JournalWriter } from './journal-writer.js';
 import type { SagaObservation } from './observe.js';
 import { historyFor } from './history-entries.js';
 import { inspectAs } from './inspect-adapter.js';
@@ -63,6 +64,10 @@ export class Runtime {
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
   private readonly announcing = new Set<string>();
   private readonly timers = new Set<unknown>();
+  /** The one timer that wakes the poller for the earliest due time this process knows of (not one per saga). */
+  private wake: { handle: unknown; at: number } | null = null;
+  /** Delay of the next look at a due time already past (see wakeForNextDue), in ms. */
+  private dueBackoffMs = 0;
   private running = false;
   private polling: Promise<void> | null = null;
   private started: Promise<void> | null = null;
@@ -112,6 +117,8 @@ export class Runtime {
     this.running = false;
     for (const handle of this.timers) this.clock.clearTimeout(handle);
     this.timers.clear();
+    if (this.wake) this.clock.clearTimeout(this.wake.handle);
+    this.wake = null;
     await this.polling;
     const held = [...this.live.entries()];
     this.live.clear();
@@ -280,26 +287,35 @@ export class Runtime {
     this.timers.add(handle);
   }
 
-  /** Takes over due, orphaned or signalled sagas (or one id), and delivers stored events to the ones it runs. */
+  /**
+   * Takes over due, orphaned or signalled sagas (or one id), and delivers stored events to the ones it runs.
+   * A claim that comes back full is followed by another at once, until the backlog is drained; a claimed
+   * batch is resumed concurrently. Then the one wake-up timer is set for the earliest due time left.
+   */
   private poll(id?: string): Promise<void> {
     const run = async () => {
       if (!this.running) return;
+      const limit = this.options.claimBatch ?? 100;
       // One claim per saga name with that name's versions: a (name, version) pair this worker
       // cannot run is never touched, even when the version string belongs to another saga.
       for (const [name, versions] of this.versionsByName) {
-        const now = this.clock.now();
-        const claimed = await this.store.claim({
-          owner: this.workerId,
-          now,
-          leaseUntil: now + this.leaseMs,
-          limit: this.options.claimBatch ?? 100,
-          dueOnly: true,
-          sagaNames: [name],
-          versions,
-          excludeIds: [...this.live.keys(), ...this.quarantine],
-          ...(id ? { id } : {}),
-        });
-        for (const record of claimed) await this.resume(record);
+        for (;;) {
+          const now = this.clock.now();
+          const claimed = await this.store.claim({
+            owner: this.workerId,
+            now,
+            leaseUntil: now + this.leaseMs,
+            limit,
+            dueOnly: true,
+            sagaNames: [name],
+            versions,
+            excludeIds: [...this.live.keys(), ...this.quarantine],
+            ...(id ? { id } : {}),
+          });
+          if (claimed.length > 0) this.dueBackoffMs = 0; // progress: the next look at a past due time comes soon
+          await Promise.all(claimed.map((record) => this.resume(record)));
+          if (id !== undefined || claimed.length < limit || limit <= 0 || !this.running) break;
+        }
       }
       if (this.live.size > 0) {
         const pending = await this.store.pendingEvents([...this.live.keys()]);
@@ -309,7 +325,7 @@ export class Runtime {
         }
       }
     };
-    const next = (this.polling ?? Promise.resolve()).then(() => this.guard(run));
+    const next = (this.polling ?? Promise.resolve()).then(() => this.guard(run)).then(() => (id === undefined ? this.guard(() => this.wakeForNextDue()) : undefined));
     this.polling = next;
     return next;
   }
@@ -373,7 +389,7 @@ export class Runtime {
         }
       },
     });
-    const live: Live = { execution, definition, fence, delivered: new Set(), consumedUpTo: 0, committed, lost: false };
+    const live: Live = { execution, definition, fence, delivered: new Set(), consumedUpTo: 0, committed, lost: false, journal: new JournalWriter(snapshot !== undefined) };
     this.live.set(id, live);
     execution.result.catch((error: unknown) => {
       // The outcome of a saga is handled by write() (final, failed and waiting sagas are unloaded there);
@@ -396,9 +412,11 @@ export class Runtime {
     // A waiting (or failed) saga leaves memory, unless events for it are already queued here.
     const unload = (t.status === 'waiting' || t.status === 'failed') && !execution.hasQueuedEvents();
     const persisted = t.persisted() as unknown as { context: SagaContext };
+    // The write carries the control state and only the results, visits and log entries this transition added.
+    const split = live.journal.split(persisted);
     const patch = {
       status: t.status,
-      snapshot: JSON.stringify(persisted),
+      snapshot: split.control,
       // A running saga is "due" when its lease expires: that is when another worker may take it over.
       dueAt: final ? null : unload ? t.dueAt : Math.min(t.dueAt ?? Infinity, now + this.leaseMs),
       leaseUntil: final || unload ? null : now + this.leaseMs,
@@ -407,7 +425,15 @@ export class Runtime {
     let record: SagaRecord;
     if (t.event.type === 'orsa.start') {
       const result = await this.store.insert(
-        { id: t.sagaId, sagaName: live.definition.name, version: live.definition.version, owner: patch.leaseUntil === null ? null : this.workerId, now, ...patch },
+        {
+          id: t.sagaId,
+          sagaName: live.definition.name,
+          version: live.definition.version,
+          owner: patch.leaseUntil === null ? null : this.workerId,
+          now,
+          ...patch,
+          journal: split.journal.entries,
+        },
         history,
       );
       onInsert?.(result.inserted, result.record);
@@ -418,7 +444,7 @@ export class Runtime {
     } else {
       const seq = typeof t.event.seq === 'number' ? t.event.seq : undefined;
       try {
-        record = await this.store.update(t.sagaId, live.fence, patch, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
+        record = await this.store.update(t.sagaId, live.fence, { ...patch, journal: split.journal }, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
       } catch (error) {
         // The fence moved: another worker claimed the saga, so this one lost its lease during what it ran.
         if (error instanceof StaleRecordError) this.leaseLost(live, t);
@@ -426,10 +452,12 @@ export class Runtime {
       }
       if (seq !== undefined) consumed(live, seq);
     }
+    split.written();
     live.fence.rowVersion = record.rowVersion;
     if (hasEnded(t.status)) this.announcing.add(t.sagaId);
     const hooks = this.options.hooks;
-    if (hooks?.onStore) await this.guard(() => hooks.onStore!(record));
+    // The hook sees the whole snapshot, as get() would return it (assembled only when someone listens).
+    if (hooks?.onStore) await this.guard(() => hooks.onStore!({ ...record, snapshot: JSON.stringify(persisted) }));
     // Only when it becomes final: a failed saga that takes an event (and stays failed) is not aborted again.
     if (hasEnded(record.status) && t.previous !== t.status && (hooks?.onComplete || hooks?.onAbort)) await this.finished(record, persisted.context);
     if (final || unload) {
@@ -458,14 +486,38 @@ export class Runtime {
     else await this.guard(() => hooks?.onAbort?.(record, outcome.error));
   }
 
-  /** Wakes the poller when an unloaded saga falls due (sooner than the next regular poll). */
+  /**
+   * Wakes the poller when an unloaded saga falls due (sooner than the next regular poll). One timer per
+   * process, for the earliest due time: a saga parked on a timed wait costs no memory here, and the poll
+   * it triggers sets the timer again from the store's `nextDueAt`.
+   */
   private wakeAt(dueAt: number | null): void {
     if (dueAt === null || !this.running) return;
+    if (this.wake && this.wake.at <= dueAt) return;
+    if (this.wake) this.clock.clearTimeout(this.wake.handle);
     const handle = this.clock.setTimeout(() => {
-      this.timers.delete(handle);
+      if (this.wake?.handle === handle) this.wake = null;
       void this.poll();
     }, Math.max(0, dueAt - this.clock.now()));
-    this.timers.add(handle);
+    this.wake = { handle, at: dueAt };
+  }
+
+  /** Sets the wake-up timer from the store's earliest due time among the sagas this runtime runs. */
+  private async wakeForNextDue(): Promise<void> {
+    if (!this.running) return;
+    const next = await this.store.nextDueAt([...this.versionsByName.keys()]);
+    const now = this.clock.now();
+    if (next === null) return;
+    if (next > now) {
+      this.dueBackoffMs = 0;
+      this.wakeAt(next);
+      return;
+    }
+    // Due already: a saga this poll just resumed whose first write (with its next due time) is still under way,
+    // or one it cannot claim (another worker's, or unreadable here). Look again soon, backing off up to the
+    // poll interval, so that neither case spins.
+    this.dueBackoffMs = Math.min(this.options.pollIntervalMs ?? 1_000, Math.max(10, this.dueBackoffMs * 2));
+    this.wakeAt(now + this.dueBackoffMs);
   }
 
   private async renew(): Promise<void> {

@@ -21,7 +21,7 @@ export class StepRun {
     readonly exec: string,
     readonly attempt: number,
     readonly input: unknown,
-    readonly results: Record<string, unknown>,
+    readonly results: Readonly<Record<string, unknown>>,
     readonly sagaId: string,
     readonly fencingToken: number,
   ) {

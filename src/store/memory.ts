@@ -12,6 +12,7 @@ import {
 } from './encoding.js';
 import { StoreNotReadyError } from './errors.js';
 import { assertInboxKind, assertSagaId } from './input-checks.js';
+import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from './journal.js';
 import {
   FINAL_STATUSES,
   StaleRecordError,
@@ -21,6 +22,7 @@ import {
   type InboxEvent,
   type InboxKind,
   type ListFilter,
+  type NewRecord,
   type RecordPatch,
   type SagaRecord,
   type SagaStatus,
@@ -54,7 +56,15 @@ export class MemoryStore implements SagaStore {
   readonly #records = new Map<string, SagaRecord>();
   readonly #history = new Map<string, HistoryRow[]>();
   readonly #inbox = new Map<string, StoredInboxEvent[]>();
+  /** Journal rows per saga (the record's snapshot is its control state). */
+  readonly #journal = new Map<string, JournalRow[]>();
+  readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
   #inboxSeq = 0;
+
+  /** What this store has written so far (not part of the SagaStore contract; benches read it). */
+  stats(): StoreStats {
+    return { ...this.#stats };
+  }
 
   async init(): Promise<void> {
     if (this.#state === 'closed') throw new StoreNotReadyError('MemoryStore', 'closed');
@@ -62,18 +72,20 @@ export class MemoryStore implements SagaStore {
   }
 
   async insert(
-    record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number },
+    record: NewRecord,
     history: readonly HistoryEvent[],
   ): Promise<{ inserted: boolean; record: SagaRecord }> {
     this.#ready();
     assertSagaId(record.id);
     const existing = this.#records.get(record.id);
-    if (existing) return { inserted: false, record: { ...existing } };
+    if (existing) return { inserted: false, record: this.#out(existing) };
     // Encode first: an event whose data cannot be stored must leave nothing behind.
     const rows = history.map(encodeHistory);
     const stored = newStoredRecord(record);
     this.#records.set(stored.id, stored);
     this.#history.set(stored.id, rows);
+    this.#journal.set(stored.id, (record.journal ?? []).map(journalRow));
+    this.#count(record.snapshot, record.journal, rows);
     return { inserted: true, record: { ...stored } };
   }
 
@@ -103,6 +115,10 @@ export class MemoryStore implements SagaStore {
     };
     this.#records.set(id, next);
     this.#history.get(id)?.push(...rows);
+    const journal = patch.journal;
+    if (!journal || journal.reset) this.#journal.set(id, []);
+    if (journal) this.#journal.get(id)!.push(...journal.entries.map(journalRow));
+    this.#count(patch.snapshot, journal?.entries, rows);
     const consumed = options.consumedInboxSeq;
     if (consumed !== undefined) {
       for (const entry of this.#inbox.get(id) ?? []) if (entry.event.seq <= consumed) entry.consumed = true;
@@ -113,7 +129,7 @@ export class MemoryStore implements SagaStore {
   async get(id: string): Promise<SagaRecord | undefined> {
     this.#ready();
     const record = this.#records.get(id);
-    return record && { ...record };
+    return record && this.#out(record);
   }
 
   async list(filter?: ListFilter): Promise<SagaRecord[]> {
@@ -124,7 +140,7 @@ export class MemoryStore implements SagaStore {
       .filter((r) => (!statuses || statuses.includes(r.status)) && (sagaName === undefined || r.sagaName === sagaName))
       .sort((a, b) => b.updatedAt - a.updatedAt || compareIds(a.id, b.id))
       .slice(0, listLimit(filter))
-      .map((r) => ({ ...r }));
+      .map((r) => this.#out(r));
   }
 
   async history(id: string): Promise<HistoryEvent[]> {
@@ -154,7 +170,7 @@ export class MemoryStore implements SagaStore {
     return candidates.map((r) => {
       const claimed: SagaRecord = { ...r, owner, leaseUntil: request.leaseUntil, rowVersion: r.rowVersion + 1 };
       this.#records.set(r.id, claimed);
-      return { ...claimed };
+      return this.#out(claimed);
     });
   }
 
@@ -224,6 +240,16 @@ export class MemoryStore implements SagaStore {
 
   async close(): Promise<void> {
     this.#state = 'closed';
+  }
+
+  /** A copy of a stored record with its snapshot assembled from the journal. */
+  #out(record: SagaRecord): SagaRecord {
+    return { ...record, snapshot: assembleSnapshot(record.snapshot, this.#journal.get(record.id)) };
+  }
+
+  #count(snapshot: string, journal: Parameters<typeof writeBytes>[1], history: readonly HistoryRow[]): void {
+    this.#stats.writes++;
+    this.#stats.bytesWritten += writeBytes(snapshot, journal, history);
   }
 
   #hasPendingEvents(sagaId: string): boolean {

@@ -12,6 +12,8 @@ import { StoreSchemaError } from './errors.js';
  *   needs no `max(seq)` lookup and is serialized by the row lock the write holds.
  * - `history`: (saga_id, seq) → at, type, step, attempt, data (JSON text).
  * - `inbox`: seq (increasing) → saga_id, kind ('event' | 'command'), name, payload (JSON text), at, consumed.
+ * - `journal`: (saga_id, seq) → field, key, value (JSON text): the pieces of a
+ *   snapshot written once (migration 3); `sagas.journal_seq` numbers them.
  *
  * Only `(status, due_at)` is indexed on `sagas`: claims and `nextDueAt` read it.
  * Columns every write changes (lease_until, updated_at, row_version) are
@@ -29,6 +31,13 @@ export interface Migration {
   /** Statements, run in order. PostgreSQL statements write `{schema}` for the store's quoted schema name. */
   up: readonly string[];
 }
+
+/**
+ * The journal migration (step results, visit counts and log entries written
+ * once, beside a control-state snapshot; see `src/store/journal.ts`). It
+ * depends on version 1 only: its number may move when migrations merge.
+ */
+const JOURNAL_MIGRATION_NAME = 'journal: results, visits and log entries written once';
 
 /**
  * SQLite has no schemas, and its file may be an application's own database
@@ -85,6 +94,23 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       // pending ones become the commands they were, so a saga cancelled before the upgrade is still cancelled.
       `UPDATE orsa_inbox SET kind = 'command', name = substr(name, 2)
        WHERE consumed = 0 AND name IN ('$cancel', '$retryCompensation', '$resume')`,
+    ],
+  },
+  {
+    version: 3,
+    name: JOURNAL_MIGRATION_NAME,
+    // Records written before it keep their whole snapshot and no journal: they read as they were,
+    // and a resumed one's first write resends its journal with reset (JournalWrite.reset).
+    up: [
+      `CREATE TABLE orsa_journal (
+        saga_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        field TEXT NOT NULL,
+        key TEXT,
+        value TEXT NOT NULL,
+        PRIMARY KEY (saga_id, seq)
+      ) WITHOUT ROWID`,
+      `ALTER TABLE orsa_sagas ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0`,
     ],
   },
 ];
@@ -145,6 +171,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE {schema}.inbox ADD COLUMN kind text NOT NULL DEFAULT 'event' CHECK (kind IN ('event', 'command'))`,
       `UPDATE {schema}.inbox SET kind = 'command', name = substr(name, 2)
        WHERE NOT consumed AND name IN ('$cancel', '$retryCompensation', '$resume')`,
+    ],
+  },
+  {
+    version: 3,
+    name: JOURNAL_MIGRATION_NAME,
+    up: [
+      `CREATE TABLE {schema}.journal (
+        saga_id text COLLATE "C" NOT NULL,
+        seq integer NOT NULL,
+        field text NOT NULL,
+        key text,
+        value text NOT NULL,
+        PRIMARY KEY (saga_id, seq)
+      )`,
+      // A constant default: no table rewrite, and the column is not indexed, so updates stay HOT.
+      `ALTER TABLE {schema}.sagas ADD COLUMN journal_seq integer NOT NULL DEFAULT 0`,
     ],
   },
 ];

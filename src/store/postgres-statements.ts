@@ -22,6 +22,17 @@ function prepared(text: string): Prepared {
 const RECORD_COLUMNS = `id, saga_name AS "sagaName", version, status, snapshot, due_at AS "dueAt", owner,
   lease_until AS "leaseUntil", row_version AS "rowVersion", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
+/**
+ * A record's columns plus its journal as a JSON array of [field, key, value]
+ * in write order (null when it has none), for the table aliased `s`: the
+ * reader assembles the snapshot (`assembleSnapshot`) from one round trip.
+ */
+const recordColumns = (journal: string) => `${RECORD_COLUMNS},
+  (SELECT json_agg(json_build_array(j.field, j.key, j.value) ORDER BY j.seq) FROM ${journal} j WHERE j.saga_id = s.id) AS journal`;
+
+/** Journal entries arrive as one JSON array of [field, key, value], numbered by `WITH ORDINALITY`. */
+const JOURNAL_FIELDS = `e.v->>0, e.v->>1, e.v->>2`;
+
 /** What a write reads back: only what the writer does not know (not the snapshot, the status or the times it wrote). */
 const WRITE_COLUMNS = `id, saga_name AS "sagaName", version, owner, row_version AS "rowVersion", created_at AS "createdAt"`;
 
@@ -41,27 +52,30 @@ export class PostgresStatements {
   readonly sendEvent: Prepared;
   readonly inbox: Prepared;
   readonly pendingEvents: Prepared;
-  readonly #t: { sagas: string; history: string; inbox: string };
+  readonly #t: { sagas: string; history: string; inbox: string; journal: string };
   readonly #variants = new Map<string, Prepared>();
 
   /** @param schema the schema name, already quoted as an identifier. */
   constructor(schema: string) {
-    const t = { sagas: `${schema}.sagas`, history: `${schema}.history`, inbox: `${schema}.inbox` };
+    const t = { sagas: `${schema}.sagas`, history: `${schema}.history`, inbox: `${schema}.inbox`, journal: `${schema}.journal` };
     this.#t = t;
     // $1 id, $2 saga name, $3 version, $4 status, $5 snapshot, $6 due at, $7 owner, $8 lease until,
-    // $9 history count, $10 now, $11 history (JSON array).
+    // $9 history count, $10 now, $11 history (JSON array), $12 journal (JSON array), $13 journal count.
     this.insert = prepared(`WITH s AS (
         INSERT INTO ${t.sagas} (id, saga_name, version, status, snapshot, due_at, owner, lease_until,
-          row_version, history_seq, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::bigint, 1, $9::integer, $10::bigint, $10::bigint)
+          row_version, history_seq, journal_seq, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::bigint, 1, $9::integer, $13::integer, $10::bigint, $10::bigint)
         ON CONFLICT (id) DO NOTHING
         RETURNING id
       ), h AS (
         INSERT INTO ${t.history} (saga_id, seq, at, type, step, attempt, data)
         SELECT s.id, e.ord, ${HISTORY_FIELDS} FROM s, json_array_elements($11::json) WITH ORDINALITY AS e(v, ord)
+      ), j AS (
+        INSERT INTO ${t.journal} (saga_id, seq, field, key, value)
+        SELECT s.id, e.ord, ${JOURNAL_FIELDS} FROM s, json_array_elements($12::json) WITH ORDINALITY AS e(v, ord)
       )
       SELECT id FROM s`);
-    this.get = prepared(`SELECT ${RECORD_COLUMNS} FROM ${t.sagas} WHERE id = $1`);
+    this.get = prepared(`SELECT ${recordColumns(t.journal)} FROM ${t.sagas} s WHERE id = $1`);
     this.history = prepared(`SELECT seq, at, type, step, attempt, data FROM ${t.history} WHERE saga_id = $1 ORDER BY seq`);
     // GREATEST: a renewal that waited in a queue must not shorten a lease a later write extended.
     this.renew = prepared(`UPDATE ${t.sagas} SET lease_until = GREATEST(lease_until, $3::bigint)
@@ -82,7 +96,9 @@ export class PostgresStatements {
    * The fenced write: record, history and inbox consumption in one statement.
    * $1 id, $2 fence row version, $3 fence owner, $4 status, $5 snapshot,
    * $6 due at, $7 lease until (null releases), $8 now, $9 history count,
-   * $10 history (JSON array), and with `consume` $11 the consumed inbox seq.
+   * $10 history (JSON array), $11 journal entries (JSON array), $12 their
+   * count, $13 whether the saga's earlier entries are dropped first (a reset,
+   * or a patch without journal), and with `consume` $14 the consumed inbox seq.
    * No row back means the fence did not match, and then nothing was written:
    * the other CTEs read `u`.
    */
@@ -92,19 +108,27 @@ export class PostgresStatements {
       const consumeInbox = consume
         ? `, c AS (
             UPDATE ${t.inbox} SET consumed = true
-            WHERE saga_id = $1 AND seq <= $11::bigint AND NOT consumed AND EXISTS (SELECT 1 FROM u)
+            WHERE saga_id = $1 AND seq <= $14::bigint AND NOT consumed AND EXISTS (SELECT 1 FROM u)
           )`
         : '';
       return `WITH u AS (
           UPDATE ${t.sagas} SET status = $4, snapshot = $5, due_at = $6::bigint,
             owner = CASE WHEN $7::bigint IS NULL THEN NULL ELSE owner END, lease_until = $7::bigint,
-            row_version = row_version + 1, updated_at = $8::bigint, history_seq = history_seq + $9::integer
+            row_version = row_version + 1, updated_at = $8::bigint, history_seq = history_seq + $9::integer,
+            journal_seq = journal_seq + $12::integer
           WHERE id = $1 AND row_version = $2::bigint AND owner = $3
-          RETURNING ${WRITE_COLUMNS}, history_seq
+          RETURNING ${WRITE_COLUMNS}, history_seq, journal_seq
         ), h AS (
           INSERT INTO ${t.history} (saga_id, seq, at, type, step, attempt, data)
           SELECT u.id, u.history_seq - $9::integer + e.ord, ${HISTORY_FIELDS}
           FROM u, json_array_elements($10::json) WITH ORDINALITY AS e(v, ord)
+        ), d AS (
+          -- New entries are numbered past the old ones, so dropping and inserting in one statement cannot collide.
+          DELETE FROM ${t.journal} WHERE saga_id = $1 AND $13::boolean AND EXISTS (SELECT 1 FROM u)
+        ), j AS (
+          INSERT INTO ${t.journal} (saga_id, seq, field, key, value)
+          SELECT u.id, u.journal_seq - $12::integer + e.ord, ${JOURNAL_FIELDS}
+          FROM u, json_array_elements($11::json) WITH ORDINALITY AS e(v, ord)
         )${consumeInbox}
         SELECT * FROM u`;
     });
@@ -141,7 +165,7 @@ export class PostgresStatements {
         )
         UPDATE ${t.sagas} s SET owner = $1, lease_until = $3::bigint, row_version = s.row_version + 1
         FROM picked WHERE s.id = picked.picked_id
-        RETURNING ${RECORD_COLUMNS}`;
+        RETURNING ${recordColumns(t.journal)}`;
     });
   }
 
@@ -153,7 +177,7 @@ export class PostgresStatements {
       const where: string[] = [];
       if (byStatus) where.push(`status = ANY($${next++}::text[])`);
       if (byName) where.push(`saga_name = $${next++}`);
-      return `SELECT ${RECORD_COLUMNS} FROM ${t.sagas} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      return `SELECT ${recordColumns(t.journal)} FROM ${t.sagas} s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY updated_at DESC, id LIMIT $1`;
     });
   }

@@ -11,6 +11,7 @@ import {
 } from './encoding.js';
 import { StoreConfigError, StoreNotReadyError } from './errors.js';
 import { assertInboxKind, assertSagaId } from './input-checks.js';
+import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from './journal.js';
 import { pendingMigrations, POSTGRES_MIGRATIONS } from './migrations.js';
 import { PostgresStatements, type Prepared } from './postgres-statements.js';
 import {
@@ -21,6 +22,7 @@ import {
   type InboxEvent,
   type InboxKind,
   type ListFilter,
+  type NewRecord,
   type RecordPatch,
   type SagaRecord,
   type SagaStatus,
@@ -44,6 +46,8 @@ export interface PostgresStoreOptions {
 /** A record as pg returns it: bigint columns arrive as strings. */
 type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' | 'createdAt' | 'updatedAt' | 'snapshot'> & {
   snapshot?: string;
+  /** The journal as [field, key, value] rows, in write order; null when it has none. */
+  journal?: JournalRow[] | null;
   dueAt: string | null;
   leaseUntil: string | null;
   rowVersion: string;
@@ -77,6 +81,17 @@ export class PostgresStore implements SagaStore {
   readonly #schema: string;
   readonly #sql: PostgresStatements;
   #state: 'uninitialized' | 'open' | 'closed' = 'uninitialized';
+  readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
+
+  /** What this store has written so far (not part of the SagaStore contract; benches read it). */
+  stats(): StoreStats {
+    return { ...this.#stats };
+  }
+
+  #count(snapshot: string, journal: Parameters<typeof writeBytes>[1], history: readonly HistoryRow[]): void {
+    this.#stats.writes++;
+    this.#stats.bytesWritten += writeBytes(snapshot, journal, history);
+  }
 
   constructor(options: PostgresStoreOptions = {}) {
     const schema = options.schema ?? 'orsa';
@@ -117,10 +132,12 @@ export class PostgresStore implements SagaStore {
   }
 
   async insert(
-    record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number },
+    record: NewRecord,
     history: readonly HistoryEvent[],
   ): Promise<{ inserted: boolean; record: SagaRecord }> {
     assertSagaId(record.id);
+    const encoded = history.map(encodeHistory);
+    const journal = record.journal ?? [];
     const rows = await this.#query<{ id: string }>(this.#sql.insert, [
       record.id,
       record.sagaName,
@@ -132,7 +149,9 @@ export class PostgresStore implements SagaStore {
       record.leaseUntil,
       history.length,
       record.now,
-      JSON.stringify(history.map(encodeHistory)),
+      JSON.stringify(encoded),
+      JSON.stringify(journal.map(journalRow)),
+      journal.length,
     ]);
     if (rows.length === 0) {
       // Another insert of this id committed first (ON CONFLICT waited for it), so it is visible now.
@@ -140,6 +159,7 @@ export class PostgresStore implements SagaStore {
       if (!existing) throw new StaleRecordError(record.id);
       return { inserted: false, record: existing };
     }
+    this.#count(record.snapshot, record.journal, encoded);
     const stored = newStoredRecord(record);
     return { inserted: true, record: stored };
   }
@@ -152,6 +172,8 @@ export class PostgresStore implements SagaStore {
     options: { now: number; consumedInboxSeq?: number },
   ): Promise<SagaRecord> {
     const consume = options.consumedInboxSeq !== undefined;
+    const encoded = history.map(encodeHistory);
+    const entries = patch.journal?.entries ?? [];
     const values: unknown[] = [
       id,
       fence.rowVersion,
@@ -162,11 +184,16 @@ export class PostgresStore implements SagaStore {
       patch.leaseUntil,
       options.now,
       history.length,
-      JSON.stringify(history.map(encodeHistory)),
+      JSON.stringify(encoded),
+      JSON.stringify(entries.map(journalRow)),
+      entries.length,
+      // No journal: the snapshot is whole, so older entries would be applied twice. A reset resends them all.
+      !patch.journal || patch.journal.reset === true,
     ];
     if (consume) values.push(options.consumedInboxSeq);
     const [row] = await this.#query<Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt'>>(this.#sql.update(consume), values);
     if (!row) throw new StaleRecordError(id);
+    this.#count(patch.snapshot, patch.journal?.entries, encoded);
     return {
       id,
       sagaName: row.sagaName,
@@ -315,7 +342,7 @@ function toRecord(row: RecordRow, snapshot?: string): SagaRecord {
     sagaName: row.sagaName,
     version: row.version,
     status: row.status,
-    snapshot: snapshot ?? row.snapshot ?? '',
+    snapshot: snapshot ?? assembleSnapshot(row.snapshot ?? '', row.journal),
     dueAt: row.dueAt === null ? null : Number(row.dueAt),
     owner: row.owner,
     leaseUntil: row.leaseUntil === null ? null : Number(row.leaseUntil),

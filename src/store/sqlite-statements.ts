@@ -20,9 +20,10 @@ const RECORD_COLUMNS = `id, saga_name AS sagaName, version, status, snapshot, du
 
 /** Without the snapshot (the writer already has it), plus the history counter. */
 /** What a write reads back: the columns the writer does not already know. */
-const WRITE_COLUMNS = `saga_name AS sagaName, version, owner, row_version AS rowVersion, created_at AS createdAt, history_seq AS historySeq`;
+const WRITE_COLUMNS = `saga_name AS sagaName, version, owner, row_version AS rowVersion, created_at AS createdAt, history_seq AS historySeq,
+  journal_seq AS journalSeq`;
 
-export type WrittenRow = Pick<SagaRecord, 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt'> & { historySeq: number };
+export type WrittenRow = Pick<SagaRecord, 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt'> & { historySeq: number; journalSeq: number };
 export type HistoryRowWithSeq = HistoryRow & { seq: number };
 
 export interface InsertParams {
@@ -35,6 +36,7 @@ export interface InsertParams {
   owner: string | null;
   leaseUntil: number | null;
   historySeq: number;
+  journalSeq: number;
   now: number;
 }
 
@@ -42,8 +44,11 @@ export interface InsertParams {
 /** sagaId, seq, at, type, step, attempt, data. */
 export type HistoryArgs = [string, number, number, string, string | null, number | null, string | null];
 
-/** status, snapshot, dueAt, leaseUntil, leaseUntil again (a null one releases the owner), now, historyCount, id, rowVersion, owner. */
-export type UpdateArgs = [string, string, number | null, number | null, number | null, number, number, string, number, string];
+/** status, snapshot, dueAt, leaseUntil, leaseUntil again (a null one releases the owner), now, historyCount, journalCount, id, rowVersion, owner. */
+export type UpdateArgs = [string, string, number | null, number | null, number | null, number, number, number, string, number, string];
+
+/** sagaId, seq, field, key, value. */
+export type JournalArgs = [string, number, string, string | null, string];
 
 export interface ClaimParams {
   owner: string;
@@ -69,6 +74,12 @@ export interface SqliteStatements {
   insertHistory: Database.Statement<HistoryArgs>;
   /** `insertHistoryRows[n]` inserts n rows in one statement (n = 2…4, the usual sizes of one write). */
   insertHistoryRows: Database.Statement<unknown[]>[];
+  insertJournal: Database.Statement<JournalArgs>;
+  /** `insertJournalRows[n]` inserts n entries in one statement (n = 2…4). */
+  insertJournalRows: Database.Statement<unknown[]>[];
+  deleteJournal: Database.Statement<[string]>;
+  /** A saga's journal in write order, as raw [field, key, value] rows. */
+  journalOf: Database.Statement<[string], unknown>;
   get: Database.Statement<[string], SagaRecord>;
   update: Database.Statement<UpdateArgs, WrittenRow>;
   consumeInbox: Stmt<{ id: string; seq: number }>;
@@ -145,8 +156,8 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
   return {
     insertSaga: db.prepare(
       `INSERT INTO orsa_sagas (id, saga_name, version, status, snapshot, due_at, owner, lease_until,
-         row_version, history_seq, created_at, updated_at)
-       VALUES (@id, @sagaName, @version, @status, @snapshot, @dueAt, @owner, @leaseUntil, 1, @historySeq, @now, @now)
+         row_version, history_seq, journal_seq, created_at, updated_at)
+       VALUES (@id, @sagaName, @version, @status, @snapshot, @dueAt, @owner, @leaseUntil, 1, @historySeq, @journalSeq, @now, @now)
        ON CONFLICT (id) DO NOTHING`,
     ),
     insertHistoryRows: [2, 3, 4].reduce<Database.Statement<unknown[]>[]>((all, n) => {
@@ -159,12 +170,19 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
     insertHistory: db.prepare<HistoryArgs>(
       `INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
+    insertJournal: db.prepare<JournalArgs>(`INSERT INTO orsa_journal (saga_id, seq, field, key, value) VALUES (?, ?, ?, ?, ?)`),
+    insertJournalRows: [2, 3, 4].reduce<Database.Statement<unknown[]>[]>((all, n) => {
+      all[n] = db.prepare(`INSERT INTO orsa_journal (saga_id, seq, field, key, value) VALUES ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}`);
+      return all;
+    }, []),
+    deleteJournal: db.prepare<[string]>(`DELETE FROM orsa_journal WHERE saga_id = ?`),
+    journalOf: db.prepare<[string], unknown>(`SELECT field, key, value FROM orsa_journal WHERE saga_id = ? ORDER BY seq`).raw(),
     get: db.prepare<[string], SagaRecord>(`SELECT ${RECORD_COLUMNS} FROM orsa_sagas WHERE id = ?`),
     // A null lease releases the record, owner included (RecordPatch.leaseUntil).
     update: db.prepare<UpdateArgs, WrittenRow>(
       `UPDATE orsa_sagas SET status = ?, snapshot = ?, due_at = ?, lease_until = ?,
          owner = CASE WHEN ? IS NULL THEN NULL ELSE owner END,
-         row_version = row_version + 1, updated_at = ?, history_seq = history_seq + ?
+         row_version = row_version + 1, updated_at = ?, history_seq = history_seq + ?, journal_seq = journal_seq + ?
        WHERE id = ? AND row_version = ? AND owner = ?
        RETURNING ${WRITE_COLUMNS}`,
     ),

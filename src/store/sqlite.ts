@@ -1,19 +1,20 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeHistory, encodeHistory, listLimit, listStatuses, newStoredRecord, nonNegativeInteger, type HistoryRow } from './encoding.js';
+import { decodeHistory, encodeHistory, listLimit, listStatuses, nonNegativeInteger } from './encoding.js';
 import { StoreConfigError, StoreNotReadyError } from './errors.js';
 import { assertInboxKind, assertSagaId } from './input-checks.js';
-import { pendingMigrations, SQLITE_MIGRATIONS } from './migrations.js';
-import { claimVariant, listVariant, prepareStatements, type SqliteStatements } from './sqlite-statements.js';
+import { writeBytes, type StoreStats } from './journal.js';
+import { listVariant, prepareStatements, type SqliteStatements } from './sqlite-statements.js';
+import { assembled, migrate, transactions, type Transactions } from './sqlite-transactions.js';
 import {
-  StaleRecordError,
   UnknownSagaError,
   type ClaimRequest,
   type HistoryEvent,
   type InboxEvent,
   type InboxKind,
   type ListFilter,
+  type NewRecord,
   type RecordPatch,
   type SagaRecord,
   type SagaStatus,
@@ -48,19 +49,6 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-interface Transactions {
-  insert(record: Parameters<SagaStore['insert']>[0], history: readonly HistoryEvent[]): { inserted: boolean; record: SagaRecord };
-  update(
-    id: string,
-    fence: WriteFence,
-    patch: RecordPatch,
-    history: readonly HistoryEvent[],
-    options: { now: number; consumedInboxSeq?: number },
-  ): SagaRecord;
-  claim(request: ClaimRequest): SagaRecord[];
-  renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): string[];
-}
-
 /**
  * A {@link SagaStore} in one SQLite file (WAL mode), through better-sqlite3:
  * the embedded default. Several processes may share the file; every write is
@@ -83,6 +71,12 @@ export class SqliteStore implements SagaStore {
   #statements: SqliteStatements | undefined;
   #transactions: Transactions | undefined;
   #closed = false;
+  readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
+
+  /** What this store has written so far (not part of the SagaStore contract; benches read it). */
+  stats(): StoreStats {
+    return { ...this.#stats };
+  }
 
   constructor(options: SqliteStoreOptions = {}) {
     const synchronous = options.synchronous ?? 'FULL';
@@ -107,11 +101,13 @@ export class SqliteStore implements SagaStore {
   }
 
   async insert(
-    record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number },
+    record: NewRecord,
     history: readonly HistoryEvent[],
   ): Promise<{ inserted: boolean; record: SagaRecord }> {
     assertSagaId(record.id);
-    return this.#tx().insert(record, history);
+    const result = this.#tx().insert(record, history);
+    if (result.inserted) this.#count(record.snapshot, record.journal, history);
+    return result;
   }
 
   async update(
@@ -121,18 +117,23 @@ export class SqliteStore implements SagaStore {
     history: readonly HistoryEvent[],
     options: { now: number; consumedInboxSeq?: number },
   ): Promise<SagaRecord> {
-    return this.#tx().update(id, fence, patch, history, options);
+    const record = this.#tx().update(id, fence, patch, history, options);
+    this.#count(patch.snapshot, patch.journal?.entries, history);
+    return record;
   }
 
   async get(id: string): Promise<SagaRecord | undefined> {
-    return this.#s().get.get(id);
+    const s = this.#s();
+    const record = s.get.get(id);
+    return record && assembled(s, record);
   }
 
   async list(filter?: ListFilter): Promise<SagaRecord[]> {
     const statuses = listStatuses(filter);
     const sagaName = filter?.sagaName;
     const statement = this.#s().list.get(listVariant(statuses !== undefined, sagaName !== undefined));
-    return statement!.all({ statuses: JSON.stringify(statuses ?? []), sagaName, limit: listLimit(filter) });
+    const records = statement!.all({ statuses: JSON.stringify(statuses ?? []), sagaName, limit: listLimit(filter) });
+    return records.map((record) => assembled(this.#s(), record));
   }
 
   async history(id: string): Promise<HistoryEvent[]> {
@@ -201,6 +202,12 @@ export class SqliteStore implements SagaStore {
     return new Database(path, { timeout: nonNegativeInteger(this.#options.busyTimeoutMs ?? 5000) });
   }
 
+  #count(snapshot: string, journal: Parameters<typeof writeBytes>[1], history: readonly HistoryEvent[]): void {
+    this.#stats.writes++;
+    // History is encoded again here only for its size: cheap beside the commit, and only the store knows what it wrote.
+    this.#stats.bytesWritten += writeBytes(snapshot, journal, history.map(encodeHistory));
+  }
+
   #s(): SqliteStatements {
     if (!this.#statements) throw new StoreNotReadyError('SqliteStore', this.#closed ? 'closed' : 'uninitialized');
     return this.#statements;
@@ -212,116 +219,3 @@ export class SqliteStore implements SagaStore {
   }
 }
 
-/** A filter list as a JSON array parameter; null when there is no filter. */
-function jsonArray(values: readonly string[] | undefined): string | null {
-  return values === undefined ? null : JSON.stringify(values);
-}
-
-/** Applies the missing migrations in one write transaction, so concurrent processes apply each once. */
-function migrate(db: Database.Database): void {
-  db.transaction(() => {
-    db.exec(`CREATE TABLE IF NOT EXISTS orsa_migrations (
-      version INTEGER PRIMARY KEY,
-      name TEXT NOT NULL,
-      applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
-    )`);
-    const applied = db.prepare<[], number>('SELECT version FROM orsa_migrations').pluck().all();
-    const record = db.prepare('INSERT INTO orsa_migrations (version, name) VALUES (?, ?)');
-    for (const migration of pendingMigrations(SQLITE_MIGRATIONS, applied, `SQLite database ${db.name}`)) {
-      for (const statement of migration.up) db.exec(statement);
-      record.run(migration.version, migration.name);
-    }
-  }).immediate();
-}
-
-/** The multi-statement writes, each one `BEGIN IMMEDIATE` transaction. */
-/** Appends history rows numbered from `first`, in one statement when there are 2 to 4 (one write's usual count). */
-function insertHistory(s: SqliteStatements, id: string, first: number, rows: readonly HistoryRow[]): void {
-  const many = s.insertHistoryRows[rows.length];
-  if (many) {
-    many.run(rows.flatMap((row, index) => [id, first + index, row.at, row.type, row.step, row.attempt, row.data]));
-    return;
-  }
-  rows.forEach((row, index) => s.insertHistory.run(id, first + index, row.at, row.type, row.step, row.attempt, row.data));
-}
-
-function transactions(db: Database.Database, s: SqliteStatements): Transactions {
-  const insert = db.transaction((record: Parameters<Transactions['insert']>[0], history: readonly HistoryEvent[]) => {
-    // Encode first: an event whose data cannot be stored must leave nothing behind.
-    const rows = history.map(encodeHistory);
-    const { changes } = s.insertSaga.run({
-      id: record.id,
-      sagaName: record.sagaName,
-      version: record.version,
-      status: record.status,
-      snapshot: record.snapshot,
-      dueAt: record.dueAt,
-      owner: record.owner,
-      leaseUntil: record.leaseUntil,
-      historySeq: rows.length,
-      now: record.now,
-    });
-    if (changes === 0) return { inserted: false, record: s.get.get(record.id)! };
-    insertHistory(s, record.id, 1, rows);
-    const stored = newStoredRecord(record);
-    return { inserted: true, record: stored };
-  });
-
-  const update = db.transaction((...[id, fence, patch, history, options]: Parameters<Transactions['update']>) => {
-    const rows = history.map(encodeHistory);
-    const written = s.update.get(
-      patch.status,
-      patch.snapshot,
-      patch.dueAt,
-      patch.leaseUntil,
-      patch.leaseUntil,
-      options.now,
-      rows.length,
-      id,
-      fence.rowVersion,
-      fence.owner,
-    );
-    if (!written) throw new StaleRecordError(id);
-    const first = written.historySeq - rows.length + 1;
-    insertHistory(s, id, first, rows);
-    if (options.consumedInboxSeq !== undefined) s.consumeInbox.run({ id, seq: options.consumedInboxSeq });
-    return {
-      id,
-      sagaName: written.sagaName,
-      version: written.version,
-      status: patch.status,
-      snapshot: patch.snapshot,
-      dueAt: patch.dueAt,
-      owner: written.owner,
-      leaseUntil: patch.leaseUntil,
-      rowVersion: written.rowVersion,
-      createdAt: written.createdAt,
-      updatedAt: options.now,
-    };
-  });
-
-  const claim = db.transaction((request: ClaimRequest) => {
-    const variant = claimVariant(request.dueOnly === true, request.id !== undefined);
-    const ids = s.claimIds.get(variant)!.all({
-      owner: request.owner,
-      now: request.now,
-      limit: nonNegativeInteger(request.limit),
-      names: jsonArray(request.sagaNames),
-      versions: jsonArray(request.versions),
-      excludeIds: JSON.stringify(request.excludeIds ?? []),
-      id: request.id,
-    });
-    return ids.map((id) => s.claimOne.get({ id, owner: request.owner, leaseUntil: request.leaseUntil })!);
-  });
-
-  const renew = db.transaction((owner: string, ids: readonly string[], leaseUntil: number, now: number) =>
-    [...new Set(ids)].filter((id) => s.renewOne.run({ id, owner, leaseUntil, now }).changes > 0),
-  );
-
-  return {
-    insert: (...args) => insert.immediate(...args),
-    update: (...args) => update.immediate(...args),
-    claim: (...args) => claim.immediate(...args),
-    renew: (...args) => renew.immediate(...args),
-  };
-}

@@ -93,14 +93,46 @@ export interface InboxEvent {
   at: number;
 }
 
+/**
+ * One piece of a snapshot written once, when it is produced, instead of being
+ * rewritten with the snapshot at every step: a step result (`results`, keyed
+ * by step), a visit count (`visits`, keyed by step) or a completed-step log
+ * entry (`log`, no key). Reads assemble the snapshot from the stored control
+ * state and these pieces, in the order they were written (see
+ * `assembleSnapshot`).
+ */
+export interface JournalEntry {
+  field: 'results' | 'visits' | 'log';
+  key: string | null;
+  /** The value as JSON text. */
+  value: string;
+}
+
+/** The pieces a write appends to a saga's journal. */
+export interface JournalWrite {
+  entries: readonly JournalEntry[];
+  /** Drop the saga's earlier entries first (the writer sends the whole journal again, e.g. its first write after a resume). */
+  reset?: boolean;
+}
+
 /** The fields a write changes. */
 export interface RecordPatch {
   status: SagaStatus;
+  /**
+   * With `journal`: the control state (the snapshot whose journaled fields
+   * are left empty), so a write does not grow with the saga. Without it: the
+   * whole snapshot, and the saga's journal entries are dropped.
+   */
   snapshot: string;
+  /** What this write adds to the saga's journal; see {@link JournalEntry}. */
+  journal?: JournalWrite;
   dueAt: number | null;
   /** New lease expiry for the writing owner (a write renews the lease); null releases the record (owner too). */
   leaseUntil: number | null;
 }
+
+/** A record to insert: `snapshot` is the control state when `journal` is given (as in {@link RecordPatch}). */
+export type NewRecord = Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number; journal?: readonly JournalEntry[] };
 
 /** What a writer believes it holds; a write whose belief is stale fails with {@link StaleRecordError}. */
 export interface WriteFence {
@@ -170,15 +202,17 @@ export interface SagaStore {
    * `rowVersion` of the stored record is 1.
    */
   insert(
-    record: Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number },
+    record: NewRecord,
     history: readonly HistoryEvent[],
   ): Promise<{ inserted: boolean; record: SagaRecord }>;
   /**
-   * Writes the patch and appends history, in one commit, only if the record's
+   * Writes the patch, its journal entries and history, in one commit, only if the record's
    * rowVersion and owner still match the fence; the rowVersion is incremented.
    * Inbox events with seq <= `consumedInboxSeq` are marked consumed in the same
    * commit. Throws {@link StaleRecordError} (and writes nothing) when the fence
-   * does not match.
+   * does not match. The returned record's snapshot is the patch's as written
+   * (the control state when the patch has a journal); `get`, `list` and
+   * `claim` return snapshots assembled with the journal.
    */
   update(
     id: string,

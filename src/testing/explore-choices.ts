@@ -1,5 +1,6 @@
 import { TAGS } from '../core/compile.js';
 import type { SagaDefinition } from '../core/definition.js';
+import { hasKey, lookup } from '../core/append-map.js';
 import type { SagaContext } from '../core/machine.js';
 import type { StepNode } from '../core/types.js';
 import { NonRetryableError, OrsaError } from '../errors.js';
@@ -87,7 +88,7 @@ export function choicesAt(definition: SagaDefinition<any, any>, snapshot: Snap, 
     }
   }
   const pivot = definition.declaration.nodes.find((n): n is StepNode => n.kind === 'step' && n.pivot)?.name;
-  if (budget.cancelsLeft > 0 && !context.rollingBack && !snapshot.hasTag(TAGS.completed) && !(pivot !== undefined && (pivot in context.active || pivot in context.results))) {
+  if (budget.cancelsLeft > 0 && !context.rollingBack && !snapshot.hasTag(TAGS.completed) && !(pivot !== undefined && (pivot in context.active || hasKey(context.results, pivot)))) {
     faults.push({ label: 'cancel', fault: true, cancel: true, apply: async (r) => r.execution.cancel() });
   }
   return [...choices, ...faults];
@@ -99,7 +100,7 @@ function stepChoices(definition: SagaDefinition<any, any>, context: SagaContext,
   const run = (r: LiveRun) => complete(r, p, budget.fakes[p.step], node.compensate !== undefined);
   const gotos: (string | null)[] = [null];
   for (const target of node.goto?.targets ?? []) {
-    const visits = context.visits[target] ?? 0;
+    const visits = lookup(context.visits, target) ?? 0;
     // Loops are explored up to maxLoops entries, and to the limit itself when it is that low.
     if (visits < budget.maxLoops || (visits >= node.goto!.maxVisits && visits <= budget.maxLoops)) gotos.push(target);
   }

@@ -1,4 +1,5 @@
 import type { SagaDefinition } from '../core/definition.js';
+import { lookup } from '../core/append-map.js';
 import type { SagaContext } from '../core/machine.js';
 import type { Node } from '../core/types.js';
 import { reportOf, type ExecutionStatus } from '../runtime/observe.js';
@@ -107,7 +108,7 @@ export function checkUndo(shape: SagaShape, ledger: Ledger, exec: string, upTo =
 export function checkState(shape: SagaShape, context: SagaContext): Finding[] {
   const findings: Finding[] = [];
   for (const { step, target, maxVisits } of shape.gotoLimits) {
-    const visits = context.visits[target] ?? 0;
+    const visits = lookup(context.visits, target) ?? 0;
     if (visits > maxVisits) {
       findings.push({ rule: 'VISIT_LIMIT_EXCEEDED', step, message: `"${target}" was entered ${visits} times, above the goto.maxVisits of ${maxVisits} set on "${step}"` });
     }
@@ -124,11 +125,11 @@ export function checkEnd(shape: SagaShape, ledger: Ledger, status: ExecutionStat
       findings.push({ rule: 'UNDONE_ON_COMPLETION', step: stepOf(u.exec), message: `the saga completed, yet ${u.exec} was undone` });
     }
     for (const [step, result] of Object.entries(ledger.results)) {
-      if (JSON.stringify(context.results[step]) !== JSON.stringify(result)) {
+      if (JSON.stringify(lookup(context.results, step)) !== JSON.stringify(result)) {
         findings.push({
           rule: 'RESULTS_CHANGED',
           step,
-          message: `the completed saga holds ${JSON.stringify(context.results[step])} as the result of "${step}", but its last execution returned ${JSON.stringify(result)}`,
+          message: `the completed saga holds ${JSON.stringify(lookup(context.results, step))} as the result of "${step}", but its last execution returned ${JSON.stringify(result)}`,
         });
       }
     }

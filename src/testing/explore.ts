@@ -1,4 +1,5 @@
 import type { SagaDefinition } from '../core/definition.js';
+import { lookup, toPlain } from '../core/append-map.js';
 import type { SagaContext } from '../core/machine.js';
 import { OrsaError } from '../errors.js';
 import { createTestClock } from '../runtime/clock.js';
@@ -212,7 +213,7 @@ function keyOf(state: State, context: SagaContext, shape: SagaShape): string {
   const pivot = shape.pivot;
   const ledger = state.ledger;
   const running = new Set(Object.values(context.active).map((a) => a.exec));
-  const mismatch = Object.keys(ledger.results).filter((s) => JSON.stringify(context.results[s]) !== JSON.stringify(ledger.results[s]));
+  const mismatch = Object.keys(ledger.results).filter((s) => JSON.stringify(lookup(context.results, s)) !== JSON.stringify(ledger.results[s]));
   const world = [
     ledger.effects.filter((e) => e.mustUndo || running.has(e.exec)).map((e) => (e.failed ? `${e.exec}!` : e.exec)),
     ledger.undos.map((u) => u.key),
@@ -233,8 +234,8 @@ function keyOf(state: State, context: SagaContext, shape: SagaShape): string {
   const top = typeof value === 'string' ? value : Object.keys(value as object)[0]!;
   const here = shape.topIndex.get(top) ?? 0;
   const visits: Record<string, number> = {};
-  for (const [step, n] of Object.entries(context.visits)) if ((shape.topIndex.get(step) ?? 0) >= here) visits[step] = n;
-  for (const g of shape.gotoLimits) if ((shape.topIndex.get(g.step) ?? 0) >= here) visits[g.target] = context.visits[g.target] ?? 0;
+  for (const [step, n] of Object.entries(toPlain(context.visits))) if ((shape.topIndex.get(step) ?? 0) >= here) visits[step] = n;
+  for (const g of shape.gotoLimits) if ((shape.topIndex.get(g.step) ?? 0) >= here) visits[g.target] = lookup(context.visits, g.target) ?? 0;
   return JSON.stringify([value, context.active, attempts, visits, timers, context.inbox, log, world]);
 }
 

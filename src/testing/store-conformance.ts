@@ -3,6 +3,7 @@ import type { SagaStore } from '../store/types.js';
 import { insertRecord, type StoreRef } from './conformance/fixtures.js';
 import { describeIds } from './conformance/ids.js';
 import { describeInbox } from './conformance/inbox.js';
+import { describeJournal } from './conformance/journal.js';
 import { describeLeases } from './conformance/leases.js';
 import { describeListing } from './conformance/listing.js';
 import { describeRecords } from './conformance/records.js';
@@ -71,5 +72,6 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     describeLeases(store);
     describeInbox(store);
     describeIds(store);
+    describeJournal(store);
   });
 }
