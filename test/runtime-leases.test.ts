@@ -105,6 +105,38 @@ describe('a step that blocks its worker longer than the lease', () => {
     expect(workers.flatMap((w) => w.errors)).toEqual([]);
   });
 
+  it('keeps a saga whose lease lapsed while no other worker took it: the step runs once, nothing is counted', async () => {
+    // An overloaded worker alone on its store misses renewals; its fence still holds, so nothing was lost.
+    const base = createTestClock();
+    const view = stallable(base);
+    const runs: string[] = [];
+    const definition = saga('lonely')
+      .version('1')
+      .step('crunch', async ({ idempotencyKey }) => {
+        runs.push(idempotencyKey);
+        view.stall();
+        await new Promise<void>((resolve) => base.setTimeout(() => resolve(), 3 * LEASE_MS));
+        view.resume();
+        return 'done';
+      })
+      .step('after', () => 'ok')
+      .build();
+    const errors: unknown[] = [];
+    const runtime = track(
+      createRuntime({ sagas: [definition], store: new SqliteStore({ path: join(dir, 'lonely.db') }), clock: view.clock, workerId: 'A', leaseMs: LEASE_MS, pollIntervalMs: 200, onError: (e) => errors.push(e) }),
+    );
+    await runtime.start();
+    const { id } = await runtime.startSaga(definition, undefined);
+    const outcome = runtime.result(id).catch((e: unknown) => e);
+    for (let i = 0; i < 30; i++) await base.advance(500);
+    expect(await outcome).toEqual({ crunch: 'done', after: 'ok' });
+    expect(runs).toEqual([`${id}:crunch#1`]);
+    const { context } = JSON.parse((await runtime.store.get(id))!.snapshot);
+    expect(context.leaseLosses ?? {}).toEqual({});
+    expect(await runtime.store.inbox(id)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
   it('does not count a takeover after a crash as a lease loss', async () => {
     const base = createTestClock();
     const path = join(dir, 'crash.db');

@@ -52,8 +52,9 @@ export interface RuntimeOptions {
   maxInputBytes?: number;
   /**
    * How often one step execution may lose its lease while its worker is alive (the worker did not renew in
-   * time, e.g. a step blocking the event loop longer than `leaseMs`) before it fails with `LEASE_LOST`
-   * instead of running again. Takeovers after a crash do not count. Default 3.
+   * time, e.g. a step blocking the event loop longer than `leaseMs`, and another worker took the saga over)
+   * before it fails with `LEASE_LOST` instead of running again. Takeovers after a crash do not count, nor
+   * does a lease that lapsed while no other worker took the saga (its worker keeps running it). Default 3.
    */
   maxLeaseLosses?: number;
   /**

@@ -527,8 +527,13 @@ export class Runtime {
     if (renewing.length === 0) return;
     const now = this.clock.now();
     const held = new Set(await this.store.renew(this.workerId, renewing.map(([id]) => id), now + this.leaseMs, now));
-    for (const [id, live] of renewing) {
-      if (held.has(id) || this.live.get(id) !== live) continue;
+    const refused = renewing.filter(([id]) => !held.has(id));
+    // A lease that only lapsed (this worker was too busy to renew it in time) while no other worker took the
+    // saga is not lost: the record still names this worker and the fence of its writes holds, so it goes on
+    // here and its next write renews the lease. Lost means taken over or released, as a refused write means.
+    const owners = await Promise.all(refused.map(([id]) => this.store.get(id).then((r) => r?.owner, () => this.workerId)));
+    for (const [i, [id, live]] of refused.entries()) {
+      if (owners[i] === this.workerId || this.live.get(id) !== live) continue;
       this.live.delete(id);
       this.leaseLost(live);
       live.execution.stop(new StaleRecordError(id, `saga ${id}: this worker lost its lease (it was not renewed in time); it stopped running it here`));
