@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { createRuntime, MemoryStore, saga, type SagaStore } from '../src/index.js';
+import { createRuntime, MemoryStore, saga } from '../src/index.js';
+import type { SagaStore } from '../src/store.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 

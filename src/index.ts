@@ -1,6 +1,17 @@
+/**
+ * `orsa`: declare sagas, run them in memory or durably. Store drivers are in
+ * `orsa/sqlite` and `orsa/postgres`, the storage contract in `orsa/store`.
+ *
+ * @example
+ * ```ts
+ * import { saga } from 'orsa';
+ * const hello = saga('hello').step('greet', () => 'hi').build();
+ * await hello.run(undefined);
+ * ```
+ */
 export { saga, SagaBuilder } from './core/builder.js';
 export { toMermaid } from './core/diagram.js';
-export { SagaDefinition, InvalidInputError, InvalidEventError, NotReadyError, type SagaHandle } from './core/definition.js';
+export { SagaDefinition, type SagaHandle } from './core/definition.js';
 export { dependency } from './core/types.js';
 export type {
   StepContext,
@@ -12,15 +23,37 @@ export type {
   ReadinessProbe,
 } from './core/types.js';
 export type { RetryPolicy } from './core/policy.js';
-export type { SagaContext } from './core/machine.js';
 export {
   OrsaError,
+  isOrsaError,
   SagaDefinitionError,
   SagaFailedError,
   NonRetryableError,
   StepTimeoutError,
   ResultNotSerializableError,
+  InvalidInputError,
+  InvalidEventError,
+  NotReadyError,
+  UnknownStepError,
+  GotoLimitError,
+  WaitTimeoutError,
+  ExecutionStoppedError,
+  SagaRollingBackError,
+  CorruptRecordError,
+  VersionNotRegisteredError,
+  RuntimeConfigError,
+  SagaNotRegisteredError,
+  SagaIdTakenError,
+  SagaUnloadedError,
+  StoreError,
+  StaleRecordError,
+  UnknownSagaError,
+  StoreNotReadyError,
+  StoreSchemaError,
+  StoreConfigError,
+  DriverMissingError,
   toErrorRecord,
+  type OrsaErrorCode,
   type ErrorRecord,
   type CompensationReport,
 } from './errors.js';
@@ -29,22 +62,6 @@ export type { ExecutionOptions } from './runtime/execution.js';
 export type { SagaObservation, ExecutionStatus } from './runtime/observe.js';
 export { createRuntime, Runtime } from './runtime/runtime.js';
 export type { RuntimeOptions, RuntimeHooks, SagaInfo } from './runtime/runtime-options.js';
-export { CorruptRecordError, VersionNotRegisteredError } from './runtime/records.js';
 export { MemoryStore } from './store/memory.js';
-export {
-  FINAL_STATUSES,
-  SAGA_STATUSES,
-  StoreError,
-  StaleRecordError,
-  UnknownSagaError,
-  type SagaStore,
-  type SagaRecord,
-  type SagaStatus,
-  type HistoryEvent,
-  type InboxEvent,
-  type RecordPatch,
-  type WriteFence,
-  type ListFilter,
-  type ClaimRequest,
-} from './store/types.js';
-export { StoreNotReadyError, StoreSchemaError, StoreConfigError } from './store/errors.js';
+// What a runtime's queries and hooks hand back; the contract a store implements is in `orsa/store`.
+export type { SagaStatus, HistoryEvent, ListFilter } from './store/types.js';

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import { OrsaError, SagaFailedError } from '../errors.js';
+import { isOrsaError, RuntimeConfigError, SagaFailedError, SagaIdTakenError, SagaNotRegisteredError, SagaUnloadedError, StaleRecordError, UnknownSagaError, type OrsaError } from '../errors.js';
 import type { SagaDefinition } from '../core/definition.js';
 import type { SagaContext } from '../core/machine.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { FINAL_STATUSES, SAGA_STATUSES, StaleRecordError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { FINAL_STATUSES, SAGA_STATUSES, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
 import type { RuntimeOptions, SagaInfo } from './runtime-options.js';
@@ -24,7 +24,7 @@ const CONTROL_EVENTS: Record<string, string> = {
   // From `orsa resume`: no transition; its commit consumes it, and the claim that delivered it resumed the saga.
   $resume: 'orsa.nudge',
 };
-const UNLOADED = new OrsaError('SAGA_UNLOADED', 'the saga is waiting and was unloaded from memory; the runtime wakes it when due');
+const UNLOADED = new SagaUnloadedError();
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -70,11 +70,11 @@ export class Runtime {
   private started: Promise<void> | null = null;
 
   constructor(private readonly options: RuntimeOptions) {
-    if (!options?.sagas?.length) throw new OrsaError('RUNTIME_CONFIG', 'createRuntime needs at least one saga: createRuntime({ sagas: [mySaga] })');
+    if (!options?.sagas?.length) throw new RuntimeConfigError('createRuntime needs at least one saga: createRuntime({ sagas: [mySaga] })');
     for (const definition of options.sagas) {
       const key = versionKey(definition.name, definition.version);
       if (this.registry.has(key) && this.registry.get(key) !== definition) {
-        throw new OrsaError('RUNTIME_CONFIG', `two different definitions of saga "${definition.name}" have version ${definition.version}; give one an explicit .version()`);
+        throw new RuntimeConfigError(`two different definitions of saga "${definition.name}" have version ${definition.version}; give one an explicit .version()`);
       }
       this.registry.set(key, definition);
       this.latest.set(definition.name, definition); // the last one registered starts new instances
@@ -130,7 +130,7 @@ export class Runtime {
     const definition = typeof saga === 'string' ? this.latest.get(saga) : this.registry.get(versionKey(saga.name, saga.version));
     if (!definition) {
       const name = typeof saga === 'string' ? saga : saga.name;
-      throw new OrsaError('SAGA_NOT_REGISTERED', `saga "${name}" is not registered with this runtime; pass it in createRuntime({ sagas: [...] })`);
+      throw new SagaNotRegisteredError(name);
     }
     const validated = await definition.validateInput(input);
     const id = options.id ?? crypto.randomUUID();
@@ -155,7 +155,7 @@ export class Runtime {
   async result<R = unknown>(id: string): Promise<R> {
     for (;;) {
       const record = await this.store.get(id);
-      if (!record) throw new OrsaError('UNKNOWN_SAGA', `no saga with id "${id}"; check the id (orsa list shows them)`);
+      if (!record) throw new UnknownSagaError(id);
       if (hasEnded(record.status) && (record.status !== 'failed' || !this.live.has(id))) {
         const outcome = outcomeOf(record);
         if (outcome.ok) return outcome.results as R;
@@ -244,13 +244,13 @@ export class Runtime {
         info.problem = { code: e.code, message: e.message };
       }
     } catch (error) {
-      if (error instanceof OrsaError) info.problem = { code: error.code, message: error.message };
+      if (isOrsaError(error)) info.problem = { code: error.code, message: error.message };
     }
     return info;
   }
 
   private idTaken(id: string, holder: string, wanted: string): OrsaError {
-    return new OrsaError('SAGA_ID_TAKEN', `the id "${id}" already belongs to a "${holder}" saga; a "${wanted}" saga needs another id`);
+    return new SagaIdTakenError(id, holder, wanted);
   }
 
   private versionError(record: SagaRecord): VersionNotRegisteredError {
@@ -329,7 +329,7 @@ export class Runtime {
       // Reported and left as it was: only the lease that claim took is given back.
       this.quarantine.add(record.id);
       await this.store.release(record.id, this.workerId).catch(() => {});
-      this.report(error instanceof OrsaError ? error : new CorruptRecordError(record.id, String(error), { cause: error }));
+      this.report(isOrsaError(error) ? error : new CorruptRecordError(record.id, String(error), { cause: error }));
     }
   }
 
