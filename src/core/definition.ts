@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { AnyStateMachine } from 'xstate';
 import { InvalidEventError, InvalidInputError, isNonRetryable, NotReadyError, UnknownStepError, type CompensationReport } from '../errors.js';
 import { Execution, type ExecutionOptions } from '../runtime/execution.js';
 import type { CompiledSaga, StateConfig } from './compile.js';
+import { sha256Hex } from './sha256.js';
 import { createSagaMachine, type SagaContext } from './machine.js';
 import type { Declaration, Node, StepNode, WaitNode } from './types.js';
 
@@ -38,7 +38,7 @@ export class SagaDefinition<I, R> {
   ) {
     this.name = declaration.name;
     this.config = compiled.config;
-    this.version = declaration.version ?? createHash('sha256').update(JSON.stringify(compiled.config)).digest('hex').slice(0, 16);
+    this.version = declaration.version ?? sha256Hex(JSON.stringify(compiled.config)).slice(0, 16);
     this.machine = createSagaMachine(compiled.config);
     const index = (nodes: Node[]) => {
       for (const node of nodes) {

@@ -1,8 +1,7 @@
-import { hostname } from 'node:os';
 import { isOrsaError, RuntimeConfigError, SagaFailedError, SagaIdTakenError, SagaNotRegisteredError, SagaUnloadedError, StaleRecordError, UnknownSagaError, type OrsaError } from '../errors.js';
 import type { SagaDefinition } from '../core/definition.js';
 import type { SagaContext } from '../core/machine.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { DefaultStore } from './default-store.js';
 import { FINAL_STATUSES, SAGA_STATUSES, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
@@ -80,8 +79,8 @@ export class Runtime {
       this.latest.set(definition.name, definition); // the last one registered starts new instances
       this.versionsByName.set(definition.name, [...(this.versionsByName.get(definition.name) ?? []), definition.version]);
     }
-    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-    this.store = options.store ?? new SqliteStore({ path: '.orsa/orsa.db' });
+    this.workerId = options.workerId ?? defaultWorkerId();
+    this.store = options.store ?? new DefaultStore();
     this.clock = options.clock ?? systemClock;
     this.leaseMs = options.leaseMs ?? 30_000;
   }
@@ -474,4 +473,11 @@ export class Runtime {
   private report(error: unknown): void {
     (this.options.onError ?? ((e: unknown) => console.error('[orsa]', e)))(error);
   }
+}
+
+/** `host:pid:random` in Node; `browser:random` where there is no process (a bundle for a page). */
+function defaultWorkerId(): string {
+  const node = globalThis.process?.getBuiltinModule?.('node:os');
+  const where = node ? `${node.hostname()}:${globalThis.process.pid}` : 'browser';
+  return `${where}:${Math.random().toString(36).slice(2, 8)}`;
 }

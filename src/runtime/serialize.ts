@@ -10,7 +10,7 @@ export const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024;
  */
 export function assertSerializable(step: string, value: unknown, maxBytes = DEFAULT_MAX_RESULT_BYTES): void {
   if (value === undefined || value === null || typeof value === 'string' || typeof value === 'boolean') {
-    if (typeof value === 'string' && value.length * 3 > maxBytes && Buffer.byteLength(value) > maxBytes) tooBig(step, maxBytes);
+    if (typeof value === 'string' && value.length * 3 > maxBytes && utf8Bytes(value) > maxBytes) tooBig(step, maxBytes);
     return;
   }
   if (typeof value === 'number') {
@@ -21,7 +21,7 @@ export function assertSerializable(step: string, value: unknown, maxBytes = DEFA
   if (maxBytes !== Infinity) {
     const json = JSON.stringify(value);
     // UTF-8 takes at most 3 bytes per UTF-16 unit: only count bytes when it could matter.
-    if (json.length * 3 > maxBytes && Buffer.byteLength(json) > maxBytes) tooBig(step, maxBytes);
+    if (json.length * 3 > maxBytes && utf8Bytes(json) > maxBytes) tooBig(step, maxBytes);
   }
 }
 
@@ -64,4 +64,9 @@ function walk(step: string, value: unknown, path: string, seen: Set<object>): vo
   seen.add(object);
   for (const key of Object.keys(object)) walk(step, (object as Record<string, unknown>)[key], `${path}.${key}`, seen);
   seen.delete(object);
+}
+
+/** UTF-8 size of a string: Buffer in Node, TextEncoder where there is no Buffer (a browser). */
+function utf8Bytes(text: string): number {
+  return globalThis.Buffer ? Buffer.byteLength(text) : new TextEncoder().encode(text).length;
 }

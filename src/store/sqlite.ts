@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { requireDriver, type SqliteDatabase } from './driver.js';
 import { decodeHistory, encodeHistory, listLimit, listStatuses, newStoredRecord, nonNegativeInteger, type HistoryRow } from './encoding.js';
 import { StoreConfigError, StoreNotReadyError } from './errors.js';
 import { pendingMigrations, SQLITE_MIGRATIONS } from './migrations.js';
@@ -32,7 +33,7 @@ export interface SqliteStoreOptions {
    * store's tables (all prefixed `orsa_`) live beside the application's.
    * `close()` leaves it open. The pragmas below are applied to it.
    */
-  database?: Database.Database;
+  database?: SqliteDatabase;
   /**
    * `PRAGMA synchronous`. `'FULL'` syncs the WAL on every commit, so a
    * committed step survives a power loss; `'NORMAL'` survives a process crash
@@ -185,10 +186,11 @@ export class SqliteStore implements SagaStore {
   }
 
   #open(): Database.Database {
-    if (this.#options.database) return this.#options.database;
+    if (this.#options.database) return this.#options.database as Database.Database;
     const path = this.#options.path ?? '.orsa/orsa.db';
     if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-    return new Database(path, { timeout: nonNegativeInteger(this.#options.busyTimeoutMs ?? 5000) });
+    const Driver = requireDriver<typeof Database>('better-sqlite3', 'SqliteStore (the default store of createRuntime)');
+    return new Driver(path, { timeout: nonNegativeInteger(this.#options.busyTimeoutMs ?? 5000) });
   }
 
   #s(): SqliteStatements {
