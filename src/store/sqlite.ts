@@ -189,7 +189,7 @@ export class SqliteStore implements SagaStore {
     if (this.#options.database) return this.#options.database as Database.Database;
     const path = this.#options.path ?? '.orsa/orsa.db';
     if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-    const Driver = requireDriver<typeof Database>('better-sqlite3', 'SqliteStore (the default store of createRuntime)');
+    const Driver = requireDriver<typeof Database>('better-sqlite3', 'SqliteStore');
     return new Driver(path, { timeout: nonNegativeInteger(this.#options.busyTimeoutMs ?? 5000) });
   }
 
