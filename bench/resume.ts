@@ -13,7 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createRuntime, createTestClock, saga, type SagaStore } from '../src/index.js';
+import { createRuntime, createTestClock, saga } from '../src/index.js';
+import type { SagaStore } from '../src/store.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 

@@ -1,6 +1,17 @@
+/**
+ * `orsa`: declare sagas, run them in memory or durably. Store drivers are in
+ * `orsa/sqlite` and `orsa/postgres`, the storage contract in `orsa/store`.
+ *
+ * @example
+ * ```ts
+ * import { saga } from 'orsa';
+ * const hello = saga('hello').step('greet', () => 'hi').build();
+ * await hello.run(undefined);
+ * ```
+ */
 export { saga, SagaBuilder } from './core/builder.js';
 export { toMermaid } from './core/diagram.js';
-export { SagaDefinition, InvalidInputError, InvalidEventError, NotReadyError, type SagaHandle } from './core/definition.js';
+export { SagaDefinition, type SagaHandle } from './core/definition.js';
 export { dependency } from './core/types.js';
 export type {
   StepContext,
@@ -14,9 +25,9 @@ export type {
   ReadinessProbe,
 } from './core/types.js';
 export type { RetryPolicy } from './core/policy.js';
-export type { SagaContext } from './core/machine.js';
 export {
   OrsaError,
+  isOrsaError,
   SagaDefinitionError,
   SagaFailedError,
   NonRetryableError,
@@ -29,7 +40,28 @@ export {
   InvalidSagaIdError,
   RuntimeConfigError,
   LeaseLostError,
+  InvalidInputError,
+  InvalidEventError,
+  NotReadyError,
+  UnknownStepError,
+  GotoLimitError,
+  WaitTimeoutError,
+  ExecutionStoppedError,
+  SagaRollingBackError,
+  CorruptRecordError,
+  VersionNotRegisteredError,
+  SagaNotRegisteredError,
+  SagaIdTakenError,
+  SagaUnloadedError,
+  StoreError,
+  StaleRecordError,
+  UnknownSagaError,
+  StoreNotReadyError,
+  StoreSchemaError,
+  StoreConfigError,
+  DriverMissingError,
   toErrorRecord,
+  type OrsaErrorCode,
   type ErrorRecord,
   type CompensationReport,
 } from './errors.js';
@@ -40,23 +72,6 @@ export { createRuntime, Runtime } from './runtime/runtime.js';
 export type { SagaInterceptor, SagaRun, SagaRunEnd, SagaRunEvent, StepCall } from './observe/interceptors.js';
 export { loggingInterceptor, type Logger } from './observe/logger.js';
 export type { RuntimeOptions, RuntimeHooks, SagaInfo } from './runtime/runtime-options.js';
-export { CorruptRecordError, VersionNotRegisteredError } from './runtime/records.js';
 export { MemoryStore } from './store/memory.js';
-export {
-  FINAL_STATUSES,
-  SAGA_STATUSES,
-  StoreError,
-  StaleRecordError,
-  UnknownSagaError,
-  type SagaStore,
-  type SagaRecord,
-  type SagaStatus,
-  type HistoryEvent,
-  type InboxEvent,
-  type InboxKind,
-  type RecordPatch,
-  type WriteFence,
-  type ListFilter,
-  type ClaimRequest,
-} from './store/types.js';
-export { StoreNotReadyError, StoreSchemaError, StoreConfigError } from './store/errors.js';
+// What a runtime's queries and hooks hand back; the contract a store implements is in `orsa/store`.
+export type { SagaStatus, HistoryEvent, ListFilter } from './store/types.js';

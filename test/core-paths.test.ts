@@ -1,6 +1,7 @@
 import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
-import { saga, type SagaContext, type SagaDefinition } from '../src/index.js';
+import { saga, type SagaDefinition } from '../src/index.js';
+import type { SagaContext } from '../src/core/machine.js';
 import { TAGS } from '../src/core/compile.js';
 import { referenceSagas } from '../machines/index.js';
 

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SagaStore } from '../src/index.js';
+import type { SagaStore } from '../src/store.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { COMPENSABLE } from './fixtures/crash-saga.js';

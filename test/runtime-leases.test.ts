@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createRuntime, createTestClock, MemoryStore, SagaFailedError, saga, type Clock, type Runtime, type SagaStore, type TestClock } from '../src/index.js';
+import { createRuntime, createTestClock, MemoryStore, SagaFailedError, saga, type Clock, type Runtime, type TestClock } from '../src/index.js';
+import type { SagaStore } from '../src/store.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRuntime, createTestClock, NonRetryableError, saga, SagaFailedError, type Runtime, type SagaStore } from '../src/index.js';
+import { createRuntime, createTestClock, NonRetryableError, saga, SagaFailedError, type Runtime } from '../src/index.js';
+import type { SagaStore } from '../src/store.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 

@@ -1,66 +1,13 @@
-import { createHash } from 'node:crypto';
-import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { AnyStateMachine } from 'xstate';
-import { isNonRetryable, OrsaError, type CompensationReport } from '../errors.js';
+import { InvalidEventError, InvalidInputError, isNonRetryable, NotReadyError, UnknownStepError, type CompensationReport } from '../errors.js';
 import { Execution, type ExecutionOptions } from '../runtime/execution.js';
 import type { CompiledSaga, StateConfig } from './compile.js';
+import { sha256Hex } from './sha256.js';
 import { createSagaMachine, type SagaContext } from './machine.js';
 import type { Declaration, Node, StepNode, WaitNode } from './types.js';
 
-/** The input did not pass the saga's schema; nothing ran and nothing was stored.
- *
- * @example
- * ```ts
- * await exchange.run({ amount: -1 }).catch((e) => e instanceof InvalidInputError && console.log(e.issues));
- * ```
- */
-export class InvalidInputError extends OrsaError {
-  constructor(
-    readonly saga: string,
-    readonly issues: readonly StandardSchemaV1.Issue[],
-  ) {
-    super('INVALID_INPUT', `input of saga "${saga}" is invalid: ${formatIssues(issues)}; fix the input (nothing was run)`);
-  }
-}
-
-/** An event payload did not pass the schema of the `waitFor` steps that consume it; it was not delivered.
- *
- * @example
- * ```ts
- * await handle.send('payment.confirmed', { ref: 42 }); // rejects: ref must be a string; nothing delivered
- * ```
- */
-export class InvalidEventError extends OrsaError {
-  constructor(
-    readonly saga: string,
-    readonly event: string,
-    readonly issues: readonly StandardSchemaV1.Issue[],
-  ) {
-    super('INVALID_EVENT', `event "${event}" for saga "${saga}" is invalid: ${formatIssues(issues)}; it was not delivered`);
-  }
-}
-
-/** Readiness failed: a probe or a dependency check threw.
- *
- * @example
- * ```ts
- * saga('x').readiness(async () => { if (!(await db.ping())) throw new Error('database down'); })
- * ```
- */
-export class NotReadyError extends OrsaError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('SAGA_NOT_READY', message, options);
-  }
-}
-
-function formatIssues(issues: readonly StandardSchemaV1.Issue[]): string {
-  return issues
-    .map((issue) => {
-      const path = issue.path?.map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
-}
+// Re-exported from ../errors.ts, where every orsa error lives, for existing imports.
+export { InvalidInputError, InvalidEventError, NotReadyError };
 
 /**
  * A built saga: its statechart (`machine`, `config`), its version, and the
@@ -91,7 +38,7 @@ export class SagaDefinition<I, R> {
   ) {
     this.name = declaration.name;
     this.config = compiled.config;
-    this.version = declaration.version ?? createHash('sha256').update(JSON.stringify(compiled.config)).digest('hex').slice(0, 16);
+    this.version = declaration.version ?? sha256Hex(JSON.stringify(compiled.config)).slice(0, 16);
     this.machine = createSagaMachine(compiled.config);
     const index = (nodes: Node[]) => {
       for (const node of nodes) {
@@ -156,7 +103,7 @@ export class SagaDefinition<I, R> {
   /** @internal */
   node(name: string): Node {
     const node = this.nodes.get(name);
-    if (!node) throw new OrsaError('UNKNOWN_STEP', `saga "${this.name}" has no step "${name}" (the snapshot belongs to another definition)`);
+    if (!node) throw new UnknownStepError(this.name, name);
     return node;
   }
 

@@ -1,5 +1,5 @@
 import { assign, setup, type AnyStateMachine } from 'xstate';
-import type { ErrorRecord } from '../errors.js';
+import { chartRecord, GotoLimitError, WaitTimeoutError, type ErrorRecord } from '../errors.js';
 import { AppendMap, hasKey, lookup, type RecordLike } from './append-map.js';
 import { COMPENSATION_TIMER, type StateConfig } from './compile.js';
 import { retryDelayMs, type CompiledRetry } from './policy.js';
@@ -177,14 +177,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         ...(compensable ? { log: [...context.log, failedEntry(step, event)] } : {}),
       })),
       gotoLimitReached: assign((_: Args, { step, target, maxVisits }: { step: string; target: string; maxVisits: number }) => ({
-        failure: {
-          step,
-          error: {
-            name: 'GotoLimitError',
-            code: 'GOTO_LIMIT',
-            message: `step "${step}" asked to go to "${target}" again, but "${target}" was already entered ${maxVisits} times (goto.maxVisits); raise maxVisits or end the loop`,
-          },
-        },
+        failure: { step, error: chartRecord(new GotoLimitError(step, target, maxVisits)) },
       })),
       notReady: assign(({ event }: Args) => ({ failure: { step: null, error: event.error as ErrorRecord } })),
       markCancelled: assign(({ context }: Args) =>
@@ -213,14 +206,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         };
       }),
       waitTimedOut: assign((_: Args, { step, event, timeoutMs }: { step: string; event: string; timeoutMs: number }) => ({
-        failure: {
-          step,
-          error: {
-            name: 'WaitTimeoutError',
-            code: 'WAIT_TIMEOUT',
-            message: `no "${event}" event arrived within ${timeoutMs} ms; send it sooner or raise timeoutMs`,
-          },
-        },
+        failure: { step, error: chartRecord(new WaitTimeoutError(step, event, timeoutMs)) },
       })),
       enqueueEvent: assign(({ context, event }: Args) => {
         // Only events a wait of this chart consumes, and at most MAX_QUEUED_PER_EVENT of each name: the inbox

@@ -1,5 +1,5 @@
 import { createActor, type Actor, type AnyStateMachine, type InspectionEvent, type Observer, type Snapshot } from 'xstate';
-import { isNonRetryable, LeaseLostError, NonRetryableError, OrsaError, SagaFailedError, StepTimeoutError, toErrorRecord, UnknownEventError } from '../errors.js';
+import { ExecutionStoppedError, isNonRetryable, LeaseLostError, NonRetryableError, SagaFailedError, SagaRollingBackError, StepTimeoutError, toErrorRecord, UnknownEventError } from '../errors.js';
 import { readOnlyView, toPlain } from '../core/append-map.js';
 import { TAGS } from '../core/compile.js';
 import type { SagaContext, SagaEvent } from '../core/machine.js';
@@ -210,7 +210,7 @@ export class Execution<R = unknown> {
   }
 
   /** Stops without finishing: aborts running steps and drops their outcomes (a resume reruns them). */
-  stop(reason: unknown = new OrsaError('EXECUTION_STOPPED', 'the execution was stopped before the saga finished; resume it from its snapshot')): void {
+  stop(reason: unknown = new ExecutionStoppedError()): void {
     if (this.stopped) return;
     this.stopped = true;
     for (const run of this.running.values()) {
@@ -337,7 +337,7 @@ export class Execution<R = unknown> {
     // have done its side effect; an idempotent re-run completes, and what completes is compensated.
     if (snapshot.hasTag(TAGS.draining) && !this.draining) {
       this.draining = true;
-      const reason = new OrsaError('SAGA_ROLLING_BACK', 'the saga is rolling back (a sibling step failed or the saga was cancelled)');
+      const reason = new SagaRollingBackError();
       for (const run of this.running.values()) run.abort(reason);
     }
     // Settled effects whose outcome the chart has taken are forgotten (a retry or a revisit has a new key).

@@ -1,47 +1,11 @@
-import { OrsaError, SagaFailedError } from '../errors.js';
+import { CorruptRecordError, SagaFailedError, VersionNotRegisteredError } from '../errors.js';
 import { toPlain } from '../core/append-map.js';
 import type { SagaContext } from '../core/machine.js';
 import type { HistoryEvent, SagaRecord, SagaStatus } from '../store/types.js';
 import { reportOf, type SagaObservation } from './observe.js';
 
-/** A stored snapshot that cannot be read (truncated, edited by hand, not JSON). The record is left as it is.
- *
- * @example
- * ```ts
- * createRuntime({ sagas, onError: (e) => { if (e instanceof CorruptRecordError) alert(e.sagaId); } });
- * ```
- */
-export class CorruptRecordError extends OrsaError {
-  constructor(
-    readonly sagaId: string,
-    reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super('CORRUPT_RECORD', `saga ${sagaId}: its stored snapshot cannot be read (${reason}); it was left untouched: inspect it with \`orsa show ${sagaId}\``, options);
-  }
-}
-
-/** A stored saga whose name and version no longer match a registered definition. The record is left as it is.
- *
- * @example
- * ```ts
- * createRuntime({ sagas: [orderV1, orderV2] }); // register the old version too, so its instances finish
- * ```
- */
-export class VersionNotRegisteredError extends OrsaError {
-  constructor(
-    readonly sagaId: string,
-    readonly sagaName: string,
-    readonly version: string,
-    registered: readonly string[],
-  ) {
-    super(
-      'VERSION_NOT_REGISTERED',
-      `saga ${sagaId} is "${sagaName}" version ${version}, which this runtime does not have (registered: ${registered.length ? registered.join(', ') : 'none'}); ` +
-        `register that version beside the new one (pin it with .version()) so old instances finish on old code. The record was left untouched.`,
-    );
-  }
-}
+// Re-exported from ../errors.ts, where every orsa error lives, for existing imports.
+export { CorruptRecordError, VersionNotRegisteredError };
 
 /** The saga's run has ended: finished for good, or `failed` and waiting for an operator. */
 export const hasEnded = (status: SagaStatus): boolean =>

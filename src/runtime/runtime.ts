@@ -1,10 +1,9 @@
-import { hostname } from 'node:os';
-import { OrsaError, SagaEndedError, SagaFailedError, SagaNotFailedError, UnknownEventError } from '../errors.js';
+import { isOrsaError, OrsaError, RuntimeConfigError, SagaEndedError, SagaFailedError, SagaIdTakenError, SagaNotFailedError, SagaNotRegisteredError, SagaUnloadedError, StaleRecordError, UnknownEventError, UnknownSagaError } from '../errors.js';
 import { InvalidEventError, type SagaDefinition } from '../core/definition.js';
 import type { SagaContext } from '../core/machine.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { DefaultStore } from './default-store.js';
 import { assertSagaId } from '../store/input-checks.js';
-import { FINAL_STATUSES, SAGA_STATUSES, StaleRecordError, UnknownSagaError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { FINAL_STATUSES, SAGA_STATUSES, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
 import type { CommandName } from './commands.js';
@@ -21,7 +20,7 @@ import { logProblem, logTakeover, runtimeInterceptors } from '../observe/runtime
 import type { SagaInterceptor } from '../observe/interceptors.js';
 import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, versionKey } from './records.js';
 
-const UNLOADED = new OrsaError('SAGA_UNLOADED', 'the saga is waiting and was unloaded from memory; the runtime wakes it when due');
+const UNLOADED = new SagaUnloadedError();
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -78,14 +77,14 @@ export class Runtime {
     for (const definition of options.sagas) {
       const key = versionKey(definition.name, definition.version);
       if (this.registry.has(key) && this.registry.get(key) !== definition) {
-        throw new OrsaError('RUNTIME_CONFIG', `two different definitions of saga "${definition.name}" have version ${definition.version}; give one an explicit .version()`);
+        throw new RuntimeConfigError(`two different definitions of saga "${definition.name}" have version ${definition.version}; give one an explicit .version()`);
       }
       this.registry.set(key, definition);
       this.latest.set(definition.name, definition); // the last one registered starts new instances
       this.versionsByName.set(definition.name, [...(this.versionsByName.get(definition.name) ?? []), definition.version]);
     }
-    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-    this.store = options.store ?? new SqliteStore({ path: '.orsa/orsa.db' });
+    this.workerId = options.workerId ?? defaultWorkerId();
+    this.store = options.store ?? new DefaultStore();
     this.clock = options.clock ?? systemClock;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.waiters = new Waiters(this.clock);
@@ -138,7 +137,7 @@ export class Runtime {
     const definition = typeof saga === 'string' ? this.latest.get(saga) : this.registry.get(versionKey(saga.name, saga.version));
     if (!definition) {
       const name = typeof saga === 'string' ? saga : saga.name;
-      throw new OrsaError('SAGA_NOT_REGISTERED', `saga "${name}" is not registered with this runtime; pass it in createRuntime({ sagas: [...] })`);
+      throw new SagaNotRegisteredError(name);
     }
     const validated = await definition.validateInput(input);
     assertInputSerializable(definition.name, validated, this.options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
@@ -260,7 +259,7 @@ export class Runtime {
   }
 
   private idTaken(id: string, holder: string, wanted: string): OrsaError {
-    return new OrsaError('SAGA_ID_TAKEN', `the id "${id}" already belongs to a "${holder}" saga; a "${wanted}" saga needs another id`);
+    return new SagaIdTakenError(id, holder, wanted);
   }
 
   /** Unfinished sagas this runtime knows by name but not by version: reported once, never touched. */
@@ -344,7 +343,7 @@ export class Runtime {
       // Reported and left as it was: only the lease that claim took is given back.
       this.quarantine.add(record.id);
       await this.store.release(record.id, this.workerId).catch(() => {});
-      this.report(error instanceof OrsaError ? error : new CorruptRecordError(record.id, String(error), { cause: error }));
+      this.report(isOrsaError(error) ? error : new CorruptRecordError(record.id, String(error), { cause: error }));
     }
   }
 
@@ -552,4 +551,11 @@ export class Runtime {
     logProblem(this.options.logger, error, this.workerId);
     (this.options.onError ?? ((e: unknown) => console.error('[orsa]', e)))(error);
   }
+}
+
+/** `host:pid:random` in Node; `browser:random` where there is no process (a bundle for a page). */
+function defaultWorkerId(): string {
+  const node = globalThis.process?.getBuiltinModule?.('node:os');
+  const where = node ? `${node.hostname()}:${globalThis.process.pid}` : 'browser';
+  return `${where}:${Math.random().toString(36).slice(2, 8)}`;
 }

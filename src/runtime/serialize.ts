@@ -29,7 +29,7 @@ export function findUnserializable(value: unknown, maxBytes = Infinity): Unseria
   if (found || maxBytes === Infinity || value === undefined) return found;
   const json = JSON.stringify(value);
   // UTF-8 takes at most 3 bytes per UTF-16 unit: only count bytes when it could matter.
-  if (json.length * 3 > maxBytes && Buffer.byteLength(json) > maxBytes) {
+  if (json.length * 3 > maxBytes && utf8Bytes(json) > maxBytes) {
     return { path: '$', reason: `it is larger than ${maxBytes} bytes as JSON` };
   }
   return null;
@@ -125,4 +125,9 @@ function walk(value: unknown, path: string, seen: Set<object>, inArray: boolean)
 /** `.name` for plain keys, `["we ird"]` for others, so a path can be read back unambiguously. */
 function memberPath(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/** UTF-8 size of a string: Buffer in Node, TextEncoder where there is no Buffer (a browser). */
+function utf8Bytes(text: string): number {
+  return globalThis.Buffer ? Buffer.byteLength(text) : new TextEncoder().encode(text).length;
 }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import {
   claimOrder,
   decodeHistory,
@@ -9,6 +9,7 @@ import {
   newStoredRecord,
   type HistoryRow,
 } from './encoding.js';
+import { requireDriver, type PostgresPool } from './driver.js';
 import { StoreConfigError, StoreNotReadyError } from './errors.js';
 import { assertInboxKind, assertSagaId } from './input-checks.js';
 import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from './journal.js';
@@ -33,7 +34,7 @@ import {
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
   /** A pool to use; `close()` leaves it open. Default: a pool of the store's own, which `close()` ends. */
-  pool?: pg.Pool;
+  pool?: PostgresPool;
   /**
    * Where the store's own pool connects, e.g. `postgresql://user@host:5432/db`.
    * Ignored when `pool` is given. Default: pg's `PG*` environment variables.
@@ -104,7 +105,7 @@ export class PostgresStore implements SagaStore {
     this.#schema = schema;
     this.#sql = new PostgresStatements(`"${schema}"`);
     this.#ownsPool = !options.pool;
-    this.#pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString });
+    this.#pool = (options.pool as pg.Pool | undefined) ?? new (requireDriver<typeof pg>('pg', 'PostgresStore').Pool)({ connectionString: options.connectionString });
     if (this.#ownsPool) {
       // An idle connection the server dropped: the pool replaces it on next use. Unlistened, this
       // event would crash the process.

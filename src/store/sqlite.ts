@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { requireDriver, type SqliteDatabase } from './driver.js';
 import { decodeHistory, encodeHistory, listLimit, listStatuses, nonNegativeInteger } from './encoding.js';
 import { StoreConfigError, StoreNotReadyError } from './errors.js';
 import { assertInboxKind, assertSagaId } from './input-checks.js';
@@ -35,7 +36,7 @@ export interface SqliteStoreOptions {
    * store's tables (all prefixed `orsa_`) live beside the application's.
    * `close()` leaves it open. The pragmas below are applied to it.
    */
-  database?: Database.Database;
+  database?: SqliteDatabase;
   /**
    * `PRAGMA synchronous`. `'FULL'` syncs the WAL on every commit, so a
    * committed step survives a power loss; `'NORMAL'` survives a process crash
@@ -191,7 +192,7 @@ export class SqliteStore implements SagaStore {
   }
 
   #open(): Database.Database {
-    if (this.#options.database) return this.#options.database;
+    if (this.#options.database) return this.#options.database as Database.Database;
     const path = this.#options.path ?? '.orsa/orsa.db';
     if (path !== ':memory:' && !path.startsWith('file:')) {
       // Saga inputs and results are business data: what orsa creates is private to its user (SQLite gives
@@ -199,7 +200,8 @@ export class SqliteStore implements SagaStore {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       closeSync(openSync(path, 'a', 0o600));
     }
-    return new Database(path, { timeout: nonNegativeInteger(this.#options.busyTimeoutMs ?? 5000) });
+    const Driver = requireDriver<typeof Database>('better-sqlite3', 'SqliteStore');
+    return new Driver(path, { timeout: nonNegativeInteger(this.#options.busyTimeoutMs ?? 5000) });
   }
 
   #count(snapshot: string, journal: Parameters<typeof writeBytes>[1], history: readonly HistoryEvent[]): void {

@@ -1,4 +1,3 @@
-import { OrsaError } from '../errors.js';
 
 /**
  * The storage contract. Stores only store: they know nothing of XState, of
@@ -258,40 +257,5 @@ export interface SagaStore {
   close(): Promise<void>;
 }
 
-/** Base class for store failures (imported by runtime code; no driver dependency).
- *
- * @example
- * ```ts
- * try { await store.init(); } catch (e) { if (e instanceof StoreError) console.error(e.code, e.message); }
- * ```
- */
-export class StoreError extends OrsaError {}
-
-/** A write lost the race: another writer changed the record, or the lease moved to another owner.
- *
- * @example
- * ```ts
- * try { await store.update(id, fence, patch, [], { now }); } catch (e) { if (e instanceof StaleRecordError) reload(id); }
- * ```
- */
-export class StaleRecordError extends StoreError {
-  constructor(
-    readonly sagaId: string,
-    message = `saga ${sagaId} was changed by another writer (row version or lease owner moved); reload it before writing`,
-  ) {
-    super('STALE_RECORD', message);
-  }
-}
-
-/** No saga with this id exists in the store.
- *
- * @example
- * ```ts
- * await store.sendEvent('nope', 'x', 'null', Date.now()); // rejects with UnknownSagaError
- * ```
- */
-export class UnknownSagaError extends StoreError {
-  constructor(readonly sagaId: string) {
-    super('UNKNOWN_SAGA', `no saga with id "${sagaId}" in this store; check the id (orsa list shows them)`);
-  }
-}
+// The store's error classes live in ../errors.ts with every other orsa error; re-exported here for existing imports.
+export { StoreError, StaleRecordError, UnknownSagaError } from '../errors.js';

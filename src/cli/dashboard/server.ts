@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OrsaError } from '../../errors.js';
 import type { SagaDefinition } from '../../core/definition.js';
 import type { SagaStore } from '../../store/types.js';
 import { ControlRefusedError, sendCommand, storedMessage, type ControlCommand } from '../control.js';
@@ -31,9 +30,11 @@ export interface Dashboard {
 const MAX_BODY_BYTES = 64 * 1024;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
-class HttpError extends OrsaError {
-  constructor(readonly status: number, code: string, message: string) {
-    super(code, message);
+/** An HTTP answer other than 200, with the dashboard API's own error code (not an orsa error: nothing outside this server sees it). */
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+    this.name = 'HttpError';
   }
 }
 
