@@ -301,7 +301,18 @@ function transactions(db: Database.Database, s: SqliteStatements): Transactions 
       excludeIds: JSON.stringify(request.excludeIds ?? []),
       id: request.id,
     });
-    return ids.map((id) => s.claimOne.get({ id, owner: request.owner, leaseUntil: request.leaseUntil })!);
+    const accept = request.accept;
+    const claimed: SagaRecord[] = [];
+    for (const id of ids) {
+      if (accept) {
+        const record = s.get.get(id);
+        if (!record || !accept(record)) continue; // refused: not written, rowVersion included
+      }
+      // An id the driver cannot read back as written (a lone surrogate) matches no row: skip it, claim the rest.
+      const record = s.claimOne.get({ id, owner: request.owner, leaseUntil: request.leaseUntil });
+      if (record) claimed.push(record);
+    }
+    return claimed;
   });
 
   const renew = db.transaction((owner: string, ids: readonly string[], leaseUntil: number, now: number) =>
