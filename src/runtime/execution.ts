@@ -133,6 +133,8 @@ export class Execution<R = unknown> {
       ...(options.snapshot ? { snapshot: options.snapshot } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
+    // Unheard, XState rethrows an actor's error later, outside any caller (a crashed process): hear it, and end here.
+    this.actor.subscribe({ error: (error) => this.stop(error ?? new OrsaError('ACTOR_ERROR', 'the statechart failed without an error; report this saga\'s snapshot')) });
   }
 
   /** Starts (or resumes) the actor and the effects of its current state. */

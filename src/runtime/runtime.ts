@@ -3,12 +3,14 @@ import { OrsaError, SagaFailedError } from '../errors.js';
 import type { SagaDefinition } from '../core/definition.js';
 import type { SagaContext } from '../core/machine.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { FINAL_STATUSES, SAGA_STATUSES, StaleRecordError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { FINAL_STATUSES, StaleRecordError, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
 import type { RuntimeOptions, SagaInfo } from './runtime-options.js';
 import type { SagaObservation } from './observe.js';
-import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, toHistory, VersionNotRegisteredError, versionKey } from './records.js';
+import { hasEnded, outcomeOf, parseSnapshot, toHistory, VersionNotRegisteredError, versionKey } from './records.js';
+import { checkInbox, RecordGate } from './claims.js';
+import { validateSnapshot } from './validate-snapshot.js';
 
 interface Live {
   execution: Execution<unknown>;
@@ -62,7 +64,8 @@ export class Runtime {
   private readonly latest = new Map<string, SagaDefinition<any, any>>();
   private readonly live = new Map<string, Live>();
   private readonly versionsByName = new Map<string, string[]>();
-  private readonly quarantine = new Set<string>();
+  /** Judges records before claims take them; sets aside the unreadable ones; retries transient store faults. */
+  private readonly gate = new RecordGate((r) => this.registry.get(versionKey(r.sagaName, r.version)), (e) => this.report(e));
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly timers = new Set<unknown>();
   private running = false;
@@ -219,8 +222,8 @@ export class Runtime {
 
   /** Number of sagas by status. */
   async counts(): Promise<Record<SagaStatus, number>> {
-    const counts = Object.fromEntries(SAGA_STATUSES.map((s) => [s, 0])) as Record<SagaStatus, number>;
-    return { ...counts, ...(await this.store.countByStatus()) };
+    // A status value orsa does not write is reported (once), never counted.
+    return this.gate.knownCounts(this.store, new Set(this.latest.keys()));
   }
 
   // ---- internals ----
@@ -265,6 +268,7 @@ export class Runtime {
     for (const record of unfinished) {
       if (names.has(record.sagaName) && !this.registry.has(versionKey(record.sagaName, record.version))) this.report(this.versionError(record));
     }
+    await this.gate.knownCounts(this.store, names);
   }
 
   private every(ms: number, task: () => Promise<unknown>): void {
@@ -290,7 +294,8 @@ export class Runtime {
       // cannot run is never touched, even when the version string belongs to another saga.
       for (const [name, versions] of this.versionsByName) {
         const now = this.clock.now();
-        const claimed = await this.store.claim({
+        // The gate judges each record inside the claim: one this worker cannot read is not even leased.
+        const claimed = await this.gate.claim(this.store, [...this.live.keys()], {
           owner: this.workerId,
           now,
           leaseUntil: now + this.leaseMs,
@@ -298,7 +303,6 @@ export class Runtime {
           dueOnly: true,
           sagaNames: [name],
           versions,
-          excludeIds: [...this.live.keys(), ...this.quarantine],
           ...(id ? { id } : {}),
         });
         for (const record of claimed) await this.resume(record);
@@ -307,11 +311,13 @@ export class Runtime {
         const pending = await this.store.pendingEvents([...this.live.keys()]);
         for (const event of pending) {
           const live = this.live.get(event.sagaId);
-          if (live) this.deliver(live, [event]);
+          // An unreadable stored event is reported; the saga goes on without it, and is set aside once unloaded (see resume).
+          if (live && checkInbox(event.sagaId, [event], (e) => this.report(e)).length) this.deliver(live, [event]);
         }
       }
     };
-    const next = (this.polling ?? Promise.resolve()).then(() => this.guard(run));
+    const attempt = () => this.gate.retrying(run, 'claiming due sagas', (ms) => this.wakeAt(this.clock.now() + ms));
+    const next = (this.polling ?? Promise.resolve()).then(() => this.guard(attempt));
     this.polling = next;
     return next;
   }
@@ -320,16 +326,19 @@ export class Runtime {
     const definition = this.registry.get(versionKey(record.sagaName, record.version));
     try {
       if (!definition) throw this.versionError(record);
-      const snapshot = parseSnapshot(record);
+      const snapshot = validateSnapshot(definition, record);
       // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
-      const inbox = await this.store.inbox(record.id);
+      const inbox = checkInbox(record.id, await this.store.inbox(record.id));
       const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId });
       this.deliver(live, inbox);
     } catch (error) {
-      // Reported and left as it was: only the lease that claim took is given back.
-      this.quarantine.add(record.id);
+      this.live.get(record.id)?.execution.stop(UNLOADED);
+      this.live.delete(record.id);
+      // A transient fault leaves the saga claimable (retried soon); anything else sets it aside, reported once.
+      // Either way only the lease that claim took is given back; if that fails too, the lease simply expires.
+      const retryInMs = this.gate.resumeFailed(record, error);
       await this.store.release(record.id, this.workerId).catch(() => {});
-      this.report(error instanceof OrsaError ? error : new CorruptRecordError(record.id, String(error), { cause: error }));
+      if (retryInMs !== null) this.wakeAt(this.clock.now() + retryInMs);
     }
   }
 
@@ -379,7 +388,8 @@ export class Runtime {
       // a failed saga that was resumed to retry its compensation keeps running. Only a stop ends it here.
       if (error instanceof SagaFailedError) return;
       if (this.live.get(id) === live) this.live.delete(id);
-      if (error !== UNLOADED && !(error instanceof StaleRecordError) && this.running) this.report(error);
+      // A transient write fault leaves the stored saga intact: it is taken up again once its lease expires.
+      if (error !== UNLOADED && !(error instanceof StaleRecordError) && this.running) this.gate.executionFailed(id, error, () => this.wakeAt(this.clock.now() + this.leaseMs));
     });
     execution.start();
     return Object.assign(live, { firstWrite: first });
