@@ -37,7 +37,9 @@ function fail(reason: string): never {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** Counts are stored in 32-bit integer columns (history's attempt): anything larger is no count orsa wrote. */
+const MAX_COUNT = 2 ** 31 - 1;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_COUNT;
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_TIME_MS;
 const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
 
@@ -72,9 +74,9 @@ function checkSnapshot(definition: SagaDefinition<any, any>, sagaId: string, sna
   if (snapshot.status !== 'active' && snapshot.status !== 'done') fail('status is not "active" or "done"');
   if (snapshot.error !== undefined) fail('it holds an XState error');
   // orsa's charts have no child actors and no history states: anything there would be restored blindly.
-  if (snapshot.children !== undefined && !(isObject(snapshot.children) && Object.keys(snapshot.children).length === 0)) fail('children is not empty');
-  if (snapshot.historyValue !== undefined && !(isObject(snapshot.historyValue) && Object.keys(snapshot.historyValue).length === 0)) {
-    fail('historyValue is not empty');
+  for (const key of ['children', 'historyValue'] as const) {
+    const value = snapshot[key];
+    if (!isObject(value) || Object.keys(value).length > 0) fail(`${key} is not an empty object`);
   }
   const root = (definition.machine as AnyStateMachine).root as unknown as StateNodeLike;
   const atoms: StateNodeLike[] = [];
@@ -195,7 +197,9 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
   const active = checkMap(context.active, 'active', runnable, isObject, 'an execution') as Record<string, Record<string, unknown>>;
   for (const [step, entry] of Object.entries(active)) {
     if (!isExecOf(entry.exec, step)) fail(`context.active.${step}.exec is not an execution of that step`);
-    if (!isCount(entry.attempt) || entry.attempt < 1) fail(`context.active.${step}.attempt is not a positive integer`);
+    if (!isCount(entry.attempt) || entry.attempt < 1 || entry.attempt > steps[step]!.retry.maxAttempts) {
+      fail(`context.active.${step}.attempt is not an attempt the step's retry policy allows`);
+    }
   }
   if (!Array.isArray(context.log)) fail('context.log is not a list');
   const logged = new Set<string>();
@@ -222,7 +226,8 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
   const comp = context.comp;
   if (comp !== null) {
     if (!isObject(comp) || typeof comp.exec !== 'string' || !logged.has(comp.exec)) fail('context.comp is not an execution of the log');
-    if (!isCount(comp.attempt) || comp.attempt < 1) fail('context.comp.attempt is not a positive integer');
+    const policy = steps[(context.log as { exec: string; step: string }[]).find((e) => e.exec === comp.exec)!.step]!.compensateRetry!;
+    if (!isCount(comp.attempt) || comp.attempt < 1 || comp.attempt > policy.maxAttempts) fail('context.comp.attempt is not an attempt its retry policy allows');
   }
   checkPosition(context, atoms, active, timers, undone);
 }
@@ -247,6 +252,9 @@ function checkPosition(
     if (!running.has(step) && !draining) fail(`context.active.${step} is not a step the saga is in`);
   }
   for (const step of running) if (!own(active, step)) fail(`context.active lacks ${step}, the step the saga is in`);
+  // Due times exactly for what the current states wait on: a missing one never wakes them, a stray one wakes nothing.
+  const awaited = new Set(atoms.flatMap(wakeTimers));
+  for (const timer of Object.keys(timers)) if (!awaited.has(timer)) fail(`context.timers.${timer} is not a wait of the current state`);
   for (const atom of atoms) {
     for (const timer of wakeTimers(atom)) if (!own(timers, timer)) fail(`context.timers lacks ${timer}, which the saga waits for`);
     if (atom.tags.includes(TAGS.compensating) || (within(atom, IDS.rollback) && atom.key === 'waiting')) {
