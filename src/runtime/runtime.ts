@@ -362,6 +362,7 @@ export class Runtime {
   ): Live & { firstWrite: Promise<void> } {
     let firstWrite!: { resolve: () => void; reject: (e: unknown) => void };
     const first = new Promise<void>((resolve, reject) => (firstWrite = { resolve, reject }));
+    first.catch(() => {}); // only startSaga awaits it: a resumed saga's failed write must not be an unhandled rejection
     const observer = this.options.observer;
     const execution = new Execution<unknown>(definition, input, {
       sagaId: id,

@@ -92,6 +92,9 @@ export class PostgresStore implements SagaStore {
       // An idle connection the server dropped: the pool replaces it on next use. Unlistened, this
       // event would crash the process.
       this.#pool.on('error', () => {});
+      // A checked-out client whose server connection ends between two of its queries emits 'error' (pg 8),
+      // with nobody listening: that would crash the process too. The queries themselves still reject.
+      this.#pool.on('connect', (client) => client.on('error', () => {}));
     }
   }
 
@@ -233,6 +236,9 @@ export class PostgresStore implements SagaStore {
     if (id !== undefined) values.push(id);
     const client = await this.#pool.connect();
     let broken = false;
+    // A checked-out client whose connection drops between queries emits 'error'; unheard, that crashes the process.
+    const onError = () => (broken = true);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const candidates = await client.query<RecordRow>({ ...this.#sql.claimCandidates(request.dueOnly === true, id !== undefined), values });
@@ -249,6 +255,7 @@ export class PostgresStore implements SagaStore {
       await client.query('ROLLBACK').catch(() => (broken = true));
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
