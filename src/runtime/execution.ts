@@ -225,7 +225,17 @@ export class Execution<R = unknown> {
     if (!this.processing) this.process();
   }
 
+  /** Any throw of the loop (a malformed event, a statechart that throws) ends this execution with it, never the process. */
   private process(): void {
+    try {
+      this.processQueue();
+    } catch (error) {
+      this.processing = false;
+      this.stop(error);
+    }
+  }
+
+  private processQueue(): void {
     this.processing = true;
     while (this.queue.length > 0 && !this.stopped) {
       const event = this.queue.shift()!;
