@@ -30,6 +30,7 @@ export type { SagaObservation, ExecutionStatus } from './runtime/observe.js';
 export { createRuntime, Runtime } from './runtime/runtime.js';
 export type { RuntimeOptions, RuntimeHooks, SagaInfo } from './runtime/runtime-options.js';
 export { CorruptRecordError, VersionNotRegisteredError } from './runtime/records.js';
+export { isTransientError, StoreUnavailableError } from './runtime/transient.js';
 export { MemoryStore } from './store/memory.js';
 export {
   FINAL_STATUSES,

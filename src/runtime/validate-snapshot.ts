@@ -173,6 +173,8 @@ function chartSteps(definition: SagaDefinition<any, any>): string[] {
   return found;
 }
 
+const visitOf = (exec: string): number => Number(exec.slice(exec.lastIndexOf('#') + 1));
+
 /** `step#visit`, as the chart writes executions. */
 function isExecOf(exec: unknown, step: string): boolean {
   if (typeof exec !== 'string' || !exec.startsWith(`${step}#`)) return false;
@@ -206,8 +208,13 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
   context.log.forEach((entry: unknown, i: number) => {
     if (!isObject(entry) || typeof entry.step !== 'string' || !compensable.has(entry.step)) fail(`context.log[${i}] is not a compensable step's execution`);
     if (!isExecOf(entry.exec, entry.step) || logged.has(entry.exec as string)) fail(`context.log[${i}].exec is not a new execution of its step`);
+    // Only visits that happened can have completed.
+    const visits = (context.visits as Record<string, number>)[entry.step] ?? 0;
+    if (visitOf(entry.exec as string) > visits) fail(`context.log[${i}].exec is a visit of its step that did not happen`);
     logged.add(entry.exec as string);
   });
+  // A running execution has not completed: in the log too, its completion would be logged (and undone) twice.
+  for (const [step, entry] of Object.entries(active)) if (logged.has(entry.exec as string)) fail(`context.active.${step} is an execution the log holds as completed`);
   if (!Array.isArray(context.compensated)) fail('context.compensated is not a list');
   const undone = new Set(logged);
   for (const exec of context.compensated as unknown[]) {
