@@ -38,9 +38,10 @@ async function waitingSnapshot(): Promise<string> {
 async function claimAll(store: SagaStore, prefix: string, judged: boolean, gate: RecordGate): Promise<number> {
   const started = performance.now();
   let claimed = 0;
-  for (;;) {
+  // A new owner per batch: a claimer may take back its own leases, so one owner would loop forever.
+  for (let n = 0; ; n++) {
     const now = Date.now();
-    const batch = await store.claim({ owner: `bench-${prefix}`, now, leaseUntil: now + 60_000, limit: BATCH, sagaNames: [`${order.name}`], versions: [order.version], excludeIds: [], ...(judged ? { accept: gate.accept } : {}) });
+    const batch = await store.claim({ owner: `bench-${prefix}${n}`, now, leaseUntil: now + 60_000, limit: BATCH, sagaNames: [`${order.name}`], versions: [order.version], excludeIds: [], ...(judged ? { accept: gate.accept } : {}) });
     const mine = batch.filter((r) => r.id.startsWith(prefix));
     claimed += mine.length;
     if (batch.length === 0) break;
@@ -52,7 +53,10 @@ async function run(name: string, make: () => Promise<{ store: SagaStore; done: (
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const judgedRates: number[] = [];
   const baseRates: number[] = [];
-  const gate = new RecordGate(() => order, (e) => { throw e; });
+  const gate = new RecordGate(() => order, (e) => {
+    throw e;
+  });
+  if (!template) throw new Error('no waiting snapshot of the order saga was captured');
   for (let round = 0; round < ROUNDS; round++) {
     for (const judged of [false, true]) {
       const { store, done } = await make();
