@@ -72,6 +72,7 @@ export { createRuntime, Runtime } from './runtime/runtime.js';
 export type { SagaInterceptor, SagaRun, SagaRunEnd, SagaRunEvent, StepCall } from './observe/interceptors.js';
 export { loggingInterceptor, type Logger } from './observe/logger.js';
 export type { RuntimeOptions, RuntimeHooks, SagaInfo } from './runtime/runtime-options.js';
+export { isTransientError } from './runtime/transient.js';
 export { MemoryStore } from './store/memory.js';
 // What a runtime's queries and hooks hand back; the contract a store implements is in `orsa/store`.
 export type { SagaStatus, HistoryEvent, ListFilter } from './store/types.js';

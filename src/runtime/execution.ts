@@ -138,6 +138,8 @@ export class Execution<R = unknown> {
       ...(snapshot ? { snapshot } : {}),
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
+    // Unheard, XState rethrows an actor's error later, outside any caller (a crashed process): hear it, and end here.
+    this.actor.subscribe({ error: (error) => this.stop(error ?? new ExecutionStoppedError()) });
     this.actor.start();
     this.snapshot = this.actor.getSnapshot() as SagaSnapshot;
     // A resumed saga already had its status: resuming is not news (no saga.* observation, no hook).
@@ -237,7 +239,17 @@ export class Execution<R = unknown> {
     if (!this.processing) this.process();
   }
 
+  /** Any throw of the loop (a malformed event, a statechart that throws) ends this execution with it, never the process. */
   private process(): void {
+    try {
+      this.processQueue();
+    } catch (error) {
+      this.processing = false;
+      this.stop(error);
+    }
+  }
+
+  private processQueue(): void {
     this.processing = true;
     while (this.queue.length > 0 && !this.stopped) {
       const event = this.queue.shift()!;

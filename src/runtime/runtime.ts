@@ -1,9 +1,9 @@
-import { isOrsaError, OrsaError, RuntimeConfigError, SagaEndedError, SagaFailedError, SagaIdTakenError, SagaNotFailedError, SagaNotRegisteredError, SagaUnloadedError, StaleRecordError, UnknownEventError, UnknownSagaError } from '../errors.js';
+import { OrsaError, RuntimeConfigError, SagaEndedError, SagaFailedError, SagaIdTakenError, SagaNotFailedError, SagaNotRegisteredError, SagaUnloadedError, StaleRecordError, UnknownEventError, UnknownSagaError } from '../errors.js';
 import { InvalidEventError, type SagaDefinition } from '../core/definition.js';
 import type { SagaContext } from '../core/machine.js';
 import { DefaultStore } from './default-store.js';
 import { assertSagaId } from '../store/input-checks.js';
-import { FINAL_STATUSES, SAGA_STATUSES, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { FINAL_STATUSES, type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { Execution, type Transition } from './execution.js';
 import type { CommandName } from './commands.js';
@@ -18,7 +18,9 @@ import { historyFor } from './history-entries.js';
 import { inspectAs } from './inspect-adapter.js';
 import { logProblem, logTakeover, runtimeInterceptors } from '../observe/runtime-setup.js';
 import type { SagaInterceptor } from '../observe/interceptors.js';
-import { CorruptRecordError, hasEnded, outcomeOf, parseSnapshot, versionKey } from './records.js';
+import { hasEnded, outcomeOf, versionKey } from './records.js';
+import { checkInbox, RecordGate } from './claims.js';
+import { validateSnapshot } from './validate-snapshot.js';
 
 const UNLOADED = new SagaUnloadedError();
 
@@ -58,7 +60,8 @@ export class Runtime {
   private readonly latest = new Map<string, SagaDefinition<any, any>>();
   private readonly live = new Map<string, Live>();
   private readonly versionsByName = new Map<string, string[]>();
-  private readonly quarantine = new Set<string>();
+  /** Judges records before claims take them; sets aside the unreadable ones; retries transient store faults. */
+  private readonly gate = new RecordGate((r) => this.registry.get(versionKey(r.sagaName, r.version)), (e) => this.report(e));
   private readonly waiters: Waiters;
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
   private readonly announcing = new Set<string>();
@@ -231,8 +234,8 @@ export class Runtime {
 
   /** Number of sagas by status. */
   async counts(): Promise<Record<SagaStatus, number>> {
-    const counts = Object.fromEntries(SAGA_STATUSES.map((s) => [s, 0])) as Record<SagaStatus, number>;
-    return { ...counts, ...(await this.store.countByStatus()) };
+    // A status value orsa does not write is reported (once), never counted.
+    return this.gate.knownCounts(this.store, new Set(this.latest.keys()));
   }
 
   // ---- internals ----
@@ -269,6 +272,7 @@ export class Runtime {
     for (const record of unfinished) {
       if (names.has(record.sagaName) && !this.registry.has(versionKey(record.sagaName, record.version))) this.report(versionError(record, this.registry));
     }
+    await this.gate.knownCounts(this.store, names);
   }
 
   private every(ms: number, task: () => Promise<unknown>): void {
@@ -300,7 +304,8 @@ export class Runtime {
       for (const [name, versions] of this.versionsByName) {
         for (;;) {
           const now = this.clock.now();
-          const claimed = await this.store.claim({
+          // The gate judges each record inside the claim: one this worker cannot read is not even leased.
+          const claimed = await this.gate.claim(this.store, [...this.live.keys()], {
             owner: this.workerId,
             now,
             leaseUntil: now + this.leaseMs,
@@ -308,23 +313,26 @@ export class Runtime {
             dueOnly: true,
             sagaNames: [name],
             versions,
-            excludeIds: [...this.live.keys(), ...this.quarantine],
             ...(id ? { id } : {}),
           });
           if (claimed.length > 0) this.dueBackoffMs = 0; // progress: the next look at a past due time comes soon
           await Promise.all(claimed.map((record) => this.resume(record)));
-          if (id !== undefined || claimed.length < limit || limit <= 0 || !this.running) break;
+          // Drain the backlog, but not a batch that could not be resumed (a flaky store): the gate retries that later.
+          const launched = claimed.filter((record) => this.live.has(record.id)).length;
+          if (id !== undefined || claimed.length < limit || launched < claimed.length || limit <= 0 || !this.running) break;
         }
       }
       if (this.live.size > 0) {
         const pending = await this.store.pendingEvents([...this.live.keys()]);
         for (const event of pending) {
           const live = this.live.get(event.sagaId);
-          if (live) deliver(live, [event], this.clock.now());
+          // An unreadable stored event is reported; the saga goes on without it, and is set aside once unloaded (see resume).
+          if (live && checkInbox(event.sagaId, [event], (e) => this.report(e)).length) deliver(live, [event], this.clock.now());
         }
       }
     };
-    const next = (this.polling ?? Promise.resolve()).then(() => this.guard(run)).then(() => (id === undefined ? this.guard(() => this.wakeForNextDue()) : undefined));
+    const attempt = () => this.gate.retrying(run, 'claiming due sagas', (ms) => this.wakeAt(this.clock.now() + ms));
+    const next = (this.polling ?? Promise.resolve()).then(() => this.guard(attempt)).then(() => (id === undefined ? this.guard(() => this.wakeForNextDue()) : undefined));
     this.polling = next;
     return next;
   }
@@ -333,17 +341,20 @@ export class Runtime {
     const definition = this.registry.get(versionKey(record.sagaName, record.version));
     try {
       if (!definition) throw versionError(record, this.registry);
-      const snapshot = parseSnapshot(record);
+      const snapshot = validateSnapshot(definition, record);
       // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
-      const inbox = await this.store.inbox(record.id);
+      const inbox = checkInbox(record.id, await this.store.inbox(record.id));
       logTakeover(this.options.logger, record, this.workerId);
       const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId }, true);
       deliver(live, inbox, this.clock.now());
     } catch (error) {
-      // Reported and left as it was: only the lease that claim took is given back.
-      this.quarantine.add(record.id);
+      this.live.get(record.id)?.execution.stop(UNLOADED);
+      this.live.delete(record.id);
+      // A transient fault leaves the saga claimable (retried soon); anything else sets it aside, reported once.
+      // Either way only the lease that claim took is given back; if that fails too, the lease simply expires.
+      const retryInMs = this.gate.resumeFailed(record, error);
       await this.store.release(record.id, this.workerId).catch(() => {});
-      this.report(isOrsaError(error) ? error : new CorruptRecordError(record.id, String(error), { cause: error }));
+      if (retryInMs !== null) this.wakeAt(this.clock.now() + retryInMs);
     }
   }
 
@@ -359,6 +370,7 @@ export class Runtime {
   ): Live & { firstWrite: Promise<void> } {
     let firstWrite!: { resolve: () => void; reject: (e: unknown) => void };
     const first = new Promise<void>((resolve, reject) => (firstWrite = { resolve, reject }));
+    first.catch(() => {}); // only startSaga awaits it: a resumed saga's failed write must not be an unhandled rejection
     const observer = this.options.observer;
     const execution = new Execution<unknown>(definition, input, {
       sagaId: id,
@@ -395,7 +407,8 @@ export class Runtime {
       // a failed saga that was resumed to retry its compensation keeps running. Only a stop ends it here.
       if (error instanceof SagaFailedError) return;
       if (this.live.get(id) === live) this.live.delete(id);
-      if (error !== UNLOADED && !(error instanceof StaleRecordError) && this.running) this.report(error);
+      // A transient write fault leaves the stored saga intact: it is taken up again once its lease expires.
+      if (error !== UNLOADED && !(error instanceof StaleRecordError) && this.running) this.gate.executionFailed(id, error, () => this.wakeAt(this.clock.now() + this.leaseMs));
     });
     execution.start();
     return Object.assign(live, { firstWrite: first });

@@ -31,6 +31,9 @@ export const journalRow = (entry: JournalEntry): JournalRow => [entry.field, ent
  * // '{"context":{"results":{"a":1},"visits":{},"log":[]}}'
  * ```
  */
+/** Prefix of a snapshot whose journal could not be read: never valid JSON, so every reader refuses it. */
+export const UNREADABLE_JOURNAL = 'orsa: unreadable journal entry; ';
+
 export function assembleSnapshot(control: string, rows: readonly JournalRow[] | null | undefined): string {
   if (!rows || rows.length === 0) return control;
   let snapshot: { context?: { results?: unknown; visits?: unknown; log?: unknown } };
@@ -50,7 +53,9 @@ export function assembleSnapshot(control: string, rows: readonly JournalRow[] | 
       // '' stands for undefined (a step that returned nothing): the key keeps its place, JSON omits it.
       parsed = value === '' ? undefined : JSON.parse(value);
     } catch {
-      return control; // a corrupt entry: leave the record for the reader to report
+      // A corrupt entry: the control state alone would read as a saga that lost results, so hand the
+      // reader text that is not JSON; it reports the record as corrupt (CORRUPT_RECORD) and leaves it.
+      return `${UNREADABLE_JOURNAL}${control}`;
     }
     if (field === 'log') log.push(parsed);
     else if (key !== null) define(field === 'results' ? results : visits, key, parsed);

@@ -167,7 +167,9 @@ export class MemoryStore implements SagaStore {
       )
       .sort(claimOrder)
       .slice(0, nonNegativeInteger(request.limit));
-    return candidates.map((r) => {
+    const accept = request.accept;
+    // The judge sees a copy: nothing it does reaches the stored record.
+    return candidates.filter((r) => !accept || accept({ ...r })).map((r) => {
       const claimed: SagaRecord = { ...r, owner, leaseUntil: request.leaseUntil, rowVersion: r.rowVersion + 1 };
       this.#records.set(r.id, claimed);
       return this.#out(claimed);

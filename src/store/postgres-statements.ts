@@ -145,20 +145,9 @@ export class PostgresStatements {
   claim(dueOnly: boolean, byId: boolean): Prepared {
     const t = this.#t;
     return this.#variant(`claim:${+dueOnly}${+byId}`, () => {
-      const due = `(s.due_at <= $2::bigint OR EXISTS (SELECT 1 FROM ${t.inbox} i WHERE i.saga_id = s.id AND NOT i.consumed))`;
-      const where = [
-        `s.status IN (${UNFINISHED_SQL})`,
-        // A lease with no expiry is treated as expired, so no record can be stuck with an owner forever.
-        `(s.owner IS NULL OR s.lease_until IS NULL OR s.lease_until < $2::bigint OR s.owner = $1)`,
-        // A failed saga waits for an operator: claimed only when something is due for it.
-        dueOnly ? due : `(s.status <> '${DUE_ONLY_STATUS}' OR ${due})`,
-        `($5::text[] IS NULL OR s.saga_name = ANY($5::text[]))`,
-        `($6::text[] IS NULL OR s.version = ANY($6::text[]))`,
-        `s.id <> ALL($7::text[])`,
-      ];
-      if (byId) where.push(`s.id = $8`);
+      const where = this.#claimWhere(dueOnly, { owner: '$1', now: '$2', names: '$5', versions: '$6', exclude: '$7', id: byId ? '$8' : null });
       return `WITH picked AS (
-          SELECT s.id AS picked_id FROM ${t.sagas} s WHERE ${where.join(' AND ')}
+          SELECT s.id AS picked_id FROM ${t.sagas} s WHERE ${where}
           ORDER BY s.due_at NULLS LAST, s.id
           LIMIT $4
           FOR UPDATE SKIP LOCKED
@@ -167,6 +156,49 @@ export class PostgresStatements {
         FROM picked WHERE s.id = picked.picked_id
         RETURNING ${recordColumns(t.journal)}`;
     });
+  }
+
+  /**
+   * The rows {@link claim} would take, locked (`FOR UPDATE SKIP LOCKED`) for
+   * the transaction that reads them: the caller looks at each one, then
+   * leases only those it accepts with {@link claimAccepted} in the same
+   * transaction, so a refused row is not written at all.
+   * $1 owner, $2 now, $3 limit, $4 saga names, $5 versions, $6 excluded ids, with `byId` $7 the id.
+   */
+  claimCandidates(dueOnly: boolean, byId: boolean): Prepared {
+    const t = this.#t;
+    return this.#variant(`candidates:${+dueOnly}${+byId}`, () => {
+      const where = this.#claimWhere(dueOnly, { owner: '$1', now: '$2', names: '$4', versions: '$5', exclude: '$6', id: byId ? '$7' : null });
+      return `SELECT ${RECORD_COLUMNS} FROM ${t.sagas} s WHERE ${where}
+        ORDER BY s.due_at NULLS LAST, s.id
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED`;
+    });
+  }
+
+  /** Leases rows locked by {@link claimCandidates}: $1 owner, $2 lease until, $3 ids. */
+  get claimAccepted(): Prepared {
+    return this.#variant(
+      'claim-accepted',
+      () => `UPDATE ${this.#t.sagas} SET owner = $1, lease_until = $2::bigint, row_version = row_version + 1
+        WHERE id = ANY($3::text[]) RETURNING ${RECORD_COLUMNS}`,
+    );
+  }
+
+  #claimWhere(dueOnly: boolean, p: { owner: string; now: string; names: string; versions: string; exclude: string; id: string | null }): string {
+    const due = `(s.due_at <= ${p.now}::bigint OR EXISTS (SELECT 1 FROM ${this.#t.inbox} i WHERE i.saga_id = s.id AND NOT i.consumed))`;
+    const where = [
+      `s.status IN (${UNFINISHED_SQL})`,
+      // A lease with no expiry is treated as expired, so no record can be stuck with an owner forever.
+      `(s.owner IS NULL OR s.lease_until IS NULL OR s.lease_until < ${p.now}::bigint OR s.owner = ${p.owner})`,
+      // A failed saga waits for an operator: claimed only when something is due for it.
+      dueOnly ? due : `(s.status <> '${DUE_ONLY_STATUS}' OR ${due})`,
+      `(${p.names}::text[] IS NULL OR s.saga_name = ANY(${p.names}::text[]))`,
+      `(${p.versions}::text[] IS NULL OR s.version = ANY(${p.versions}::text[]))`,
+      `s.id <> ALL(${p.exclude}::text[])`,
+    ];
+    if (p.id) where.push(`s.id = ${p.id}`);
+    return where.join(' AND ');
   }
 
   /** Records by filter, most recently updated first. $1 limit, then statuses, then saga name. */

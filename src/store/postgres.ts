@@ -110,6 +110,9 @@ export class PostgresStore implements SagaStore {
       // An idle connection the server dropped: the pool replaces it on next use. Unlistened, this
       // event would crash the process.
       this.#pool.on('error', () => {});
+      // A checked-out client whose server connection ends between two of its queries emits 'error' (pg 8),
+      // with nobody listening: that would crash the process too. The queries themselves still reject.
+      this.#pool.on('connect', (client) => client.on('error', () => {}));
     }
   }
 
@@ -232,6 +235,7 @@ export class PostgresStore implements SagaStore {
 
   async claim(request: ClaimRequest): Promise<SagaRecord[]> {
     const { id } = request;
+    if (request.accept) return this.#claimAccepted(request, request.accept);
     const values: unknown[] = [
       request.owner,
       request.now,
@@ -246,6 +250,45 @@ export class PostgresStore implements SagaStore {
     const rows = await this.#query<RecordRow>(statement, values);
     // RETURNING follows no order; give back what was claimed in the order it was picked.
     return rows.map((row) => toRecord(row)).sort(claimOrder);
+  }
+
+  /** Claim with a look first: candidates are locked, judged, and only the accepted ones leased, in one transaction. */
+  async #claimAccepted(request: ClaimRequest, accept: (record: SagaRecord) => boolean): Promise<SagaRecord[]> {
+    this.#ready();
+    const { id } = request;
+    const values: unknown[] = [
+      request.owner,
+      request.now,
+      nonNegativeInteger(request.limit),
+      request.sagaNames ?? null,
+      request.versions ?? null,
+      request.excludeIds ?? [],
+    ];
+    if (id !== undefined) values.push(id);
+    const client = await this.#pool.connect();
+    let broken = false;
+    // A checked-out client whose connection drops between queries emits 'error'; unheard, that crashes the process.
+    const onError = () => (broken = true);
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const candidates = await client.query<RecordRow>({ ...this.#sql.claimCandidates(request.dueOnly === true, id !== undefined), values });
+      const accepted = candidates.rows.map((row) => toRecord(row)).filter((record) => accept(record));
+      let claimed: SagaRecord[] = [];
+      if (accepted.length > 0) {
+        const rows = await client.query<RecordRow>({ ...this.#sql.claimAccepted, values: [request.owner, request.leaseUntil, accepted.map((r) => r.id)] });
+        claimed = rows.rows.map((row) => toRecord(row)).sort(claimOrder);
+      }
+      await client.query('COMMIT');
+      return claimed;
+    } catch (error) {
+      // A connection that cannot even roll back is dropped from the pool rather than reused.
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
   }
 
   async renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): Promise<string[]> {

@@ -154,7 +154,17 @@ export function transactions(db: Database.Database, s: SqliteStatements): Transa
       excludeIds: JSON.stringify(request.excludeIds ?? []),
       id: request.id,
     });
-    return ids.map((id) => assembled(s, s.claimOne.get({ id, owner: request.owner, leaseUntil: request.leaseUntil })!));
+    const accept = request.accept;
+    const claimed: SagaRecord[] = [];
+    for (const id of ids) {
+      if (accept) {
+        const current = s.get.get(id);
+        if (!current || !accept(assembled(s, current))) continue; // refused: not written, rowVersion included
+      }
+      const record = s.claimOne.get({ id, owner: request.owner, leaseUntil: request.leaseUntil });
+      if (record) claimed.push(assembled(s, record));
+    }
+    return claimed;
   });
 
   const renew = db.transaction((owner: string, ids: readonly string[], leaseUntil: number, now: number) =>

@@ -176,6 +176,15 @@ export interface ClaimRequest {
   versions?: readonly string[];
   /** Never these ids (the ones this worker already runs, or found unreadable); empty or undefined excludes nothing. */
   excludeIds?: readonly string[];
+  /**
+   * Judges each record the claim would take, inside the claim's transaction
+   * (the row is locked, so what it judges is what would be leased). A record
+   * it refuses (returns false) is not claimed and not written at all: owner,
+   * lease, rowVersion and every other column stay as they were. Refused
+   * records count toward `limit`. It must be synchronous and must not throw
+   * (a throw aborts the whole claim, nothing claimed). Undefined accepts all.
+   */
+  accept?: (record: SagaRecord) => boolean;
 }
 
 /**
@@ -225,7 +234,7 @@ export interface SagaStore {
   list(filter?: ListFilter): Promise<SagaRecord[]>;
   /** The whole history of one saga, in seq order. */
   history(id: string): Promise<HistoryEvent[]>;
-  /** Leases records to `owner` (see {@link ClaimRequest}); each claimed record's rowVersion is incremented. */
+  /** Leases records to `owner` (see {@link ClaimRequest}); each claimed record's rowVersion is incremented, a refused one is left as it was. */
   claim(request: ClaimRequest): Promise<SagaRecord[]>;
   /**
    * Extends the leases `owner` holds on these ids (never shortening one: a late renewal keeps the later

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StaleRecordError, type ClaimRequest } from '../../store/types.js';
+import { describeClaimAccept } from './claim-accept.js';
 import { idsOf, insertHeld, insertRecord, LEASE_MS, newSagaName, T0, WORKER_A, WORKER_B, type StoreRef } from './fixtures.js';
 
 /** Specs of claim, renew, release and nextDueAt: how workers share records. */
@@ -209,6 +210,8 @@ export function describeLeases(store: StoreRef): void {
       expect([...claimedIds, ...rest.map((r) => r.id)].sort()).toEqual(idsOf(records));
     });
   });
+
+  describeClaimAccept(store);
 
   describe('renew', () => {
     it('extends the leases the owner holds and returns their ids, without changing rowVersion', async () => {
