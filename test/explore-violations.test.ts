@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { saga } from '../src/index.js';
+import { SagaDefinition } from '../src/core/definition.js';
 import { explore, formatReport, orsaMatchers } from '../src/testing.js';
 
 expect.extend(orsaMatchers);
@@ -63,5 +64,23 @@ describe('explore catches broken sagas, with the path that shows it', () => {
     const report = await explore(abc(), { steps: { b: { compensate: ({ record }) => (record.undo(), record.undo()) } } });
     expect(() => expect(report).toHaveNoViolations()).toThrow(/\[UNDONE_TWICE\] b#1 was undone 2 times[\s\S]*path:\n\s+1\. a#1 completes/);
     expect(formatReport(report)).toMatch(/^saga "abc" .*\n\d+ violations?:/);
+  });
+});
+
+describe('explore catches a runtime that breaks the contract', () => {
+  it('a chart that lets a cancel roll back past the pivot', async () => {
+    const s = saga('pivoted')
+      .step('reserve', () => 'r', { compensate: () => {} })
+      .step('ship', () => 's', { pivot: true })
+      .step('notify', () => 'n', { retry: 'forever' })
+      .build();
+    expect(await explore(s)).toHaveNoViolations();
+    // The same saga with the pivot guard of the cancel dropped from its chart.
+    const config = structuredClone(s.compiled.config) as { on: Record<string, { guard: unknown }> };
+    config.on['orsa.cancel']!.guard = 'isForward';
+    const broken = new SagaDefinition(s.declaration, { ...s.compiled, config: config as never });
+    const v = (await explore(broken)).violations.find((x) => x.rule === 'ROLLED_BACK_PAST_PIVOT');
+    expect(v?.message).toMatch(/the pivot "ship" completed, yet the saga ended cancelled/);
+    expect(v?.path).toContain('cancel');
   });
 });

@@ -86,8 +86,8 @@ export function choicesAt(definition: SagaDefinition<any, any>, snapshot: Snap, 
       choices.push({ label: `event "${event}" arrives`, fault: false, apply: (r) => sendEvent(r, event, budget.events) });
     }
   }
-  const pivot = definition.declaration.nodes.find((n): n is StepNode => n.kind === 'step' && n.pivot)?.name;
-  if (budget.cancelsLeft > 0 && !context.rollingBack && !snapshot.hasTag(TAGS.completed) && !(pivot !== undefined && (pivot in context.active || pivot in context.results))) {
+  // A user may cancel at any point, past the pivot too: there the chart must ignore it (ROLLED_BACK_PAST_PIVOT otherwise).
+  if (budget.cancelsLeft > 0 && !context.rollingBack && !snapshot.hasTag(TAGS.completed)) {
     faults.push({ label: 'cancel', fault: true, cancel: true, apply: async (r) => r.execution.cancel() });
   }
   return [...choices, ...faults];

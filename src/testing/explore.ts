@@ -19,7 +19,7 @@ export interface ExploreOptions<I = unknown> {
   events?: Record<string, unknown>;
   /** Process deaths injected per path (each between an effect and the commit of its transition). Default 1. */
   maxCrashes?: number;
-  /** Explore a cancel at every point before rollback (and before the pivot). Default true. */
+  /** Explore a cancel at every point before rollback (past the pivot too, where the saga must ignore it). Default true. */
   cancel?: boolean;
   /** Entries of a goto target explored per path (loops are bounded by this, or by goto.maxVisits when lower). Default 3. */
   maxLoops?: number;
