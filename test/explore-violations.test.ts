@@ -84,3 +84,16 @@ describe('explore catches a runtime that breaks the contract', () => {
     expect(v?.path).toContain('cancel');
   });
 });
+
+describe('explore catches a chart that runs a compensation again after it completed', () => {
+  it('reports UNDONE_TWICE, where a re-run after a crash is deduplicated', async () => {
+    const s = abc();
+    const config = structuredClone(s.compiled.config) as { states: Record<string, any> };
+    const rollback = Object.values(config.states).find((st) => st.states?.compensating)!;
+    rollback.states.compensating.on['orsa.compensated'] = { guard: 'isCurrentCompensation', target: 'next' }; // forgets markCompensated
+    const report = await explore(new SagaDefinition(s.declaration, { ...s.compiled, config: config as never }), { maxStates: 300 }); // the attempt count of the rerun grows: bounded
+    const v = report.violations.find((x) => x.rule === 'UNDONE_TWICE');
+    expect(v?.message).toMatch(/^a#1 was undone 2 times/);
+    expect(v?.path).toEqual(['a#1 completes', 'b#1 fails for good', 'compensation of a#1 completes', 'compensation of a#1 completes']);
+  });
+});

@@ -147,7 +147,12 @@ function compensationChoices(world: World, p: Pending, budget: Budget, choices: 
     // A step whose effect may happen on failure: its compensation looks before undoing, as a real one would.
     else if (!p.ctx.failed || record.tookEffect()) record.undo();
   };
-  choices.push({ label: `compensation of ${p.exec} completes`, fault: false, apply: async (r) => (await undo(r), settle(r, p, (q) => q.resolve(undefined))) });
+  const done = async (r: LiveRun) => {
+    await undo(r);
+    if (!r.world.ledger.compensated.includes(p.exec)) r.world.ledger.compensated.push(p.exec);
+    settle(r, p, (q) => q.resolve(undefined));
+  };
+  choices.push({ label: `compensation of ${p.exec} completes`, fault: false, apply: done });
   // A re-run after a crash that followed the undo: the service deduplicates it by key and answers as before.
   if (world.ledger.undos.some((u) => u.key.startsWith(`${p.exec}:compensate#`))) return;
   faults.push({

@@ -26,6 +26,13 @@ export interface Ledger {
   undos: { exec: string; key: string }[];
   /** The result each step's latest completed execution returned: what a completed saga must hold. */
   results: Record<string, unknown>;
+  /**
+   * Executions whose compensation the explorer reported complete to the saga.
+   * A crash before that report reruns the compensation under the same key (the
+   * service deduplicates it); a call after it, with no crash between, is the
+   * saga running the compensation twice, and its undo counts again.
+   */
+  compensated: string[];
 }
 
 /** Records effects from a user's fake; `explore` hands it to fakes passed in `options.steps`. */
@@ -84,10 +91,12 @@ export class World {
 
   recorder(step: string, exec: string): Recorder {
     let calls = 0;
+    const again = this.ledger.compensated.includes(exec) ? 'again:' : '';
     return {
       effect: () => this.recordEffect(exec, step, true),
-      // Each call of one run is a distinct undo; a rerun of the same run (same key, same call) is not.
-      undo: (target) => this.recordUndo(target ?? exec, `${exec}:compensate#${calls++}`),
+      // Each call of one run is a distinct undo; a rerun of the same run (same key, same call) is not, unless it
+      // comes after the saga was told the compensation completed.
+      undo: (target) => this.recordUndo(target ?? exec, `${exec}:${again}compensate#${calls++}`),
       tookEffect: (target) => this.ledger.effects.some((e) => e.exec === (target ?? exec)),
     };
   }

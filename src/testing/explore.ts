@@ -82,7 +82,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
   const input = await saga.validateInput(options.input).catch((error: unknown) => {
     throw new ExploreConfigError(`explore: the input ${JSON.stringify(options.input)} was refused (${(error as Error).message}); pass a valid one as options.input`);
   });
-  const control: Control = { world: new World({ effects: [], undos: [], results: {} }) };
+  const control: Control = { world: new World({ effects: [], undos: [], results: {}, compensated: [] }) };
   const fake = fakeDefinition(saga, control);
   const shape = shapeOf(saga);
   const maxStates = options.maxStates ?? 200_000;
@@ -99,7 +99,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
 
   const open = async (state: State): Promise<LiveRun> => {
     // Entries are never changed once recorded: copying the lists is enough.
-    const world = new World({ effects: [...state.ledger.effects], undos: [...state.ledger.undos], results: { ...state.ledger.results } });
+    const world = new World({ effects: [...state.ledger.effects], undos: [...state.ledger.undos], results: { ...state.ledger.results }, compensated: [...state.ledger.compensated] });
     control.world = world;
     const clock = createTestClock(state.now);
     let stored: Snapshot<unknown> | null = null;
@@ -116,7 +116,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
   };
 
   const seen = new Set<string>();
-  const queue: State[] = [{ snapshot: null, now: Date.UTC(2026, 0, 1), ledger: { effects: [], undos: [], results: {} }, trail: null, crashes: 0, cancels: 0 }];
+  const queue: State[] = [{ snapshot: null, now: Date.UTC(2026, 0, 1), ledger: { effects: [], undos: [], results: {}, compensated: [] }, trail: null, crashes: 0, cancels: 0 }];
   for (let head = 0; head < queue.length; head++) {
     const state = queue[head]!;
     queue[head] = undefined as never; // let explored states go
@@ -216,6 +216,7 @@ function keyOf(state: State, context: SagaContext, shape: SagaShape): string {
   const world = [
     ledger.effects.filter((e) => e.mustUndo || running.has(e.exec)).map((e) => (e.failed ? `${e.exec}!` : e.exec)),
     ledger.undos.map((u) => u.key),
+    ledger.compensated,
     pivot !== undefined && ledger.effects.some((e) => e.step === pivot),
     mismatch,
   ];
