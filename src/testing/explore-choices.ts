@@ -132,7 +132,19 @@ function stepChoices(definition: SagaDefinition<any, any>, context: SagaContext,
     } else faults.push({ label: `${p.exec} fails for good`, fault: true, apply: async (r) => settle(r, p, (q) => q.reject(failure())) });
   }
   if (budget.flakes && retry.maxAttempts > 1 && p.attempt === 1 && !rerun) {
-    faults.push({ label: `${p.exec} fails once (attempt ${p.attempt}; it is retried)`, fault: true, apply: async (r) => settle(r, p, (q) => q.reject(new Error(`explore: ${p.exec} flaked`))) });
+    const flake = () => new Error(`explore: ${p.exec} flaked`);
+    faults.push({ label: `${p.exec} fails once (attempt ${p.attempt}; it is retried)`, fault: true, apply: async (r) => settle(r, p, (q) => q.reject(flake())) });
+    if (node.compensateOnFailure) {
+      // A timeout after the request was sent: the effect is there before the retry, and a rollback may come first.
+      faults.push({
+        label: `${p.exec} fails once after its effect (attempt ${p.attempt}; it is retried)`,
+        fault: true,
+        apply: async (r) => {
+          r.world.recordEffect(p.exec, p.step, true, true);
+          settle(r, p, (q) => q.reject(flake()));
+        },
+      });
+    }
   }
   if (budget.crashesLeft > 0) {
     faults.push({ label: `the process dies after the effect of ${p.exec}, before its completion is stored`, fault: true, crash: true, apply: async (r) => void (await run(r)) });

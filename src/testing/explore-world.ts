@@ -79,7 +79,10 @@ export class World {
   }
 
   recordEffect(exec: string, step: string, mustUndo: boolean, failed = false): void {
-    if (this.ledger.effects.some((e) => e.exec === exec)) return; // a rerun after a crash: the service deduplicates by key
+    const i = this.ledger.effects.findIndex((e) => e.exec === exec);
+    // A retry that completes what a failed attempt started: the same effect, now of a completed execution.
+    if (i >= 0 && this.ledger.effects[i]!.failed && !failed) this.ledger.effects[i] = { ...this.ledger.effects[i]!, failed: false };
+    if (i >= 0) return; // a rerun after a crash: the service deduplicates by key
     this.ledger.effects.push({ exec, step, mustUndo, failed });
   }
 
