@@ -43,6 +43,8 @@ describe('step kinds: compensable steps, one pivot, retriable steps after it', (
     expect(build(() => saga('s').step('a', () => 1, { compensateOnFailure: true } as never).build())).toMatch(/compensateOnFailure but has no compensation/);
     expect(build(() => saga('s').step('a', () => 1, { retry: 'always' as never }).build())).toMatch(/retry must be a number of retries, a policy object or 'forever'/);
     expect(build(() => saga('s').step('a', () => 1, { retry: { maxAttempts: Infinity, retryIf: () => true } }).build())).toMatch(/drop retryIf/);
+    // The shorthand counts retries: Infinity is not one (it used to be refused, and a pivot check would call it finite).
+    expect(build(() => saga('s').step('a', () => 1, { retry: Infinity }).build())).toMatch(/whole number of retries >= 0 \(got Infinity\).*retry: 'forever'/);
   });
 
   it('accepts the classic shape: compensable steps, the pivot, then retriable steps, sleeps and untimed waits', () => {
