@@ -16,7 +16,7 @@ commands:
   resume <id>          ask the workers to pick the saga up now (e.g. after fixing its cause)
   cancel <id>          cancel: abort the running step, compensate what completed
   retry <id>           retry the compensation of a saga that ended failed
-  check <module> [export]  explore every failure path of the sagas a .js module exports; exit 1 on violations
+  check <module> [export]  explore every failure path of the sagas a .js module exports; exit 1 on violations or a truncated search
 
 options:
   --db PATH            SQLite file (default .orsa/orsa.db, or $ORSA_DB)
