@@ -27,6 +27,13 @@ describe('orsa check', () => {
     expect(out).toMatch(/path:\n\s+1\. reserve#1 completes\n\s+2\. ship#1 completes\n\s+3\. invoice#1 fails for good/);
   });
 
+  it('exits 1 when maxStates cut the search short, though no violation was seen', async () => {
+    const { code, out } = await cli('check', fixture, 'cut');
+    expect(code).toBe(1);
+    expect(out).toMatch(/truncated at maxStates/);
+    expect(out).toMatch(/no violation/);
+  });
+
   it('checks every exported saga when no export is named', async () => {
     const { code, out } = await cli('check', fixture);
     expect(code).toBe(1);
@@ -37,7 +44,7 @@ describe('orsa check', () => {
   it('says what to do with a missing file, a missing export, or a TypeScript file Node cannot load', async () => {
     expect(await cli('check')).toMatchObject({ code: 2, err: expect.stringMatching(/name the module to check/) });
     expect(await cli('check', 'nope.js')).toMatchObject({ code: 2, err: expect.stringMatching(/no file at .*nope\.js/) });
-    expect(await cli('check', fixture, 'notASaga')).toMatchObject({ code: 2, err: expect.stringMatching(/no saga exported as "notASaga" \(exports: good, leaky, notASaga\)/) });
+    expect(await cli('check', fixture, 'notASaga')).toMatchObject({ code: 2, err: expect.stringMatching(/no saga exported as "notASaga" \(exports: good, leaky, cut, notASaga\)/) });
     const dir = mkdtempSync(join(tmpdir(), 'orsa-check-'));
     const ts = join(dir, 'broken.ts');
     writeFileSync(ts, 'export const x: number = ;\n');

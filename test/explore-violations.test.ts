@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { saga } from '../src/index.js';
+import { SagaDefinition } from '../src/core/definition.js';
 import { explore, formatReport, orsaMatchers } from '../src/testing.js';
 
 expect.extend(orsaMatchers);
@@ -63,5 +64,36 @@ describe('explore catches broken sagas, with the path that shows it', () => {
     const report = await explore(abc(), { steps: { b: { compensate: ({ record }) => (record.undo(), record.undo()) } } });
     expect(() => expect(report).toHaveNoViolations()).toThrow(/\[UNDONE_TWICE\] b#1 was undone 2 times[\s\S]*path:\n\s+1\. a#1 completes/);
     expect(formatReport(report)).toMatch(/^saga "abc" .*\n\d+ violations?:/);
+  });
+});
+
+describe('explore catches a runtime that breaks the contract', () => {
+  it('a chart that lets a cancel roll back past the pivot', async () => {
+    const s = saga('pivoted')
+      .step('reserve', () => 'r', { compensate: () => {} })
+      .step('ship', () => 's', { pivot: true })
+      .step('notify', () => 'n', { retry: 'forever' })
+      .build();
+    expect(await explore(s)).toHaveNoViolations();
+    // The same saga with the pivot guard of the cancel dropped from its chart.
+    const config = structuredClone(s.compiled.config) as { on: Record<string, { guard: unknown }> };
+    config.on['orsa.cancel']!.guard = 'isForward';
+    const broken = new SagaDefinition(s.declaration, { ...s.compiled, config: config as never });
+    const v = (await explore(broken)).violations.find((x) => x.rule === 'ROLLED_BACK_PAST_PIVOT');
+    expect(v?.message).toMatch(/the pivot "ship" completed, yet the saga ended cancelled/);
+    expect(v?.path).toContain('cancel');
+  });
+});
+
+describe('explore catches a chart that runs a compensation again after it completed', () => {
+  it('reports UNDONE_TWICE, where a re-run after a crash is deduplicated', async () => {
+    const s = abc();
+    const config = structuredClone(s.compiled.config) as { states: Record<string, any> };
+    const rollback = Object.values(config.states).find((st) => st.states?.compensating)!;
+    rollback.states.compensating.on['orsa.compensated'] = { guard: 'isCurrentCompensation', target: 'next' }; // forgets markCompensated
+    const report = await explore(new SagaDefinition(s.declaration, { ...s.compiled, config: config as never }), { maxStates: 300 }); // the attempt count of the rerun grows: bounded
+    const v = report.violations.find((x) => x.rule === 'UNDONE_TWICE');
+    expect(v?.message).toMatch(/^a#1 was undone 2 times/);
+    expect(v?.path).toEqual(['a#1 completes', 'b#1 fails for good', 'compensation of a#1 completes', 'compensation of a#1 completes']);
   });
 });

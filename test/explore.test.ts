@@ -72,6 +72,17 @@ describe('explore: what it reports', () => {
     expect(undone).toContain(true); // the compensation ran for a failed execution, with its error
   });
 
+  it('explores a failed attempt of a retried compensateOnFailure step that left its effect, then a rollback before the retry', async () => {
+    const s = saga('retried-effect')
+      .step('reserve', () => 1, { compensate: () => {} })
+      .step('charge', () => 2, { retry: 1, compensateOnFailure: true, compensate: () => {} })
+      .step('ship', () => 3)
+      .build();
+    const report = await explore(s);
+    expect(report).toHaveNoViolations();
+    expect(report.endings.cancelled).toBeGreaterThan(0);
+  });
+
   it('refuses an input the saga schema rejects, and an unknown step in options, saying what to pass', async () => {
     const s = saga('typed')
       .input({ '~standard': { version: 1, vendor: 't', validate: (v: unknown) => (typeof v === 'number' ? { value: v } : { issues: [{ message: 'a number' }] }) } })

@@ -43,6 +43,8 @@ describe('step kinds: compensable steps, one pivot, retriable steps after it', (
     expect(build(() => saga('s').step('a', () => 1, { compensateOnFailure: true } as never).build())).toMatch(/compensateOnFailure but has no compensation/);
     expect(build(() => saga('s').step('a', () => 1, { retry: 'always' as never }).build())).toMatch(/retry must be a number of retries, a policy object or 'forever'/);
     expect(build(() => saga('s').step('a', () => 1, { retry: { maxAttempts: Infinity, retryIf: () => true } }).build())).toMatch(/drop retryIf/);
+    // The shorthand counts retries: Infinity is not one (it used to be refused, and a pivot check would call it finite).
+    expect(build(() => saga('s').step('a', () => 1, { retry: Infinity }).build())).toMatch(/whole number of retries >= 0 \(got Infinity\).*retry: 'forever'/);
   });
 
   it('accepts the classic shape: compensable steps, the pivot, then retriable steps, sleeps and untimed waits', () => {
@@ -114,6 +116,50 @@ describe('step kinds: compensable steps, one pivot, retriable steps after it', (
     const error = await failure(s.run(undefined));
     expect(error.status).toBe('compensated');
     expect(calls).toEqual([['refund-if-charged', 'gateway timed out after sending'], ['release', 'r']]);
+  });
+
+  it('compensates a failed attempt of a compensateOnFailure step when the rollback comes before its retry', async () => {
+    const calls: unknown[] = [];
+    const clock = createTestClock();
+    const s = saga('s')
+      .step('charge', (): string => {
+        throw new Error('gateway timed out after sending');
+      }, {
+        retry: { maxAttempts: 3, delayMs: 1_000 },
+        compensateOnFailure: true,
+        compensate: (ctx) => void calls.push(ctx.failed ? ['refund-if-charged', ctx.error.message] : ['refund', ctx.result]),
+      })
+      .build();
+    const handle = await s.start(undefined, { clock });
+    await clock.advance(0); // attempt 1 failed: its retry waits 1 s
+    handle.cancel();
+    expect((await failure(handle.result)).status).toBe('cancelled');
+    expect(calls).toEqual([['refund-if-charged', 'gateway timed out after sending']]);
+  });
+
+  it('compensates a compensateOnFailure step that failed once then completed exactly once, with its result', async () => {
+    const calls: unknown[] = [];
+    let attempts = 0;
+    const clock = createTestClock();
+    const s = saga('s')
+      .step('charge', () => {
+        if (++attempts === 1) throw new Error('gateway timed out after sending');
+        return 'ch-1';
+      }, {
+        retry: { maxAttempts: 3, delayMs: 10 },
+        compensateOnFailure: true,
+        compensate: (ctx) => void calls.push(ctx.failed ? ['refund-if-charged', ctx.error.message] : ['refund', ctx.result]),
+      })
+      .step('ship', (): string => {
+        throw new NonRetryableError('no stock');
+      })
+      .build();
+    const handle = await s.start(undefined, { clock });
+    for (let i = 0; i < 10 && calls.length === 0; i++) await clock.next();
+    const error = await failure(handle.result);
+    expect(error.status).toBe('compensated');
+    expect(error.report?.undone).toEqual([]);
+    expect(calls).toEqual([['refund', 'ch-1']]);
   });
 
   it('does not compensate a failed execution of an ordinary step', async () => {

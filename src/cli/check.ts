@@ -1,7 +1,8 @@
 /**
  * `orsa check <module> [export]`: loads a compiled module, explores every
  * saga it exports (or the one named) and prints what `explore` found. Exit
- * code 0 when no violation, 1 when some, 2 when the module gives no saga.
+ * code 0 when no violation, 1 when some (or when `maxStates` cut the search
+ * short: not every path was checked), 2 when the module gives no saga.
  */
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
@@ -70,15 +71,18 @@ export async function runCheck(args: string[], out: Output): Promise<number> {
     return 2;
   }
   let violations = 0;
+  let truncated = false;
   for (const check of checks) {
     try {
       const report = await explore(check.saga, check.options);
       violations += report.violations.length;
+      truncated ||= report.truncated;
       out.log(`${check.key}: ${formatReport(report)}`);
     } catch (error) {
       out.error(`orsa check: ${check.key}: ${(error as Error).message}`);
       return 2;
     }
   }
-  return violations > 0 ? 1 : 0;
+  // A search cut short verified nothing about the states it left: fail, as the matcher does.
+  return violations > 0 || truncated ? 1 : 0;
 }

@@ -21,7 +21,7 @@ commands:
   retry <id>           retry the compensation of a saga that ended failed
   dashboard            serve a web page to watch and steer sagas   [--host 127.0.0.1] [--port 7070] [--sagas MODULE]
   inspect <id>         replay a saga into the Stately inspector and follow it   --url ws://HOST:PORT [--sagas MODULE]
-  check <module> [export]  explore every failure path of the sagas a .js module exports; exit 1 on violations
+  check <module> [export]  explore every failure path of the sagas a .js module exports; exit 1 on violations or a truncated search
 
 options:
   --db PATH            SQLite file (default .orsa/orsa.db, or $ORSA_DB)

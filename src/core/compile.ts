@@ -392,7 +392,9 @@ function compileStep(node: StepNode, next: Target, steps: Record<string, Compile
   const step = node.name;
   const compiled = steps[step]!;
   const compensable = node.compensate !== undefined;
-  const complete = (enter: string | null) => ({ type: 'complete', params: enter === null ? { step, compensable } : { step, compensable, enter } });
+  // A step declared compensateOnFailure may have logged a failed attempt already: its completion replaces that entry.
+  const onFailure = node.compensateOnFailure ? { onFailure: true } : {};
+  const complete = (enter: string | null) => ({ type: 'complete', params: enter === null ? { step, compensable, ...onFailure } : { step, compensable, enter, ...onFailure } });
   const done: StateConfig[] = [];
   for (const target of compiled.gotoTargets) {
     const maxVisits = node.goto!.maxVisits;
@@ -436,7 +438,8 @@ function compileStep(node: StepNode, next: Target, steps: Record<string, Compile
             {
               guard: { type: 'shouldRetry', params: compiled.retry.forever ? { step, maxAttempts: compiled.retry.maxAttempts, forever: true } : { step, maxAttempts: compiled.retry.maxAttempts } },
               target: 'retrying',
-              actions: { type: 'scheduleRetry', params: { step, ...compiled.retry } },
+              // A failed attempt of a step declared compensateOnFailure is logged: a rollback may start before its retry.
+              actions: { type: 'scheduleRetry', params: { step, ...compiled.retry, ...(node.compensateOnFailure ? { compensable: true } : {}) } },
             },
             failForGood,
           ],

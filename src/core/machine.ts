@@ -107,6 +107,16 @@ function withKey<V>(record: RecordLike<V>, key: string, value: V): AppendMap<V> 
   return AppendMap.from(record).set(key, value);
 }
 
+/**
+ * Logs an execution of a step declared `compensateOnFailure`: a failed attempt that is retried is
+ * logged already (its effect may have happened, and a rollback may start before the retry), so a
+ * later outcome of the same execution replaces its entry: it is compensated once, with that outcome.
+ */
+function logOnce(log: LogEntry[], entry: LogEntry): LogEntry[] {
+  const i = log.findIndex((e) => e.exec === entry.exec);
+  return i === -1 ? [...log, entry] : [...log.slice(0, i), ...log.slice(i + 1), entry];
+}
+
 const isCurrentExec = (context: SagaContext, event: SagaEvent, step: string) => context.active[step]?.exec === event.exec;
 
 /** Most events of one name kept in a saga's context before a wait consumes them; later ones are dropped. */
@@ -149,13 +159,13 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         };
       }),
       /** Records a completed step; with `enter`, also starts the plain step the transition goes to (one assign for both). */
-      complete: assign(({ context, event }: Args, { step, compensable, enter }: { step: string; compensable: boolean; enter?: string }) => {
+      complete: assign(({ context, event }: Args, { step, compensable, enter, onFailure }: { step: string; compensable: boolean; enter?: string; onFailure?: true }) => {
         const active: SagaContext['active'] = {};
         for (const key in context.active) if (key !== step) active[key] = context.active[key]!;
         const update: Partial<SagaContext> = {
           results: withKey(context.results, step, event.result),
           active,
-          log: compensable ? [...context.log, { exec: event.exec as string, step, result: event.result }] : context.log,
+          log: !compensable ? context.log : onFailure ? logOnce(context.log, { exec: event.exec as string, step, result: event.result }) : [...context.log, { exec: event.exec as string, step, result: event.result }],
         };
         if (enter !== undefined) {
           const visit = visitsOf(context, enter) + 1;
@@ -164,8 +174,9 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         }
         return update;
       }),
-      scheduleRetry: assign(({ context, event }: Args, params: CompiledRetry & { step: string }) => ({
+      scheduleRetry: assign(({ context, event }: Args, params: CompiledRetry & { step: string; compensable?: true }) => ({
         active: without(context.active, params.step),
+        ...(params.compensable ? { log: logOnce(context.log, failedEntry(params.step, event)) } : {}),
         timers: {
           ...context.timers,
           [params.step]: event.now + retryDelayMs(params, context.attempts[params.step] ?? 1, event.random ?? 0.5),
@@ -174,7 +185,7 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
       fail: assign(({ context, event }: Args, { step, compensable }: { step: string; compensable?: boolean }) => ({
         active: without(context.active, step),
         failure: { step, error: event.error as ErrorRecord },
-        ...(compensable ? { log: [...context.log, failedEntry(step, event)] } : {}),
+        ...(compensable ? { log: logOnce(context.log, failedEntry(step, event)) } : {}),
       })),
       gotoLimitReached: assign((_: Args, { step, target, maxVisits }: { step: string; target: string; maxVisits: number }) => ({
         failure: { step, error: chartRecord(new GotoLimitError(step, target, maxVisits)) },
@@ -227,13 +238,13 @@ export function createSagaMachine(config: StateConfig): AnyStateMachine {
         return {
           results: withKey(context.results, step, event.result),
           active: without(context.active, step),
-          log: compensable ? [...context.log, { exec: event.exec as string, step, result: event.result }] : context.log,
+          log: compensable ? logOnce(context.log, { exec: event.exec as string, step, result: event.result }) : context.log,
         };
       }),
       dropActive: assign(({ context, event }: Args, params?: { compensable?: string[] }) => {
         const step = event.type.slice('orsa.fail.'.length);
         if (!isCurrentExec(context, event, step)) return {};
-        const logged = params?.compensable?.includes(step) ? { log: [...context.log, failedEntry(step, event)] } : {};
+        const logged = params?.compensable?.includes(step) ? { log: logOnce(context.log, failedEntry(step, event)) } : {};
         return { active: without(context.active, step), ...logged };
       }),
       startCompensation: assign(({ context }: Args) => {

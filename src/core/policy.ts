@@ -46,14 +46,14 @@ export function compileRetry(retry: number | RetryPolicy | 'forever' | undefined
   if (typeof retry === 'string' && retry !== 'forever') {
     throw new SagaDefinitionError(`${where}: retry must be a number of retries, a policy object or 'forever' (got "${retry}")`);
   }
+  if (typeof retry === 'number' && !(Number.isInteger(retry) && retry >= 0)) {
+    throw new SagaDefinitionError(`${where}: retry must be a whole number of retries >= 0 (got ${retry}); use retry: 3 for three retries, or retry: 'forever'`);
+  }
   const policy: RetryPolicy = retry === 'forever' ? { maxAttempts: Infinity } : typeof retry === 'number' ? { maxAttempts: retry + 1 } : retry;
   if (policy.maxAttempts === Infinity) {
     check(policy.retryIf === undefined, `${where}: a step retried forever retries every error; drop retryIf (or give a finite maxAttempts)`);
     // A whole number in JSON: the guard reads \`forever\` and ignores it.
     return { ...compileRetry({ ...policy, maxAttempts: Number.MAX_SAFE_INTEGER }, where), forever: true };
-  }
-  if (typeof retry === 'number' && !(Number.isInteger(retry) && retry >= 0)) {
-    throw new SagaDefinitionError(`${where}: retry must be a whole number of retries >= 0 (got ${retry}); use retry: 3 for three retries`);
   }
   const out: CompiledRetry = {
     maxAttempts: policy.maxAttempts ?? NO_RETRY.maxAttempts,

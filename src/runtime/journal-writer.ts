@@ -35,7 +35,8 @@ export interface JournalSplit {
 export class JournalWriter {
   #results = 0;
   #visits = 0;
-  #log = 0;
+  /** Log entries already written (entries are immutable objects, shared from snapshot to snapshot). */
+  #logged = new WeakSet<object>();
   #reset: boolean;
 
   /** @param resumed whether the execution was restored from a stored snapshot. */
@@ -49,10 +50,16 @@ export class JournalWriter {
     const entries: JournalEntry[] = [];
     const results = AppendMap.from(context.results as RecordLike<unknown>);
     const visits = AppendMap.from(context.visits as RecordLike<number>);
-    const from = reset ? { results: 0, visits: 0, log: 0 } : { results: this.#results, visits: this.#visits, log: this.#log };
+    const from = reset ? { results: 0, visits: 0 } : { results: this.#results, visits: this.#visits };
     for (const [key, value] of results.writesSince(from.results)) entries.push({ field: 'results', key, value: journalValue(value) });
     for (const [key, value] of visits.writesSince(from.visits)) entries.push({ field: 'visits', key, value: String(value) });
-    for (let i = from.log; i < context.log.length; i++) entries.push({ field: 'log', key: null, value: JSON.stringify(context.log[i]) });
+    // The log only grows at its end, but a compensateOnFailure step's later outcome moves its entry there
+    // (machine.ts logOnce): every entry past the last one written is new; the reader keeps each exec's newest.
+    const log = context.log;
+    let first = log.length;
+    if (reset) first = 0;
+    else while (first > 0 && !this.#logged.has(log[first - 1]!)) first--;
+    for (let i = first; i < log.length; i++) entries.push({ field: 'log', key: null, value: JSON.stringify(log[i]) });
     const control = JSON.stringify({ ...persisted, context: { ...context, results: {}, visits: {}, log: [] } });
     return {
       control,
@@ -61,7 +68,7 @@ export class JournalWriter {
         this.#reset = false;
         this.#results = results.size;
         this.#visits = visits.size;
-        this.#log = context.log.length;
+        for (let i = first; i < log.length; i++) this.#logged.add(log[i]!);
       },
     };
   }

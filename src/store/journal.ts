@@ -46,7 +46,9 @@ export function assembleSnapshot(control: string, rows: readonly JournalRow[] | 
   if (!context || typeof context !== 'object') return control;
   const results = objectField(context, 'results');
   const visits = objectField(context, 'visits');
-  const log = Array.isArray(context.log) ? (context.log as unknown[]) : (context.log = []);
+  // Keyed by exec, in order: a later entry of an exec (a compensateOnFailure step's later outcome) replaces it and moves last.
+  const logged = new Map<unknown, unknown>();
+  for (const entry of Array.isArray(context.log) ? (context.log as unknown[]) : []) logged.set(execOf(entry), entry);
   for (const [field, key, value] of rows) {
     let parsed: unknown;
     try {
@@ -57,10 +59,17 @@ export function assembleSnapshot(control: string, rows: readonly JournalRow[] | 
       // reader text that is not JSON; it reports the record as corrupt (CORRUPT_RECORD) and leaves it.
       return `${UNREADABLE_JOURNAL}${control}`;
     }
-    if (field === 'log') log.push(parsed);
+    if (field === 'log') logged.set(execOf(parsed), parsed);
     else if (key !== null) define(field === 'results' ? results : visits, key, parsed);
   }
+  context.log = [...logged.values()];
   return JSON.stringify(snapshot);
+}
+
+/** The exec of a log entry, or the entry itself when it has none (then it is never merged with another). */
+function execOf(entry: unknown): unknown {
+  const exec = (entry as { exec?: unknown } | null)?.exec;
+  return typeof exec === 'string' ? exec : entry;
 }
 
 function objectField(context: Record<string, unknown>, name: string): Record<string, unknown> {

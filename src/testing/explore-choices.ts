@@ -1,6 +1,6 @@
 import { TAGS } from '../core/compile.js';
 import type { SagaDefinition } from '../core/definition.js';
-import { hasKey, lookup } from '../core/append-map.js';
+import { lookup } from '../core/append-map.js';
 import type { SagaContext } from '../core/machine.js';
 import type { StepNode } from '../core/types.js';
 import { NonRetryableError, OrsaError } from '../errors.js';
@@ -87,8 +87,8 @@ export function choicesAt(definition: SagaDefinition<any, any>, snapshot: Snap, 
       choices.push({ label: `event "${event}" arrives`, fault: false, apply: (r) => sendEvent(r, event, budget.events) });
     }
   }
-  const pivot = definition.declaration.nodes.find((n): n is StepNode => n.kind === 'step' && n.pivot)?.name;
-  if (budget.cancelsLeft > 0 && !context.rollingBack && !snapshot.hasTag(TAGS.completed) && !(pivot !== undefined && (pivot in context.active || hasKey(context.results, pivot)))) {
+  // A user may cancel at any point, past the pivot too: there the chart must ignore it (ROLLED_BACK_PAST_PIVOT otherwise).
+  if (budget.cancelsLeft > 0 && !context.rollingBack && !snapshot.hasTag(TAGS.completed)) {
     faults.push({ label: 'cancel', fault: true, cancel: true, apply: async (r) => r.execution.cancel() });
   }
   return [...choices, ...faults];
@@ -133,7 +133,19 @@ function stepChoices(definition: SagaDefinition<any, any>, context: SagaContext,
     } else faults.push({ label: `${p.exec} fails for good`, fault: true, apply: async (r) => settle(r, p, (q) => q.reject(failure())) });
   }
   if (budget.flakes && retry.maxAttempts > 1 && p.attempt === 1 && !rerun) {
-    faults.push({ label: `${p.exec} fails once (attempt ${p.attempt}; it is retried)`, fault: true, apply: async (r) => settle(r, p, (q) => q.reject(new Error(`explore: ${p.exec} flaked`))) });
+    const flake = () => new Error(`explore: ${p.exec} flaked`);
+    faults.push({ label: `${p.exec} fails once (attempt ${p.attempt}; it is retried)`, fault: true, apply: async (r) => settle(r, p, (q) => q.reject(flake())) });
+    if (node.compensateOnFailure) {
+      // A timeout after the request was sent: the effect is there before the retry, and a rollback may come first.
+      faults.push({
+        label: `${p.exec} fails once after its effect (attempt ${p.attempt}; it is retried)`,
+        fault: true,
+        apply: async (r) => {
+          r.world.recordEffect(p.exec, p.step, true, true);
+          settle(r, p, (q) => q.reject(flake()));
+        },
+      });
+    }
   }
   if (budget.crashesLeft > 0) {
     faults.push({ label: `the process dies after the effect of ${p.exec}, before its completion is stored`, fault: true, crash: true, apply: async (r) => void (await run(r)) });
@@ -148,7 +160,12 @@ function compensationChoices(world: World, p: Pending, budget: Budget, choices: 
     // A step whose effect may happen on failure: its compensation looks before undoing, as a real one would.
     else if (!p.ctx.failed || record.tookEffect()) record.undo();
   };
-  choices.push({ label: `compensation of ${p.exec} completes`, fault: false, apply: async (r) => (await undo(r), settle(r, p, (q) => q.resolve(undefined))) });
+  const done = async (r: LiveRun) => {
+    await undo(r);
+    if (!r.world.ledger.compensated.includes(p.exec)) r.world.ledger.compensated.push(p.exec);
+    settle(r, p, (q) => q.resolve(undefined));
+  };
+  choices.push({ label: `compensation of ${p.exec} completes`, fault: false, apply: done });
   // A re-run after a crash that followed the undo: the service deduplicates it by key and answers as before.
   if (world.ledger.undos.some((u) => u.key.startsWith(`${p.exec}:compensate#`))) return;
   faults.push({

@@ -26,6 +26,13 @@ export interface Ledger {
   undos: { exec: string; key: string }[];
   /** The result each step's latest completed execution returned: what a completed saga must hold. */
   results: Record<string, unknown>;
+  /**
+   * Executions whose compensation the explorer reported complete to the saga.
+   * A crash before that report reruns the compensation under the same key (the
+   * service deduplicates it); a call after it, with no crash between, is the
+   * saga running the compensation twice, and its undo counts again.
+   */
+  compensated: string[];
 }
 
 /** Records effects from a user's fake; `explore` hands it to fakes passed in `options.steps`. */
@@ -72,7 +79,10 @@ export class World {
   }
 
   recordEffect(exec: string, step: string, mustUndo: boolean, failed = false): void {
-    if (this.ledger.effects.some((e) => e.exec === exec)) return; // a rerun after a crash: the service deduplicates by key
+    const i = this.ledger.effects.findIndex((e) => e.exec === exec);
+    // A retry that completes what a failed attempt started: the same effect, now of a completed execution.
+    if (i >= 0 && this.ledger.effects[i]!.failed && !failed) this.ledger.effects[i] = { ...this.ledger.effects[i]!, failed: false };
+    if (i >= 0) return; // a rerun after a crash: the service deduplicates by key
     this.ledger.effects.push({ exec, step, mustUndo, failed });
   }
 
@@ -84,10 +94,12 @@ export class World {
 
   recorder(step: string, exec: string): Recorder {
     let calls = 0;
+    const again = this.ledger.compensated.includes(exec) ? 'again:' : '';
     return {
       effect: () => this.recordEffect(exec, step, true),
-      // Each call of one run is a distinct undo; a rerun of the same run (same key, same call) is not.
-      undo: (target) => this.recordUndo(target ?? exec, `${exec}:compensate#${calls++}`),
+      // Each call of one run is a distinct undo; a rerun of the same run (same key, same call) is not, unless it
+      // comes after the saga was told the compensation completed.
+      undo: (target) => this.recordUndo(target ?? exec, `${exec}:${again}compensate#${calls++}`),
       tookEffect: (target) => this.ledger.effects.some((e) => e.exec === (target ?? exec)),
     };
   }

@@ -20,7 +20,7 @@ export interface ExploreOptions<I = unknown> {
   events?: Record<string, unknown>;
   /** Process deaths injected per path (each between an effect and the commit of its transition). Default 1. */
   maxCrashes?: number;
-  /** Explore a cancel at every point before rollback (and before the pivot). Default true. */
+  /** Explore a cancel at every point before rollback (past the pivot too, where the saga must ignore it). Default true. */
   cancel?: boolean;
   /** Entries of a goto target explored per path (loops are bounded by this, or by goto.maxVisits when lower). Default 3. */
   maxLoops?: number;
@@ -83,7 +83,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
   const input = await saga.validateInput(options.input).catch((error: unknown) => {
     throw new ExploreConfigError(`explore: the input ${JSON.stringify(options.input)} was refused (${(error as Error).message}); pass a valid one as options.input`);
   });
-  const control: Control = { world: new World({ effects: [], undos: [], results: {} }) };
+  const control: Control = { world: new World({ effects: [], undos: [], results: {}, compensated: [] }) };
   const fake = fakeDefinition(saga, control);
   const shape = shapeOf(saga);
   const maxStates = options.maxStates ?? 200_000;
@@ -100,7 +100,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
 
   const open = async (state: State): Promise<LiveRun> => {
     // Entries are never changed once recorded: copying the lists is enough.
-    const world = new World({ effects: [...state.ledger.effects], undos: [...state.ledger.undos], results: { ...state.ledger.results } });
+    const world = new World({ effects: [...state.ledger.effects], undos: [...state.ledger.undos], results: { ...state.ledger.results }, compensated: [...state.ledger.compensated] });
     control.world = world;
     const clock = createTestClock(state.now);
     let stored: Snapshot<unknown> | null = null;
@@ -117,7 +117,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
   };
 
   const seen = new Set<string>();
-  const queue: State[] = [{ snapshot: null, now: Date.UTC(2026, 0, 1), ledger: { effects: [], undos: [], results: {} }, trail: null, crashes: 0, cancels: 0 }];
+  const queue: State[] = [{ snapshot: null, now: Date.UTC(2026, 0, 1), ledger: { effects: [], undos: [], results: {}, compensated: [] }, trail: null, crashes: 0, cancels: 0 }];
   for (let head = 0; head < queue.length; head++) {
     const state = queue[head]!;
     queue[head] = undefined as never; // let explored states go
@@ -217,6 +217,7 @@ function keyOf(state: State, context: SagaContext, shape: SagaShape): string {
   const world = [
     ledger.effects.filter((e) => e.mustUndo || running.has(e.exec)).map((e) => (e.failed ? `${e.exec}!` : e.exec)),
     ledger.undos.map((u) => u.key),
+    ledger.compensated,
     pivot !== undefined && ledger.effects.some((e) => e.step === pivot),
     mismatch,
   ];
