@@ -179,19 +179,34 @@ describe('OpenTelemetry tracing', () => {
     expect(stored.context.headers?.traceparent).toBe(`00-${firstRun.spanContext().traceId}-${firstRun.spanContext().spanId}-01`);
   });
 
-  it('stores nothing and records nothing while no SDK is registered', async () => {
+  it('stays out of the way while no SDK is registered, and traces the next run once one is', async () => {
     trace.disable();
+    const active: boolean[] = [];
+    const plain = saga('plain')
+      .step('a', () => {
+        active.push(trace.getActiveSpan() !== undefined);
+        return 1;
+      })
+      .build();
+    const runtime = createRuntime({ sagas: [plain], store: new SqliteStore({ path: ':memory:' }) });
+    runtimes.push(runtime);
     try {
-      const runtime = createRuntime({ sagas: [saga('plain').step('a', () => 1).build()], store: new SqliteStore({ path: ':memory:' }) });
-      runtimes.push(runtime);
+      expect(otelInterceptor().enabled!()).toBe(false);
       const { id } = await runtime.startSaga('plain', undefined);
       await expect(runtime.result(id)).resolves.toEqual({ a: 1 });
       const stored = JSON.parse((await runtime.store.get(id))!.snapshot) as { context: Record<string, unknown> };
       expect(stored.context).not.toHaveProperty('headers');
       expect(spans()).toEqual([]);
+      expect(active).toEqual([false]); // not even a no-op span is put in the step's context
     } finally {
       trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
     }
+    // Decided per run: the same runtime traces a saga started after an SDK registered.
+    expect(otelInterceptor().enabled!()).toBe(true);
+    const { id } = await runtime.startSaga('plain', undefined);
+    await runtime.result(id);
+    expect(active).toEqual([false, true]);
+    expect(one('step a').attributes[A.sagaId]).toBe(id);
   });
 
   it('is off with tracing: false', async () => {

@@ -19,7 +19,11 @@ export const ORSA_ATTRIBUTES = {
 
 /** Options of {@link otelInterceptor}. */
 export interface OtelInterceptorOptions {
-  /** The tracer spans are made with. Default: `trace.getTracer('orsa')` from the registered provider (no-op without an SDK). */
+  /**
+   * The tracer spans are made with. Default: `trace.getTracer('orsa')` from the
+   * registered provider; while no SDK is registered, each saga run is left
+   * unwrapped (it costs nothing).
+   */
   tracer?: Tracer;
 }
 
@@ -48,6 +52,7 @@ export function otelInterceptor(options: OtelInterceptorOptions = {}): SagaInter
   // The span of each run under way, by saga id: run events are recorded on it.
   const runs = new Map<string, Span>();
   return {
+    enabled: () => options.tracer !== undefined || sdkRegistered(),
     async run(input, next) {
       const stored = input.resumed ? parseTraceparent(input.headers.traceparent) : undefined;
       const parent = stored ? trace.setSpanContext(ROOT_CONTEXT, stored) : context.active();
@@ -83,6 +88,16 @@ export function otelInterceptor(options: OtelInterceptorOptions = {}): SagaInter
       if (span) record(span, event);
     },
   };
+}
+
+/**
+ * Whether a tracer provider is registered. The API's global provider is a
+ * ProxyTracerProvider whose delegate stays unset until an SDK registers one;
+ * any other global provider counts as registered.
+ */
+function sdkRegistered(): boolean {
+  const provider = trace.getTracerProvider() as { getDelegateTracer?: (name: string) => Tracer | undefined };
+  return typeof provider.getDelegateTracer !== 'function' || provider.getDelegateTracer('orsa') !== undefined;
 }
 
 function runAttributes(run: SagaRun): Attributes {

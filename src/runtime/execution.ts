@@ -7,7 +7,7 @@ import type { StepNode } from '../core/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
 import { assertSerializable, DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
-import { Interception, type SagaInterceptor } from '../observe/interceptors.js';
+import { activeInterceptors, Interception, type SagaInterceptor } from '../observe/interceptors.js';
 
 /** What the interpreter hands to a persister before it lets a transition's effects start. */
 export interface Transition {
@@ -137,8 +137,8 @@ export class Execution<R = unknown> {
 
   /** Starts (or resumes) the actor and the effects of its current state. */
   start(): this {
-    const interceptors = this.options.interceptors;
-    if (!interceptors || interceptors.length === 0) return this.boot(undefined);
+    const interceptors = activeInterceptors(this.options.interceptors);
+    if (!interceptors) return this.boot(undefined);
     this.hooks = new Interception(interceptors);
     const stored = (this.options.snapshot as { context?: SagaContext } | undefined)?.context?.headers;
     this.processing = true; // events sent meanwhile wait until the run begins
