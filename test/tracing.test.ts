@@ -108,6 +108,25 @@ describe('OpenTelemetry tracing', () => {
     expect(one('step flight').status.code).toBe(SpanStatusCode.ERROR);
   });
 
+  it('ends a step span with an error when the saga refuses what the step returned', async () => {
+    const bad = saga('bad')
+      .step('load', () => ({ at: new Date(0) }))
+      .build();
+    await failure(bad.run(undefined, { interceptors: [otelInterceptor()] }));
+    const load = one('step load');
+    expect(load.status.code).toBe(SpanStatusCode.ERROR);
+    expect(load.attributes[A.errorCode]).toBe('RESULT_NOT_SERIALIZABLE');
+
+    exporter.reset();
+    const loose = saga('loose')
+      .step('a', () => 1)
+      .step('b', async () => 2, { goto: { targets: ['a'], decide: () => 'nowhere' as 'a' } })
+      .build();
+    await failure(loose.run(undefined, { interceptors: [otelInterceptor()] }));
+    expect(one('step a').status.code).toBe(SpanStatusCode.OK);
+    expect(one('step b').status).toMatchObject({ code: SpanStatusCode.ERROR, message: expect.stringContaining('"nowhere"') });
+  });
+
   it('records a wait as an event of the run span', async () => {
     const clock = createTestClock();
     const nap = saga('nap').step('a', () => 1).sleep('rest', 60_000).step('b', () => 2).build();
