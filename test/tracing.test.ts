@@ -127,6 +127,19 @@ describe('OpenTelemetry tracing', () => {
     expect(one('step b').status).toMatchObject({ code: SpanStatusCode.ERROR, message: expect.stringContaining('"nowhere"') });
   });
 
+  it('ends the span of an attempt that times out, even when the step never settles', async () => {
+    const clock = createTestClock();
+    const stuck = saga('stuck')
+      .step('hang', () => new Promise(() => {}), { timeoutMs: 1_000 })
+      .build();
+    const handle = await stuck.start(undefined, { clock, interceptors: [otelInterceptor()] });
+    await clock.advance(1_000);
+    await failure(handle.result);
+    const hang = one('step hang');
+    expect(hang.status.code).toBe(SpanStatusCode.ERROR);
+    expect(hang.attributes[A.errorCode]).toBe('STEP_TIMEOUT');
+  });
+
   it('records a wait as an event of the run span', async () => {
     const clock = createTestClock();
     const nap = saga('nap').step('a', () => 1).sleep('rest', 60_000).step('b', () => 2).build();

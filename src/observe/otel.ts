@@ -122,25 +122,33 @@ function around(tracer: Tracer, name: string, call: StepCall, next: (call: StepC
     },
     parent,
   );
-  // An aborted attempt (timeout, rollback, stop) rejects with the abort's reason, recorded below with its code.
-  const done = () => span.end();
+  // An aborted attempt (timeout, rollback, stop) ends with the abort's reason, even when the step never settles.
+  const signal = call.signal;
+  let ended = false;
+  const settle = (error: unknown, failed: boolean) => {
+    if (ended) return;
+    ended = true;
+    signal.removeEventListener('abort', onAbort);
+    if (failed) fail(span, error);
+    else span.setStatus({ code: SpanStatusCode.OK });
+    span.end();
+  };
+  const onAbort = () => settle(signal.reason, true);
+  signal.addEventListener('abort', onAbort);
   let pending: unknown;
   try {
     pending = context.with(trace.setSpan(parent, span), () => next(call));
   } catch (error) {
-    fail(span, error);
-    done();
+    settle(error, true);
     throw error;
   }
   return Promise.resolve(pending).then(
     (value) => {
-      span.setStatus({ code: SpanStatusCode.OK });
-      done();
+      settle(undefined, false);
       return value;
     },
     (error: unknown) => {
-      fail(span, error);
-      done();
+      settle(error, true);
       throw error;
     },
   );
