@@ -3,26 +3,10 @@ import { saga, type SagaDefinition } from '../src/index.js';
 import { toMermaid } from '../src/core/diagram.js';
 import type { StateConfig } from '../src/core/compile.js';
 import { referenceSagas } from '../machines/index.js';
+import { orderSaga } from './diagram-fixture.js';
 import { parse } from './diagram-parse.js';
 
 const noop = () => undefined;
-
-function orderSaga() {
-  return saga('order')
-    .input<{ n: number }>()
-    .readiness(noop)
-    .step('reserve', () => 1, { compensate: noop })
-    .parallel('fulfil', {
-      payment: (b) => b.step('charge', () => 2, { retry: 2 }).compensate(noop),
-      shipping: (b) => b.step('book', () => 3).step('label', () => 4),
-    })
-    .step('check', () => 5, { goto: { targets: ['check'], decide: () => null, maxVisits: 3 } })
-    .waitFor('confirmation', { event: 'order.confirmed', timeoutMs: 1_000 })
-    .sleep('nap', 10)
-    .step('notify', () => 6)
-    .catch(noop)
-    .build();
-}
 
 /** Step names of a compiled chart (states with an `s:` id), from the config alone. */
 function stepsOf(config: StateConfig): string[] {

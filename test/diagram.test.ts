@@ -2,29 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { saga } from '../src/index.js';
 import { toMermaid } from '../src/core/diagram.js';
 import type { StateConfig } from '../src/core/compile.js';
+import { orderSaga } from './diagram-fixture.js';
 import { parse } from './diagram-parse.js';
 
 const noop = () => undefined;
 
 /** The whole statechart, as `{ detail: 'full' }` draws it (the default overview has its own spec file). */
 const full = (definition: Parameters<typeof toMermaid>[0]) => toMermaid(definition, { detail: 'full' });
-
-function orderSaga() {
-  return saga('order')
-    .input<{ n: number }>()
-    .readiness(noop)
-    .step('reserve', () => 1, { compensate: noop })
-    .parallel('fulfil', {
-      payment: (b) => b.step('charge', () => 2, { retry: 2 }).compensate(noop),
-      shipping: (b) => b.step('book', () => 3).step('label', () => 4),
-    })
-    .step('check', () => 5, { goto: { targets: ['check'], decide: () => null, maxVisits: 3 } })
-    .waitFor('confirmation', { event: 'order.confirmed', timeoutMs: 1_000 })
-    .sleep('nap', 10)
-    .step('notify', () => 6)
-    .catch(noop)
-    .build();
-}
 
 describe("toMermaid(…, { detail: 'full' })", () => {
   const diagram = full(orderSaga());

@@ -108,6 +108,38 @@ describe('OpenTelemetry tracing', () => {
     expect(one('step flight').status.code).toBe(SpanStatusCode.ERROR);
   });
 
+  it('ends a step span with an error when the saga refuses what the step returned', async () => {
+    const bad = saga('bad')
+      .step('load', () => ({ at: new Date(0) }))
+      .build();
+    await failure(bad.run(undefined, { interceptors: [otelInterceptor()] }));
+    const load = one('step load');
+    expect(load.status.code).toBe(SpanStatusCode.ERROR);
+    expect(load.attributes[A.errorCode]).toBe('RESULT_NOT_SERIALIZABLE');
+
+    exporter.reset();
+    const loose = saga('loose')
+      .step('a', () => 1)
+      .step('b', async () => 2, { goto: { targets: ['a'], decide: () => 'nowhere' as 'a' } })
+      .build();
+    await failure(loose.run(undefined, { interceptors: [otelInterceptor()] }));
+    expect(one('step a').status.code).toBe(SpanStatusCode.OK);
+    expect(one('step b').status).toMatchObject({ code: SpanStatusCode.ERROR, message: expect.stringContaining('"nowhere"') });
+  });
+
+  it('ends the span of an attempt that times out, even when the step never settles', async () => {
+    const clock = createTestClock();
+    const stuck = saga('stuck')
+      .step('hang', () => new Promise(() => {}), { timeoutMs: 1_000 })
+      .build();
+    const handle = await stuck.start(undefined, { clock, interceptors: [otelInterceptor()] });
+    await clock.advance(1_000);
+    await failure(handle.result);
+    const hang = one('step hang');
+    expect(hang.status.code).toBe(SpanStatusCode.ERROR);
+    expect(hang.attributes[A.errorCode]).toBe('STEP_TIMEOUT');
+  });
+
   it('records a wait as an event of the run span', async () => {
     const clock = createTestClock();
     const nap = saga('nap').step('a', () => 1).sleep('rest', 60_000).step('b', () => 2).build();
@@ -179,19 +211,34 @@ describe('OpenTelemetry tracing', () => {
     expect(stored.context.headers?.traceparent).toBe(`00-${firstRun.spanContext().traceId}-${firstRun.spanContext().spanId}-01`);
   });
 
-  it('stores nothing and records nothing while no SDK is registered', async () => {
+  it('stays out of the way while no SDK is registered, and traces the next run once one is', async () => {
     trace.disable();
+    const active: boolean[] = [];
+    const plain = saga('plain')
+      .step('a', () => {
+        active.push(trace.getActiveSpan() !== undefined);
+        return 1;
+      })
+      .build();
+    const runtime = createRuntime({ sagas: [plain], store: new SqliteStore({ path: ':memory:' }) });
+    runtimes.push(runtime);
     try {
-      const runtime = createRuntime({ sagas: [saga('plain').step('a', () => 1).build()], store: new SqliteStore({ path: ':memory:' }) });
-      runtimes.push(runtime);
+      expect(otelInterceptor().enabled!()).toBe(false);
       const { id } = await runtime.startSaga('plain', undefined);
       await expect(runtime.result(id)).resolves.toEqual({ a: 1 });
       const stored = JSON.parse((await runtime.store.get(id))!.snapshot) as { context: Record<string, unknown> };
       expect(stored.context).not.toHaveProperty('headers');
       expect(spans()).toEqual([]);
+      expect(active).toEqual([false]); // not even a no-op span is put in the step's context
     } finally {
       trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
     }
+    // Decided per run: the same runtime traces a saga started after an SDK registered.
+    expect(otelInterceptor().enabled!()).toBe(true);
+    const { id } = await runtime.startSaga('plain', undefined);
+    await runtime.result(id);
+    expect(active).toEqual([false, true]);
+    expect(one('step a').attributes[A.sagaId]).toBe(id);
   });
 
   it('is off with tracing: false', async () => {

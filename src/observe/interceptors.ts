@@ -65,11 +65,36 @@ export type SagaRunEvent = SagaObservation | { type: 'saga.waiting'; sagaId: str
  * ```
  */
 export interface SagaInterceptor {
+  /**
+   * Asked once as each saga run starts: `false` leaves this run (its steps,
+   * compensations and events) untouched by this interceptor, at no cost.
+   * Default: always on. Tracing answers `false` while no OpenTelemetry SDK is registered.
+   */
+  enabled?(): boolean;
   run?(input: SagaRun, next: (input: SagaRun) => Promise<SagaRunEnd>): Promise<SagaRunEnd>;
   step?(input: StepCall, next: (input: StepCall) => unknown): unknown;
   compensation?(input: StepCall, next: (input: StepCall) => unknown): unknown;
   /** Called for each fact of a run, after it is stored. Must not throw. */
   event?(run: SagaRun, event: SagaRunEvent): void;
+}
+
+/**
+ * The interceptors that wrap the run about to start (those whose `enabled()`
+ * says so), or undefined when none does: the interpreter then runs unwrapped.
+ */
+export function activeInterceptors(interceptors: readonly SagaInterceptor[] | undefined): readonly SagaInterceptor[] | undefined {
+  if (!interceptors || interceptors.length === 0) return undefined;
+  if (!interceptors.some((i) => i.enabled)) return interceptors;
+  const active = interceptors.filter((i) => isEnabled(i));
+  return active.length > 0 ? active : undefined;
+}
+
+function isEnabled(interceptor: SagaInterceptor): boolean {
+  try {
+    return interceptor.enabled?.() ?? true;
+  } catch {
+    return true; // an interceptor whose check throws still wraps: its own methods report the problem
+  }
 }
 
 type Wrap<I, O> = (input: I, next: (input: I) => O) => O;

@@ -19,7 +19,11 @@ export const ORSA_ATTRIBUTES = {
 
 /** Options of {@link otelInterceptor}. */
 export interface OtelInterceptorOptions {
-  /** The tracer spans are made with. Default: `trace.getTracer('orsa')` from the registered provider (no-op without an SDK). */
+  /**
+   * The tracer spans are made with. Default: `trace.getTracer('orsa')` from the
+   * registered provider; while no SDK is registered, each saga run is left
+   * unwrapped (it costs nothing).
+   */
   tracer?: Tracer;
 }
 
@@ -48,6 +52,7 @@ export function otelInterceptor(options: OtelInterceptorOptions = {}): SagaInter
   // The span of each run under way, by saga id: run events are recorded on it.
   const runs = new Map<string, Span>();
   return {
+    enabled: () => options.tracer !== undefined || sdkRegistered(),
     async run(input, next) {
       const stored = input.resumed ? parseTraceparent(input.headers.traceparent) : undefined;
       const parent = stored ? trace.setSpanContext(ROOT_CONTEXT, stored) : context.active();
@@ -85,6 +90,16 @@ export function otelInterceptor(options: OtelInterceptorOptions = {}): SagaInter
   };
 }
 
+/**
+ * Whether a tracer provider is registered. The API's global provider is a
+ * ProxyTracerProvider whose delegate stays unset until an SDK registers one;
+ * any other global provider counts as registered.
+ */
+function sdkRegistered(): boolean {
+  const provider = trace.getTracerProvider() as { getDelegateTracer?: (name: string) => Tracer | undefined };
+  return typeof provider.getDelegateTracer !== 'function' || provider.getDelegateTracer('orsa') !== undefined;
+}
+
 function runAttributes(run: SagaRun): Attributes {
   return { [ORSA_ATTRIBUTES.sagaName]: run.sagaName, [ORSA_ATTRIBUTES.sagaId]: run.sagaId, [ORSA_ATTRIBUTES.sagaVersion]: run.version };
 }
@@ -107,25 +122,33 @@ function around(tracer: Tracer, name: string, call: StepCall, next: (call: StepC
     },
     parent,
   );
-  // An aborted attempt (timeout, rollback, stop) rejects with the abort's reason, recorded below with its code.
-  const done = () => span.end();
+  // An aborted attempt (timeout, rollback, stop) ends with the abort's reason, even when the step never settles.
+  const signal = call.signal;
+  let ended = false;
+  const settle = (error: unknown, failed: boolean) => {
+    if (ended) return;
+    ended = true;
+    signal.removeEventListener('abort', onAbort);
+    if (failed) fail(span, error);
+    else span.setStatus({ code: SpanStatusCode.OK });
+    span.end();
+  };
+  const onAbort = () => settle(signal.reason, true);
+  signal.addEventListener('abort', onAbort);
   let pending: unknown;
   try {
     pending = context.with(trace.setSpan(parent, span), () => next(call));
   } catch (error) {
-    fail(span, error);
-    done();
+    settle(error, true);
     throw error;
   }
   return Promise.resolve(pending).then(
     (value) => {
-      span.setStatus({ code: SpanStatusCode.OK });
-      done();
+      settle(undefined, false);
       return value;
     },
     (error: unknown) => {
-      fail(span, error);
-      done();
+      settle(error, true);
       throw error;
     },
   );

@@ -9,7 +9,7 @@ import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
 import { assertSerializable, DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
 import { StepRun } from './step-run.js';
-import { Interception, type SagaInterceptor } from '../observe/interceptors.js';
+import { activeInterceptors, Interception, type SagaInterceptor } from '../observe/interceptors.js';
 
 /** What the interpreter hands to a persister before it lets a transition's effects start. */
 export interface Transition {
@@ -111,8 +111,8 @@ export class Execution<R = unknown> {
 
   /** Starts (or resumes) the actor and the effects of its current state. */
   start(): this {
-    const interceptors = this.options.interceptors;
-    if (!interceptors || interceptors.length === 0) return this.boot(undefined);
+    const interceptors = activeInterceptors(this.options.interceptors);
+    if (!interceptors) return this.boot(undefined);
     this.hooks = new Interception(interceptors);
     const stored = (this.options.snapshot as { context?: SagaContext } | undefined)?.context?.headers;
     this.processing = true; // events sent meanwhile wait until the run begins
@@ -429,7 +429,7 @@ export class Execution<R = unknown> {
     }
     let pending: unknown;
     try {
-      pending = this.hooks?.wraps('step') ? this.hooks.step(this.hooks.call('step', step, exec, attempt, run.idempotencyKey, run), () => node.run(run)) : node.run(run);
+      pending = this.hooks?.wraps('step') ? this.hooks.step(this.hooks.call('step', step, exec, attempt, run.idempotencyKey, run), () => this.checked(run, node)) : node.run(run);
     } catch (error) {
       return this.stepFailed(run, error);
     }
@@ -441,17 +441,32 @@ export class Execution<R = unknown> {
 
   private stepReturned(run: StepRun, node: StepNode, result: unknown): void {
     if (run.settled) return;
-    const step = run.step;
     try {
-      assertSerializable(step, result, this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
-      const goto = node.goto ? (node.goto.decide({ input: run.input, results: run.results, result }) ?? null) : null;
-      if (goto !== null && !node.goto!.targets.includes(goto)) {
-        throw new NonRetryableError(`step "${step}": goto decide returned "${String(goto)}", which is not among its targets (${node.goto!.targets.join(', ')})`);
-      }
-      this.stepSettled(run, { type: `orsa.done.${step}`, exec: run.exec, result, goto, now: this.clock.now() });
+      // Checked inside the interceptors already, unless one of them changed the result.
+      const goto = run.accepted !== undefined && run.accepted.result === result ? run.accepted.goto : this.accept(run, node, result);
+      this.stepSettled(run, { type: `orsa.done.${run.step}`, exec: run.exec, result, goto, now: this.clock.now() });
     } catch (error) {
       this.stepFailed(run, error);
     }
+  }
+
+  /** The step function as interceptors see it: a result the saga refuses is thrown inside them, so a span ends with the error. */
+  private checked(run: StepRun, node: StepNode): unknown {
+    const pending = node.run(run);
+    const check = (result: unknown) => (this.accept(run, node, result), result);
+    return typeof (pending as PromiseLike<unknown> | null)?.then === 'function' ? Promise.resolve(pending).then(check) : check(pending);
+  }
+
+  /** Checks a step's result (serialisable, a known goto target) and returns where it goes; throws what the step fails with. */
+  private accept(run: StepRun, node: StepNode, result: unknown): string | null {
+    const step = run.step;
+    assertSerializable(step, result, this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
+    const goto = node.goto ? (node.goto.decide({ input: run.input, results: run.results, result }) ?? null) : null;
+    if (goto !== null && !node.goto!.targets.includes(goto)) {
+      throw new NonRetryableError(`step "${step}": goto decide returned "${String(goto)}", which is not among its targets (${node.goto!.targets.join(', ')})`);
+    }
+    run.accepted = { result, goto };
+    return goto;
   }
 
   private stepFailed(run: StepRun, error: unknown): void {

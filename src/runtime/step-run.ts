@@ -15,6 +15,8 @@ export class StepRun {
   private aborted = false;
   settled = false;
   timeout: unknown = undefined;
+  /** The result the saga accepted, and its goto, once checked. */
+  accepted: { result: unknown; goto: string | null } | undefined = undefined;
   readonly idempotencyKey: string;
   constructor(
     readonly step: string,
