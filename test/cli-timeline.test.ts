@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
@@ -144,6 +145,30 @@ describe('orsa --watch', () => {
     controller.abort();
     expect(await watching).toBe(0);
     expect(printed[0]).toMatch(/ship-1\s+shipping/);
+  });
+});
+
+describe('orsa on SQLite', () => {
+  it('does not add its tables to a SQLite file that is not an orsa store, and says what to pass', async () => {
+    const other = join(dir, 'someone-else.db');
+    const foreign = new Database(other);
+    foreign.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY)');
+    foreign.close();
+    const { code, err } = await cli(['list', '--db', other]);
+    expect(code).toBe(1);
+    expect(err).toContain(`the SQLite file ${other} holds no orsa tables (nothing was created); pass the file your workers use with --db PATH`);
+    const check = new Database(other, { readonly: true });
+    const tables = check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+    check.close();
+    expect(tables).toEqual(['invoices']);
+  });
+
+  it('says a file that is not SQLite cannot be read, and what to pass', async () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a database, just some notes\n'.repeat(20));
+    const { code, err } = await cli(['show', 'x', '--db', text]);
+    expect(code).toBe(1);
+    expect(err).toMatch(/cannot read .*notes\.txt as a SQLite database \(.+\); pass the file your workers use with --db PATH/);
   });
 });
 
