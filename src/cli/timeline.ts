@@ -39,13 +39,22 @@ export interface SnapshotView {
  * ```
  */
 export function snapshotOf(record: Pick<SagaRecord, 'snapshot'>): SnapshotView | null {
+  let parsed;
   try {
-    const parsed = JSON.parse(record.snapshot);
-    return parsed && typeof parsed === 'object' && parsed.context && typeof parsed.context === 'object' ? parsed : null;
+    parsed = JSON.parse(record.snapshot);
   } catch {
     return null;
   }
+  if (!isObject(parsed) || !isObject(parsed.context)) return null;
+  // A record written by another version or by hand may hold anything: keep only the maps this view promises.
+  const context = { ...parsed.context };
+  for (const key of MAPS) if (context[key] !== undefined && !isObject(context[key])) delete context[key];
+  if (context.active) context.active = Object.fromEntries(Object.entries(context.active).filter(([, a]) => isObject(a)));
+  return { ...parsed, context } as SnapshotView;
 }
+
+const MAPS = ['results', 'active', 'visits', 'timers'] as const;
+const isObject = (value: unknown): value is Record<string, any> => !!value && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * A state value as text: `charge`, `rollback.compensating`, `ship.{a.x, b.y}`.
