@@ -149,6 +149,23 @@ describe('orsa --watch', () => {
   });
 });
 
+describe('orsa show: a long history', () => {
+  it('shows a saga with hundreds of thousands of history entries (a long-running loop) instead of overflowing the stack', async () => {
+    await runtime.startSaga(waiting, undefined, { id: 'long-1' });
+    const raw = new Database(db);
+    const first = (raw.prepare("SELECT MAX(seq) FROM orsa_history WHERE saga_id = 'long-1'").pluck().get() as number) + 1;
+    const insert = raw.prepare("INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data) VALUES ('long-1', ?, ?, 'step.started', 'go', 1, NULL)");
+    raw.transaction(() => {
+      for (let i = 0; i < 200_000; i++) insert.run(first + i, clock.now() + i);
+    })();
+    raw.close();
+    const { code, out, err } = await cli(['show', 'long-1', '--db', db]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out.split('\n').filter((l) => /^\s+\+\d+\s+step\.started\s+go/.test(l)).length).toBeGreaterThanOrEqual(200_000);
+  }, 60_000);
+});
+
 describe('orsa on SQLite', () => {
   it('does not add its tables to a SQLite file that is not an orsa store, and says what to pass', async () => {
     const other = join(dir, 'someone-else.db');

@@ -112,7 +112,8 @@ function describe(event: HistoryEvent): string {
  */
 export function timelineOf(record: Pick<SagaRecord, 'createdAt'>, history: readonly HistoryEvent[]): TimelineEntry[] {
   const ordered = [...history].sort((a, b) => (a.type === 'saga.started' ? -1 : b.type === 'saga.started' ? 1 : 0));
-  const start = Math.min(record.createdAt, ...history.map((e) => e.at));
+  // A loop, not Math.min(...): a long-running saga's history can exceed the engine's argument limit.
+  const start = history.reduce((min, e) => Math.min(min, e.at), record.createdAt);
   let worker: string | null = null;
   return ordered.map((event) => {
     const entry: TimelineEntry = {
