@@ -93,6 +93,28 @@ describe('orsa show: the timeline', () => {
     expect(types).toEqual(['saga.started', 'step.started prepare', 'step.completed prepare', 'step.started transfer', 'takeover', 'step.started transfer', 'step.completed transfer', 'saga.completed']);
   });
 
+  it('shows a takeover of a sleeping saga by the worker that wakes it, and a reload by the same worker as no takeover', async () => {
+    async function sleepThenWake(name: string, firstWorker: string, secondWorker: string) {
+      const napper = saga(name).step('before', () => 'b').sleep('nap', 60_000).step('after', () => 'a').build();
+      const napClock = createTestClock();
+      const first = createRuntime({ sagas: [napper], store, clock: napClock, workerId: firstWorker });
+      await first.startSaga(napper, undefined, { id: `${name}-1` });
+      await napClock.advance(10);
+      await first.stop(); // gone while the saga sleeps
+      const second = createRuntime({ sagas: [napper], store, clock: napClock, workerId: secondWorker });
+      await second.start();
+      await napClock.advance(70_000);
+      await expect(second.result(`${name}-1`)).resolves.toMatchObject({ after: 'a' });
+      await second.stop();
+      return (await cli(['show', `${name}-1`, '--db', db])).out;
+    }
+    const other = await sleepThenWake('napper-other', 'worker-n1', 'worker-n2');
+    expect(other).toMatch(/sleep\.started\s+nap.*\n\s+\+\d+\s+takeover\s+taken over by worker worker-n2 \(was worker-n1\)\n\s+\+\d+\s+step\.started\s+after/);
+    const same = await sleepThenWake('napper-same', 'worker-m1', 'worker-m1');
+    expect(same).not.toMatch(/takeover/);
+    expect(same).toMatch(/saga\.resumed\s+resumed by worker worker-m1\n\s+\+\d+\s+step\.started\s+after/);
+  });
+
   it("shows a completed saga's results cut short, and whole with --full", async () => {
     const { out } = await cli(['show', 'ship-1', '--db', db]);
     expect(out).toMatch(/results \(cut to 120 characters; --full for all\)/);

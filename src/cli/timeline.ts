@@ -126,9 +126,10 @@ export function timelineOf(record: Pick<SagaRecord, 'createdAt'>, history: reado
     };
     const by = (event.data as { worker?: unknown } | null | undefined)?.worker;
     if (typeof by === 'string') {
-      if (event.type === 'saga.resumed') {
+      if (event.type === 'saga.resumed' && by === worker) entry.detail = `resumed by worker ${by}`;
+      else if (event.type === 'saga.resumed') {
         entry.takeover = { worker: by, previous: worker };
-        entry.detail = worker && worker !== by ? `taken over by worker ${by} (was ${worker})` : `resumed by worker ${by}`;
+        entry.detail = worker ? `taken over by worker ${by} (was ${worker})` : `resumed by worker ${by}`;
       }
       worker = by;
     }
