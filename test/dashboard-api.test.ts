@@ -144,6 +144,21 @@ describe('orsa dashboard: the server', () => {
     }
     expect((await call('GET', '/api/sagas?q=odd-')).status).toBe(200);
   });
+
+  it('finds a saga by its exact id even when ten thousand newer sagas were updated after it', async () => {
+    const raw = new Database(db);
+    const columns = (raw.prepare('PRAGMA table_info(orsa_sagas)').all() as { name: string }[]).map((c) => c.name);
+    const picked = columns.map((c) => (c === 'id' ? '@id' : c === 'updated_at' ? 'updated_at + @bump' : c)).join(', ');
+    const copy = raw.prepare(`INSERT INTO orsa_sagas (${columns.join(', ')}) SELECT ${picked} FROM orsa_sagas WHERE id = 'w-1'`);
+    raw.transaction(() => {
+      for (let i = 1; i <= 10_001; i++) copy.run({ id: `newer-${i}`, bump: i });
+    })();
+    raw.close();
+    const found = JSON.parse((await call('GET', '/api/sagas?q=w-1')).body);
+    expect(found.sagas.map((s: { id: string }) => s.id)).toEqual(['w-1']);
+    const filtered = JSON.parse((await call('GET', '/api/sagas?q=w-1&status=completed')).body);
+    expect(filtered.sagas).toEqual([]);
+  });
 });
 
 const pgUrl = process.env.ORSA_TEST_PG_URL;
