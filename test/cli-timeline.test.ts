@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
@@ -100,6 +101,28 @@ describe('orsa show: the timeline', () => {
     expect(types).toEqual(['saga.started', 'step.started prepare', 'step.completed prepare', 'step.started transfer', 'takeover', 'step.started transfer', 'step.completed transfer', 'saga.completed']);
   });
 
+  it('shows a takeover of a sleeping saga by the worker that wakes it, and a reload by the same worker as no takeover', async () => {
+    async function sleepThenWake(name: string, firstWorker: string, secondWorker: string) {
+      const napper = saga(name).step('before', () => 'b').sleep('nap', 60_000).step('after', () => 'a').build();
+      const napClock = createTestClock();
+      const first = createRuntime({ sagas: [napper], store, clock: napClock, workerId: firstWorker });
+      await first.startSaga(napper, undefined, { id: `${name}-1` });
+      await napClock.advance(10);
+      await first.stop(); // gone while the saga sleeps
+      const second = createRuntime({ sagas: [napper], store, clock: napClock, workerId: secondWorker });
+      await second.start();
+      await napClock.advance(70_000);
+      await expect(second.result(`${name}-1`)).resolves.toMatchObject({ after: 'a' });
+      await second.stop();
+      return (await cli(['show', `${name}-1`, '--db', db])).out;
+    }
+    const other = await sleepThenWake('napper-other', 'worker-n1', 'worker-n2');
+    expect(other).toMatch(/sleep\.started\s+nap.*\n\s+\+\d+\s+takeover\s+taken over by worker worker-n2 \(was worker-n1\)\n\s+\+\d+\s+step\.started\s+after/);
+    const same = await sleepThenWake('napper-same', 'worker-m1', 'worker-m1');
+    expect(same).not.toMatch(/takeover/);
+    expect(same).toMatch(/saga\.resumed\s+resumed by worker worker-m1\n\s+\+\d+\s+step\.started\s+after/);
+  });
+
   it("shows a completed saga's results cut short, and whole with --full", async () => {
     const { out } = await cli(['show', 'ship-1', '--db', db]);
     expect(out).toMatch(/results \(cut to 120 characters; --full for all\)/);
@@ -133,15 +156,16 @@ describe('orsa CLI: what it prints is safe', () => {
 describe('orsa --watch', () => {
   it('prints a saga again when it changes and stops once it has ended', async () => {
     const controller = new AbortController();
-    const watching = cli(['show', 'wait-1', '--db', db, '--watch', '--interval-ms', '50'], { signal: controller.signal });
-    await expect.poll(async () => (await store.get('wait-1'))?.status).toBe('waiting');
+    const chunks: string[] = [];
+    const watching = main(['show', 'wait-1', '--db', db, '--watch', '--interval-ms', '50'], { log: (s) => chunks.push(s), error: (s) => chunks.push(s) }, { signal: controller.signal });
+    // Send the event only once the first screen is out: otherwise the saga may end before the watch first reads it.
+    await expect.poll(() => chunks.length).toBeGreaterThan(0);
     await runtime.send('wait-1', 'go');
     await clock.advance(1_000);
-    const result = await watching;
-    expect(result.code).toBe(0);
-    expect(result.chunks[0]).toMatch(/^\x1b\[2J\x1b\[H/);
-    expect(result.chunks[0]).toMatch(/status\s+waiting/);
-    expect(result.chunks.at(-1)).toMatch(/status\s+completed/);
+    expect(await watching).toBe(0);
+    expect(chunks[0]).toMatch(/^\x1b\[2J\x1b\[H/);
+    expect(chunks[0]).toMatch(/status\s+waiting/);
+    expect(chunks.at(-1)).toMatch(/status\s+completed/);
   });
 
   it('lists until interrupted', async () => {
@@ -152,6 +176,47 @@ describe('orsa --watch', () => {
     controller.abort();
     expect(await watching).toBe(0);
     expect(printed[0]).toMatch(/ship-1\s+shipping/);
+  });
+});
+
+describe('orsa show: a long history', () => {
+  it('shows a saga with hundreds of thousands of history entries (a long-running loop) instead of overflowing the stack', async () => {
+    await runtime.startSaga(waiting, undefined, { id: 'long-1' });
+    const raw = new Database(db);
+    const first = (raw.prepare("SELECT MAX(seq) FROM orsa_history WHERE saga_id = 'long-1'").pluck().get() as number) + 1;
+    const insert = raw.prepare("INSERT INTO orsa_history (saga_id, seq, at, type, step, attempt, data) VALUES ('long-1', ?, ?, 'step.started', 'go', 1, NULL)");
+    raw.transaction(() => {
+      for (let i = 0; i < 200_000; i++) insert.run(first + i, clock.now() + i);
+    })();
+    raw.close();
+    const { code, out, err } = await cli(['show', 'long-1', '--db', db]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out.split('\n').filter((l) => /^\s+\+\d+\s+step\.started\s+go/.test(l)).length).toBeGreaterThanOrEqual(200_000);
+  }, 60_000);
+});
+
+describe('orsa on SQLite', () => {
+  it('does not add its tables to a SQLite file that is not an orsa store, and says what to pass', async () => {
+    const other = join(dir, 'someone-else.db');
+    const foreign = new Database(other);
+    foreign.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY)');
+    foreign.close();
+    const { code, err } = await cli(['list', '--db', other]);
+    expect(code).toBe(1);
+    expect(err).toContain(`the SQLite file ${other} holds no orsa tables (nothing was created); pass the file your workers use with --db PATH`);
+    const check = new Database(other, { readonly: true });
+    const tables = check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+    check.close();
+    expect(tables).toEqual(['invoices']);
+  });
+
+  it('says a file that is not SQLite cannot be read, and what to pass', async () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a database, just some notes\n'.repeat(20));
+    const { code, err } = await cli(['show', 'x', '--db', text]);
+    expect(code).toBe(1);
+    expect(err).toMatch(/cannot read .*notes\.txt as a SQLite database \(.+\); pass the file your workers use with --db PATH/);
   });
 });
 

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { chartFromConfig } from '../src/cli/dashboard/chart.js';
@@ -117,6 +118,46 @@ describe('orsa dashboard: the server', () => {
     // The saga is still readable and its events, whatever their names, are stored as sent.
     const detail = JSON.parse((await call('GET', '/api/sagas/w-1')).body);
     expect(detail.record.id).toBe('w-1');
+  });
+
+  it('shows a saga whose stored snapshot holds odd values instead of failing with 500, and so does orsa show', async () => {
+    const odd: Record<string, unknown>[] = [{ visits: null }, { results: [1, 2], timers: 'soon' }, { active: { go: null, other: 3 } }, { failure: 'text', compError: 7 }];
+    const store = new SqliteStore({ path: db });
+    const runtime = createRuntime({ sagas: [waiting], store, clock: createTestClock() });
+    for (let i = 0; i < odd.length; i++) await runtime.startSaga(waiting, undefined, { id: `odd-${i}` });
+    await runtime.stop();
+    await store.close();
+    const raw = new Database(db);
+    for (let i = 0; i < odd.length; i++) {
+      const { snapshot } = raw.prepare('SELECT snapshot FROM orsa_sagas WHERE id = ?').get(`odd-${i}`) as { snapshot: string };
+      const parsed = JSON.parse(snapshot);
+      raw.prepare('UPDATE orsa_sagas SET snapshot = ? WHERE id = ?').run(JSON.stringify({ ...parsed, context: { ...parsed.context, ...odd[i] } }), `odd-${i}`);
+    }
+    raw.close();
+    for (let i = 0; i < odd.length; i++) {
+      const res = await call('GET', `/api/sagas/odd-${i}`);
+      expect(res.status, `${JSON.stringify(odd[i])}: ${res.body}`).toBe(200);
+      expect(JSON.parse(res.body)).toMatchObject({ record: { id: `odd-${i}` }, state: 'go' });
+      const out: string[] = [];
+      expect(await main(['show', `odd-${i}`, '--db', db], { log: (s) => out.push(s), error: (s) => out.push(s) }), out.join('\n')).toBe(0);
+      expect(out.join('\n')).toContain(`saga      odd-${i}`);
+    }
+    expect((await call('GET', '/api/sagas?q=odd-')).status).toBe(200);
+  });
+
+  it('finds a saga by its exact id even when ten thousand newer sagas were updated after it', async () => {
+    const raw = new Database(db);
+    const columns = (raw.prepare('PRAGMA table_info(orsa_sagas)').all() as { name: string }[]).map((c) => c.name);
+    const picked = columns.map((c) => (c === 'id' ? '@id' : c === 'updated_at' ? 'updated_at + @bump' : c)).join(', ');
+    const copy = raw.prepare(`INSERT INTO orsa_sagas (${columns.join(', ')}) SELECT ${picked} FROM orsa_sagas WHERE id = 'w-1'`);
+    raw.transaction(() => {
+      for (let i = 1; i <= 10_001; i++) copy.run({ id: `newer-${i}`, bump: i });
+    })();
+    raw.close();
+    const found = JSON.parse((await call('GET', '/api/sagas?q=w-1')).body);
+    expect(found.sagas.map((s: { id: string }) => s.id)).toEqual(['w-1']);
+    const filtered = JSON.parse((await call('GET', '/api/sagas?q=w-1&status=completed')).body);
+    expect(filtered.sagas).toEqual([]);
   });
 });
 

@@ -122,6 +122,12 @@ describe.skipIf(!hasChromium && !process.env.CI)('orsa dashboard in Chromium', {
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
   });
 
+  it('shows the list for an address whose saga id is not valid percent-encoding', async () => {
+    await page.goto(`${dashboard.url}#/saga/%E0%A4%A`);
+    await row('order-waiting').waitFor({ timeout: 20_000 });
+    expect(await page.locator('h1').first().textContent()).toBe('Sagas');
+  });
+
   it("shows a saga's chart with its current state, visit and failure counts, timeline, input and results", async () => {
     await page.goto(`${dashboard.url}#/saga/order-waiting`);
     const current = page.locator('.node.current');

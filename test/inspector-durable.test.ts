@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -110,8 +111,29 @@ describe('Stately inspector for durable sagas', () => {
     await clock.advance(10);
     expect(await inspecting).toBe(0); // it stops by itself once the saga has ended
     const events = frames.filter((f) => f.type === '@xstate.event').map((f) => f.event!.type);
-    expect(events.slice(3)).toEqual(['orsa.event', 'step.started', 'orsa.done.apply', 'saga.completed']);
+    // The wake that delivered the event is recorded (saga.resumed, with the worker's id) before what it ran.
+    expect(events.slice(3)).toEqual(['saga.resumed', 'orsa.event', 'step.started', 'orsa.done.apply', 'saga.completed']);
     expect(frames.at(-1)).toMatchObject({ type: '@xstate.snapshot', sessionId: 'orsa:approval:approval-1', snapshot: { value: 'completed' } });
     expect(logs.at(-1)).toMatch(/saga approval-1 is completed; it ended/);
+  });
+  it('orsa inspect stops and says so when no inspector answers at --url, instead of waiting for ever', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'orsa-inspect-none-')), 'sagas.db');
+    const store = new SqliteStore({ path: db });
+    const runtime = createRuntime({ sagas: [napper], store, clock: createTestClock() });
+    await runtime.startSaga(napper, undefined, { id: 'napper-9' });
+    await runtime.stop();
+    await store.close();
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+
+    const logs: string[] = [];
+    const controller = new AbortController();
+    cleanups.push(() => controller.abort());
+    const code = await main(['inspect', 'napper-9', '--url', `ws://127.0.0.1:${port}`, '--db', db], { log: (s) => logs.push(s), error: (s) => logs.push(s) }, { signal: controller.signal });
+    expect(code).toBe(1);
+    expect(logs.at(-1)).toMatch(new RegExp(`no inspector answers at ws://127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*\\); start the inspector's WebSocket server first`));
   });
 });

@@ -23,7 +23,7 @@ const RESULT_PREVIEW_CHARS = 120;
 
 function table(rows: string[][]): string {
   const cells = rows.map((r) => r.map(clean));
-  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const widths = cells[0]!.map((_, i) => cells.reduce((max, r) => Math.max(max, r[i]!.length), 0));
   return cells.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 

@@ -61,6 +61,8 @@ export async function runInspect(
   } catch (error) {
     throw new OrsaError('INSPECTOR_MISSING', 'orsa inspect needs the packages @statelyai/inspect and ws: npm install --save-dev @statelyai/inspect ws', { cause: error });
   }
+  // The inspector reconnects every 5 s for ever, even after stop(): make sure something listens before starting it.
+  await assertReachable(options.url);
   const inspector = module.createWebSocketInspector({ url: options.url });
   const sessionId = inspectorSessionId(record.sagaName, id);
   let snapshot: unknown = JSON.parse(record.snapshot);
@@ -102,6 +104,33 @@ export async function runInspect(
   }
 }
 
+/** Longest wait for the inspector to accept a connection, in ms. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Connects once to `url` and hangs up; throws a message saying what to do when nothing answers there. */
+async function assertReachable(url: string): Promise<void> {
+  const specifier = WS_PACKAGE;
+  const { default: WebSocket } = (await import(specifier)) as { default: new (url: string) => WsProbe };
+  await new Promise<void>((resolve, reject) => {
+    const socket = new WebSocket(url);
+    const fail = (reason: string) => {
+      clearTimeout(timer);
+      socket.terminate();
+      reject(new OrsaError('INSPECTOR_UNREACHABLE', `no inspector answers at ${url} (${reason}); start the inspector's WebSocket server first, or pass its address with --url ws://HOST:PORT`));
+    };
+    const timer = setTimeout(() => fail(`no answer within ${CONNECT_TIMEOUT_MS} ms`), CONNECT_TIMEOUT_MS);
+    socket.on('error', (error: Error) => fail(error.message || String(error)));
+    socket.on('open', () => {
+      clearTimeout(timer);
+      socket.close();
+      resolve();
+    });
+  });
+}
+
+const WS_PACKAGE: string = 'ws';
+type WsProbe = { on(event: string, listener: (...args: any[]) => void): void; close(): void; terminate(): void };
+
 function usage(out: Output, text: string): number {
   out.error(`orsa: ${text}: orsa inspect <id> --url ws://HOST:PORT [--sagas MODULE]`);
   return 2;
@@ -109,7 +138,8 @@ function usage(out: Output, text: string): number {
 
 /** Waits until the inspector is connected and its idle-callback sends have run, so stopping loses nothing. */
 async function flushed(inspector: Inspector, signal: AbortSignal): Promise<void> {
-  while (inspector.adapter?.status !== 'open' && !signal.aborted) await pause(50, signal);
+  // Bounded: an inspector that went away since the start must not keep a finished saga's inspect running.
+  for (let waited = 0; inspector.adapter?.status !== 'open' && !signal.aborted && waited < CONNECT_TIMEOUT_MS; waited += 50) await pause(50, signal);
   for (let i = 0; i < 3; i++) await pause(0, signal);
 }
 

@@ -36,10 +36,33 @@ export async function openExistingStore(where: StoreLocation): Promise<SagaStore
   if (path !== ':memory:' && !existsSync(path)) {
     throw new OrsaError('STORE_NOT_FOUND', `no SQLite file at ${path}; pass --db PATH (or --pg URL for PostgreSQL)`);
   }
+  if (path !== ':memory:') await assertSqliteTables(path);
   const { SqliteStore } = await import('../store/sqlite.js');
   const store = new SqliteStore({ path });
   await store.init();
   return store;
+}
+
+/** Looks for orsa's tables without writing: init() on a file without them would add them to someone else's database. */
+async function assertSqliteTables(path: string): Promise<void> {
+  const { default: Database } = await import('better-sqlite3');
+  let found: unknown;
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      found = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'orsa_sagas'").get();
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    throw new OrsaError('STORE_NOT_FOUND', `cannot read ${path} as a SQLite database (${(error as Error).message}); pass the file your workers use with --db PATH`, { cause: error });
+  }
+  if (!found) {
+    throw new OrsaError(
+      'STORE_NOT_FOUND',
+      `the SQLite file ${path} holds no orsa tables (nothing was created); pass the file your workers use with --db PATH, or start a runtime with a SqliteStore on it once to create them`,
+    );
+  }
 }
 
 async function assertPostgresSchema(url: string, schema: string): Promise<void> {

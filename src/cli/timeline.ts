@@ -39,13 +39,22 @@ export interface SnapshotView {
  * ```
  */
 export function snapshotOf(record: Pick<SagaRecord, 'snapshot'>): SnapshotView | null {
+  let parsed;
   try {
-    const parsed = JSON.parse(record.snapshot);
-    return parsed && typeof parsed === 'object' && parsed.context && typeof parsed.context === 'object' ? parsed : null;
+    parsed = JSON.parse(record.snapshot);
   } catch {
     return null;
   }
+  if (!isObject(parsed) || !isObject(parsed.context)) return null;
+  // A record written by another version or by hand may hold anything: keep only the maps this view promises.
+  const context = { ...parsed.context };
+  for (const key of MAPS) if (context[key] !== undefined && !isObject(context[key])) delete context[key];
+  if (context.active) context.active = Object.fromEntries(Object.entries(context.active).filter(([, a]) => isObject(a)));
+  return { ...parsed, context } as SnapshotView;
 }
+
+const MAPS = ['results', 'active', 'visits', 'timers'] as const;
+const isObject = (value: unknown): value is Record<string, any> => !!value && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * A state value as text: `charge`, `rollback.compensating`, `ship.{a.x, b.y}`.
@@ -103,7 +112,8 @@ function describe(event: HistoryEvent): string {
  */
 export function timelineOf(record: Pick<SagaRecord, 'createdAt'>, history: readonly HistoryEvent[]): TimelineEntry[] {
   const ordered = [...history].sort((a, b) => (a.type === 'saga.started' ? -1 : b.type === 'saga.started' ? 1 : 0));
-  const start = Math.min(record.createdAt, ...history.map((e) => e.at));
+  // A loop, not Math.min(...): a long-running saga's history can exceed the engine's argument limit.
+  const start = history.reduce((min, e) => Math.min(min, e.at), record.createdAt);
   let worker: string | null = null;
   return ordered.map((event) => {
     const entry: TimelineEntry = {
@@ -116,9 +126,10 @@ export function timelineOf(record: Pick<SagaRecord, 'createdAt'>, history: reado
     };
     const by = (event.data as { worker?: unknown } | null | undefined)?.worker;
     if (typeof by === 'string') {
-      if (event.type === 'saga.resumed') {
+      if (event.type === 'saga.resumed' && by === worker) entry.detail = `resumed by worker ${by}`;
+      else if (event.type === 'saga.resumed') {
         entry.takeover = { worker: by, previous: worker };
-        entry.detail = worker && worker !== by ? `taken over by worker ${by} (was ${worker})` : `resumed by worker ${by}`;
+        entry.detail = worker ? `taken over by worker ${by} (was ${worker})` : `resumed by worker ${by}`;
       }
       worker = by;
     }

@@ -10,16 +10,20 @@ import { toHistory } from './records.js';
  * and the dashboard can draw a complete timeline:
  * - `saga.started` first, stamped with the start event's time (never after
  *   the steps it started) and the worker that started it;
- * - `saga.resumed` when a worker resumes a saga whose steps it runs again
- *   (a takeover after a crash or a lost lease), with that worker's id;
+ * - `saga.resumed` with the first write of a worker that loaded the saga
+ *   from the store (a wake, or a takeover after a crash or a lost lease),
+ *   with that worker's id;
  * - `sleep.started` when a `.sleep()` step is entered, with its due time.
  *
  * @example
  * ```ts
- * const history = historyFor(transition, definition, persisted.context, this.workerId);
+ * const history = historyFor(transition, definition, persisted.context, this.workerId, execution);
  * ```
  */
-export function historyFor(t: Transition, definition: SagaDefinition<any, any>, context: SagaContext, workerId: string): HistoryEvent[] {
+export function historyFor(t: Transition, definition: SagaDefinition<any, any>, context: SagaContext, workerId: string, execution: object): HistoryEvent[] {
+  // The resume itself is not written when it re-runs nothing (a wake from a sleep or a wait): record it with the execution's first write.
+  const firstWrite = !written.has(execution);
+  written.add(execution);
   const at = t.event.now;
   const history = t.observations.map(toHistory);
   for (const [step, ms] of sleepsOf(definition)) {
@@ -28,9 +32,12 @@ export function historyFor(t: Transition, definition: SagaDefinition<any, any>, 
     if (dueAt !== undefined && dueAt === at + ms && t.event.type !== 'orsa.resume') history.push({ at, type: 'sleep.started', step, attempt: null, data: { dueAt } });
   }
   if (t.event.type === 'orsa.start') history.unshift({ at, type: 'saga.started', step: null, attempt: null, data: { worker: workerId } });
-  else if (t.event.type === 'orsa.resume') history.unshift({ at, type: 'saga.resumed', step: null, attempt: null, data: { worker: workerId } });
+  else if (firstWrite) history.unshift({ at, type: 'saga.resumed', step: null, attempt: null, data: { worker: workerId } });
   return history;
 }
+
+/** Executions that have written at least once. */
+const written = new WeakSet<object>();
 
 const sleeps = new WeakMap<SagaDefinition<any, any>, [string, number][]>();
 

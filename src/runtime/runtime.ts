@@ -433,7 +433,7 @@ export class Runtime {
       dueAt: final ? null : unload ? t.dueAt : Math.min(t.dueAt ?? Infinity, now + this.leaseMs),
       leaseUntil: final || unload ? null : now + this.leaseMs,
     };
-    const history = historyFor(t, live.definition, persisted.context, this.workerId);
+    const history = historyFor(t, live.definition, persisted.context, this.workerId, execution);
     let record: SagaRecord;
     if (t.event.type === 'orsa.start') {
       const result = await this.store.insert(

@@ -25,6 +25,8 @@ export function indexDefinitions(definitions: readonly SagaDefinition<any, any>[
 
 /** Most sagas a list answer holds. */
 const LIST_LIMIT = 500;
+/** Most sagas a search by part of an id looks through (the most recently updated). */
+const SEARCH_SCAN_LIMIT = 10_000;
 
 /**
  * The list page's data: counts per status and the sagas that match the filters (`status=a,b`, `q=` part of an id).
@@ -39,9 +41,14 @@ export async function listSagas(store: SagaStore, query: URLSearchParams) {
   const search = query.get('q')?.trim() ?? '';
   const [counts, records] = await Promise.all([
     store.countByStatus(),
-    store.list({ ...(statuses.length ? { status: statuses } : {}), limit: search ? 10_000 : LIST_LIMIT }),
+    store.list({ ...(statuses.length ? { status: statuses } : {}), limit: search ? SEARCH_SCAN_LIMIT : LIST_LIMIT }),
   ]);
   const matching = search ? records.filter((r) => r.id.includes(search)) : records;
+  // The scan above sees the most recently updated sagas only: an exact id is found however old it is.
+  if (search && !matching.some((r) => r.id === search)) {
+    const exact = await store.get(search);
+    if (exact && (!statuses.length || statuses.includes(exact.status))) matching.unshift(exact);
+  }
   return {
     counts: Object.fromEntries(SAGA_STATUSES.map((s) => [s, counts[s] ?? 0])),
     total: matching.length,

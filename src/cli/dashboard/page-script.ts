@@ -52,7 +52,9 @@ function api(path, options) {
 
 function route() {
   var m = /^#\/saga\/(.+)$/.exec(location.hash);
-  return m ? { page: 'saga', id: decodeURIComponent(m[1]) } : { page: 'list' };
+  if (!m) return { page: 'list' };
+  // A hand-edited address may hold a bad escape: show the list rather than a page stuck on "Loading…".
+  try { return { page: 'saga', id: decodeURIComponent(m[1]) }; } catch (e) { return { page: 'list' }; }
 }
 
 function start() {
