@@ -60,7 +60,8 @@ export type OrsaErrorCode =
   | 'BAD_EVENT'
   | 'STORE_NOT_FOUND'
   | 'SAGA_MODULE'
-  | 'INSPECTOR_MISSING';
+  | 'INSPECTOR_MISSING'
+  | 'INSPECTOR_UNREACHABLE';
 
 /** A plain-JSON record of an error, as kept in snapshots and history (Error objects do not survive JSON). */
 export interface ErrorRecord {
