@@ -168,8 +168,10 @@ export class MemoryStore implements SagaStore {
       .sort(claimOrder)
       .slice(0, nonNegativeInteger(request.limit));
     const accept = request.accept;
-    // The judge sees a copy: nothing it does reaches the stored record.
-    return candidates.filter((r) => !accept || accept({ ...r })).map((r) => {
+    // The judge sees a copy with the snapshot assembled from the journal, as every reader does: the
+    // control state alone (results, visits and log empty) reads as a saga that lost its past.
+    // Nothing it does reaches the stored record.
+    return candidates.filter((r) => !accept || accept(this.#out(r))).map((r) => {
       const claimed: SagaRecord = { ...r, owner, leaseUntil: request.leaseUntil, rowVersion: r.rowVersion + 1 };
       this.#records.set(r.id, claimed);
       return this.#out(claimed);

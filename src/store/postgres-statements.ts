@@ -169,7 +169,7 @@ export class PostgresStatements {
     const t = this.#t;
     return this.#variant(`candidates:${+dueOnly}${+byId}`, () => {
       const where = this.#claimWhere(dueOnly, { owner: '$1', now: '$2', names: '$4', versions: '$5', exclude: '$6', id: byId ? '$7' : null });
-      return `SELECT ${RECORD_COLUMNS} FROM ${t.sagas} s WHERE ${where}
+      return `SELECT ${recordColumns(t.journal)} FROM ${t.sagas} s WHERE ${where}
         ORDER BY s.due_at NULLS LAST, s.id
         LIMIT $3
         FOR UPDATE SKIP LOCKED`;
@@ -180,8 +180,8 @@ export class PostgresStatements {
   get claimAccepted(): Prepared {
     return this.#variant(
       'claim-accepted',
-      () => `UPDATE ${this.#t.sagas} SET owner = $1, lease_until = $2::bigint, row_version = row_version + 1
-        WHERE id = ANY($3::text[]) RETURNING ${RECORD_COLUMNS}`,
+      () => `UPDATE ${this.#t.sagas} s SET owner = $1, lease_until = $2::bigint, row_version = s.row_version + 1
+        WHERE s.id = ANY($3::text[]) RETURNING ${recordColumns(this.#t.journal)}`,
     );
   }
 
