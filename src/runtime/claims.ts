@@ -1,6 +1,6 @@
 import { OrsaError } from '../errors.js';
 import type { SagaDefinition } from '../core/definition.js';
-import { SAGA_STATUSES, type ClaimRequest, type InboxEvent, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
+import { SAGA_STATUSES, type ClaimRequest, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { CorruptRecordError } from './records.js';
 import { Backoff, isTransientError, StoreUnavailableError } from './transient.js';
 import { validateSnapshot } from './validate-snapshot.js';
@@ -160,28 +160,4 @@ export class RecordGate {
     if (error instanceof OrsaError) return this.report(error);
     this.setAside(id, new CorruptRecordError(id, `the statechart failed on it (${String(error).slice(0, 100)})`, { cause: error }));
   }
-}
-
-/**
- * The inbox events whose payload is JSON. With `report`, the others are
- * reported and left out; without, the first one throws
- * {@link CorruptRecordError}.
- *
- * @example
- * ```ts
- * const inbox = checkInbox(record.id, await store.inbox(record.id)); // throws on a hand-inserted '{oops'
- * ```
- */
-export function checkInbox(sagaId: string, events: readonly InboxEvent[], report?: (error: CorruptRecordError) => void): InboxEvent[] {
-  return events.filter((event) => {
-    try {
-      JSON.parse(event.payload);
-      return true;
-    } catch (cause) {
-      const error = new CorruptRecordError(sagaId, `its inbox event ${event.seq} has a payload that is not JSON`, { cause });
-      if (!report) throw error;
-      report(error);
-      return false;
-    }
-  });
 }

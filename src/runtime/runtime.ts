@@ -19,7 +19,7 @@ import { inspectAs } from './inspect-adapter.js';
 import { logProblem, logTakeover, runtimeInterceptors } from '../observe/runtime-setup.js';
 import type { SagaInterceptor } from '../observe/interceptors.js';
 import { hasEnded, outcomeOf, versionKey } from './records.js';
-import { checkInbox, RecordGate } from './claims.js';
+import { RecordGate } from './claims.js';
 import { validateSnapshot } from './validate-snapshot.js';
 
 const UNLOADED = new SagaUnloadedError();
@@ -326,8 +326,8 @@ export class Runtime {
         const pending = await this.store.pendingEvents([...this.live.keys()]);
         for (const event of pending) {
           const live = this.live.get(event.sagaId);
-          // An unreadable stored event is reported; the saga goes on without it, and is set aside once unloaded (see resume).
-          if (live && checkInbox(event.sagaId, [event], (e) => this.report(e)).length) deliver(live, [event], this.clock.now());
+          // An unreadable payload (stored by a raw store user) reaches the chart as a no-op that the next write consumes (toChartEvent).
+          if (live) deliver(live, [event], this.clock.now());
         }
       }
     };
@@ -343,7 +343,8 @@ export class Runtime {
       if (!definition) throw versionError(record, this.registry);
       const snapshot = validateSnapshot(definition, record);
       // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
-      const inbox = checkInbox(record.id, await this.store.inbox(record.id));
+      // An event whose payload is not JSON is no reason to set the saga aside: toChartEvent makes it a consumed no-op.
+      const inbox = await this.store.inbox(record.id);
       logTakeover(this.options.logger, record, this.workerId);
       const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId }, true);
       deliver(live, inbox, this.clock.now());
