@@ -41,6 +41,17 @@ export function describeJournal(store: StoreRef): void {
       expect(claimed.map((r) => r.snapshot)).toEqual([expected]);
     });
 
+    it('hands a claim judge (accept) the assembled snapshot, and the records it accepted too', async () => {
+      // A judge that saw the control state alone would read a saga without its past (a worker validates it there).
+      const record = newRecord({ sagaName: newSagaName(), snapshot: control(), journal: [{ field: 'results', key: 'a', value: '1' }, { field: 'log', key: null, value: '{"exec":"a#1"}' }] });
+      await store().insert(record, []);
+      const expected = whole({ results: { a: 1 }, log: [{ exec: 'a#1' }] });
+      const judged: string[] = [];
+      const claimed = await store().claim({ owner: WORKER_A, now: T0, leaseUntil: T0 + LEASE_MS, limit: 10, sagaNames: [record.sagaName], accept: (r) => (judged.push(r.snapshot), true) });
+      expect(judged).toEqual([expected]);
+      expect(claimed.map((r) => r.snapshot)).toEqual([expected]);
+    });
+
     it('keeps a key written as undefined (empty value) in its place, absent from JSON until it gets a value', async () => {
       const record = newRecord({ owner: WORKER_A, leaseUntil: T0 + LEASE_MS, snapshot: control(), journal: [{ field: 'results', key: 'u', value: '' }, { field: 'results', key: 'w', value: '1' }] });
       await store().insert(record, []);
