@@ -60,6 +60,8 @@ export {
   StoreSchemaError,
   StoreConfigError,
   DriverMissingError,
+  StoreUnavailableError,
+  TracingUnavailableError,
   toErrorRecord,
   type OrsaErrorCode,
   type ErrorRecord,

@@ -11,7 +11,7 @@
  */
 export { runStoreConformance, type StoreUnderTest } from './testing/store-conformance.js';
 export { explore, type ExploreOptions } from './testing/explore.js';
-export { ExploreConfigError } from './testing/explore-choices.js';
+export { ExploreConfigError } from './errors.js';
 export { formatReport, type ExploreReport, type Violation } from './testing/explore-report.js';
 export type { ViolationRule } from './testing/explore-invariants.js';
 export type { StepFake, Recorder } from './testing/explore-world.js';

@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as errors from '../src/errors.js';
 import { createTestClock, isOrsaError, NonRetryableError, OrsaError, saga, StoreError } from '../src/index.js';
 import { failure } from './helpers.js';
 
-// A second copy of the errors module, as when the ESM and the CJS build of orsa both load in one process.
-const secondCopy: string = '../src/errors.ts?second-copy';
-const other = (await import(/* @vite-ignore */ secondCopy)) as typeof errors;
+// A second copy of the errors modules (src/errors.ts and the src/errors/ folder it re-exports), as when the
+// ESM and the CJS build of orsa both load in one process: the registry is emptied, so they are evaluated again.
+vi.resetModules();
+const other = (await import('../src/errors.js')) as typeof errors;
 
 const samples = (m: typeof errors): errors.OrsaError[] => [
   new m.SagaDefinitionError('saga "x" has no steps'),
@@ -35,6 +36,22 @@ const samples = (m: typeof errors): errors.OrsaError[] => [
   new m.StoreSchemaError('schema version 9 is newer than this orsa knows'),
   new m.StoreConfigError('synchronous must be FULL or NORMAL'),
   new m.DriverMissingError('better-sqlite3', 'the default SQLite store'),
+  new m.UnknownEventError('order', 'order.confirmd', ['order.confirmed']),
+  new m.SagaEndedError('s1', 'completed', 'cancel'),
+  new m.SagaNotFailedError('s1', 'waiting'),
+  new m.InputNotSerializableError('order', '$.at', 'a Date at $.at'),
+  new m.InvalidSagaIdError('it is empty'),
+  new m.InvalidInboxKindError('admin'),
+  new m.LeaseLostError('charge', 3),
+  new m.StoreUnavailableError('claiming sagas', 100, { cause: Object.assign(new Error('connection reset'), { code: 'ECONNRESET' }) }),
+  new m.TracingUnavailableError(),
+  new m.ExploreConfigError('explore: the input was refused; pass a valid one as options.input'),
+  new m.ExploreStoppedError(),
+  new m.BadEventError('an event needs a name: the one the saga waits for'),
+  new m.StoreNotFoundError('no SQLite file at typo.db; pass --db PATH'),
+  new m.SagaModuleError('sagas.ts', 'cannot load the saga module sagas.ts; pass a built .js or .mjs module'),
+  new m.InspectorMissingError(),
+  new m.InspectorUnreachableError('ws://localhost:9', 'ECONNREFUSED'),
 ];
 
 // Every code of the union; the compiler rejects this object when a code is added without a line here.
@@ -44,7 +61,9 @@ const everyCode: Record<errors.OrsaErrorCode, true> = {
   UNKNOWN_STEP: true, GOTO_LIMIT: true, WAIT_TIMEOUT: true, EXECUTION_STOPPED: true, SAGA_ROLLING_BACK: true,
   CORRUPT_RECORD: true, VERSION_NOT_REGISTERED: true, RUNTIME_CONFIG: true, SAGA_NOT_REGISTERED: true, SAGA_ID_TAKEN: true,
   SAGA_UNLOADED: true, STALE_RECORD: true, UNKNOWN_SAGA: true, STORE_NOT_READY: true, STORE_SCHEMA: true, STORE_CONFIG: true,
-  DRIVER_MISSING: true,
+  DRIVER_MISSING: true, UNKNOWN_EVENT: true, SAGA_ENDED: true, NOT_FAILED: true, INPUT_NOT_SERIALIZABLE: true, INVALID_SAGA_ID: true,
+  INVALID_INBOX_KIND: true, LEASE_LOST: true, STORE_UNAVAILABLE: true, TRACING_UNAVAILABLE: true, EXPLORE_CONFIG: true,
+  EXPLORE_STOPPED: true, BAD_EVENT: true, STORE_NOT_FOUND: true, SAGA_MODULE: true, INSPECTOR_MISSING: true, INSPECTOR_UNREACHABLE: true,
 };
 
 describe('errors', () => {

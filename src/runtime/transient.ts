@@ -1,4 +1,5 @@
-import { OrsaError } from '../errors.js';
+// The error class lives with the others; re-exported so this module's importers keep working.
+export { StoreUnavailableError } from '../errors.js';
 
 /*
  * Which store failures are worth retrying. A transient fault (the connection
@@ -51,33 +52,6 @@ export function isTransientError(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause;
   }
   return false;
-}
-
-/**
- * The store failed with a transient fault (connection lost, database busy, a
- * timeout). Nothing was lost and no saga was set aside: the worker retries
- * with backoff, and a saga whose write failed is taken up again when its lease
- * expires. Reported once per run of failures, through `onError`.
- *
- * @example
- * ```ts
- * createRuntime({ sagas, onError: (e) => { if (e instanceof StoreUnavailableError) metrics.increment('orsa.store.unavailable'); } });
- * ```
- */
-export class StoreUnavailableError extends OrsaError {
-  constructor(doing: string, retryInMs: number, options: { cause: unknown }) {
-    super(
-      'STORE_UNAVAILABLE',
-      `the store failed transiently while ${doing} (${describe(options.cause)}); the worker retries in ${retryInMs} ms and keeps every saga: check the database's health if this goes on`,
-      options,
-    );
-  }
-}
-
-function describe(error: unknown): string {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  const text = typeof message === 'string' ? message.slice(0, 200) : String(error).slice(0, 200);
-  return typeof code === 'string' ? `${code}: ${text}` : text;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { SagaDefinition } from '../core/definition.js';
 import { lookup } from '../core/append-map.js';
 import type { SagaContext } from '../core/machine.js';
 import type { StepNode } from '../core/types.js';
-import { NonRetryableError, OrsaError } from '../errors.js';
+import { ExploreConfigError, NonRetryableError } from '../errors.js';
 import { dueAtOf } from '../runtime/observe.js';
 import type { Execution } from '../runtime/execution.js';
 import type { TestClock } from '../runtime/clock.js';
@@ -218,20 +218,4 @@ function timerLabel(definition: SagaDefinition<any, any>, timer: string, atMs: n
   if (kind === 'sleep') return `the sleep "${timer}" ends (${at})`;
   if (kind === 'step') return `the retry of "${timer}" is due (${at})`;
   return `the compensation retry is due (${at})`;
-}
-
-/**
- * `explore` was given options it cannot use (an input or event payload the
- * saga's schemas refuse, fakes that behave differently on a re-run); the
- * message says which and what to pass.
- *
- * @example
- * ```ts
- * await explore(order).catch((e) => e instanceof ExploreConfigError && console.error(e.message));
- * ```
- */
-export class ExploreConfigError extends OrsaError {
-  constructor(message: string) {
-    super('EXPLORE_CONFIG', message);
-  }
 }

@@ -1,11 +1,11 @@
 import type { SagaDefinition } from '../core/definition.js';
 import { lookup, toPlain } from '../core/append-map.js';
 import type { SagaContext } from '../core/machine.js';
-import { OrsaError } from '../errors.js';
+import { ExploreConfigError, ExploreStoppedError } from '../errors.js';
 import { createTestClock } from '../runtime/clock.js';
 import { Execution } from '../runtime/execution.js';
 import type { Snapshot } from 'xstate';
-import { choicesAt, ExploreConfigError, type Budget, type LiveRun } from './explore-choices.js';
+import { choicesAt, type Budget, type LiveRun } from './explore-choices.js';
 import { checkEnd, checkState, checkUndo, shapeOf, type Finding, type SagaShape } from './explore-invariants.js';
 import type { ExploreReport, Violation } from './explore-report.js';
 import { fakeDefinition, World, type Control, type Ledger, type StepFake } from './explore-world.js';
@@ -185,7 +185,7 @@ export async function explore<I>(saga: SagaDefinition<I, any>, options: ExploreO
 }
 
 /** One reason for every run the explorer closes (an error per run would cost a stack trace each). */
-const STOPPED = new OrsaError('EXPLORE_STOPPED', 'explore closed this run of the saga after taking its state');
+const STOPPED = new ExploreStoppedError();
 
 /**
  * Lets every promise callback run until nothing moves: the fakes park their
