@@ -1,5 +1,5 @@
 import { SAGA_STATUSES as STATUSES, type SagaStatus, type SagaStore } from '../store/types.js';
-import { ControlRefusedError, sendCommand, storedMessage } from './control.js';
+import { isControlRefusal, sendCommand, storedMessage } from './control.js';
 import { clean, cleanJson, preview } from './terminal.js';
 import { iso, snapshotOf, stateText, timelineOf } from './timeline.js';
 
@@ -125,7 +125,7 @@ export async function controlText(store: SagaStore, command: 'resume' | 'cancel'
     const { seq, sagaName, version } = await sendCommand(store, id, { command }, Date.now());
     return { code: 0, text: values.json ? cleanJson({ id, command, seq }) : clean(storedMessage(command, id, seq, sagaName, version)) };
   } catch (error) {
-    if (error instanceof ControlRefusedError) return { code: 1, text: `orsa: ${clean(error.message)}` };
+    if (isControlRefusal(error)) return { code: 1, text: `orsa: ${clean(error.message)}` };
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { OrsaError } from '../errors.js';
+import { BadEventError, SagaEndedError, SagaNotFailedError, UnknownSagaError } from '../errors.js';
 import type { CommandName } from '../runtime/commands.js';
 import { FINAL_STATUSES, type SagaStore } from '../store/types.js';
 
@@ -9,18 +9,17 @@ export type ControlCommand = 'cancel' | 'retry' | 'resume' | 'event';
 const CONTROL = { resume: 'resume', cancel: 'cancel', retry: 'retryCompensation' } as const satisfies Record<string, CommandName>;
 
 /**
- * A command that makes no sense for this saga; the message says why and what to do.
+ * Whether an error is sendCommand refusing a command that makes no sense for
+ * this saga (no such saga, its run ended, it is not failed, a bad event); the
+ * message says why and what to do.
  *
  * @example
  * ```ts
- * try { await sendCommand(store, id, { command: 'retry' }, Date.now()); } catch (e) { if (e instanceof ControlRefusedError) console.error(e.message); }
+ * try { await sendCommand(store, id, { command: 'retry' }, Date.now()); } catch (e) { if (isControlRefusal(e)) console.error(e.message); }
  * ```
  */
-export class ControlRefusedError extends OrsaError {
-  declare readonly code: 'UNKNOWN_SAGA' | 'SAGA_ENDED' | 'NOT_FAILED' | 'BAD_EVENT';
-  constructor(code: ControlRefusedError['code'], message: string) {
-    super(code, message);
-  }
+export function isControlRefusal(error: unknown): error is UnknownSagaError | SagaEndedError | SagaNotFailedError | BadEventError {
+  return error instanceof UnknownSagaError || error instanceof SagaEndedError || error instanceof SagaNotFailedError || error instanceof BadEventError;
 }
 
 /**
@@ -42,26 +41,26 @@ export async function sendCommand(
   nowMs: number,
 ): Promise<{ seq: number; sagaName: string; version: string }> {
   const record = await store.get(id);
-  if (!record) throw new ControlRefusedError('UNKNOWN_SAGA', `no saga with id "${id}"; orsa list shows them`);
+  if (!record) throw new UnknownSagaError(id);
   const { command } = request;
   // As the runtime decides: a failed saga takes only retry (its run has ended; it waits for an operator).
   if (FINAL_STATUSES.includes(record.status) || (record.status === 'failed' && command !== 'retry')) {
-    throw new ControlRefusedError('SAGA_ENDED', `saga ${id} already ended ${record.status}; there is nothing to ${command}${record.status === 'failed' ? ' (orsa retry retries its compensation)' : ''}`);
+    throw new SagaEndedError(id, record.status, command, `retry its compensation (orsa retry ${id})`);
   }
   if (command === 'retry' && record.status !== 'failed') {
-    throw new ControlRefusedError('NOT_FAILED', `saga ${id} is ${record.status}, not failed; retry applies to a saga whose compensation could not finish`);
+    throw new SagaNotFailedError(id, record.status);
   }
   let name: string;
   let payload = 'null';
   if (command === 'event') {
     if (typeof request.name !== 'string' || request.name.length === 0) {
-      throw new ControlRefusedError('BAD_EVENT', 'an event needs a name: the one the saga waits for');
+      throw new BadEventError('an event needs a name: the one the saga waits for; nothing was stored');
     }
     name = request.name;
     try {
       payload = JSON.stringify(request.payload ?? null);
     } catch (error) {
-      throw new ControlRefusedError('BAD_EVENT', `the event payload cannot be stored as JSON (${(error as Error).message}); send plain JSON`);
+      throw new BadEventError(`the event payload cannot be stored as JSON (${(error as Error).message}); send plain JSON`, { cause: error });
     }
   } else name = CONTROL[command];
   const event = await store.sendEvent(id, name, payload, nowMs, command === 'event' ? 'event' : 'command');

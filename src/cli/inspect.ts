@@ -1,4 +1,4 @@
-import { OrsaError } from '../errors.js';
+import { InspectorMissingError, InspectorUnreachableError } from '../errors.js';
 import { inspectorSessionId } from '../runtime/inspect-adapter.js';
 import { FINAL_STATUSES, type HistoryEvent, type SagaStore } from '../store/types.js';
 import type { Output } from './commands.js';
@@ -59,7 +59,7 @@ export async function runInspect(
     const specifier = INSPECT_PACKAGE;
     module = (await import(specifier)) as never;
   } catch (error) {
-    throw new OrsaError('INSPECTOR_MISSING', 'orsa inspect needs the packages @statelyai/inspect and ws: npm install --save-dev @statelyai/inspect ws', { cause: error });
+    throw new InspectorMissingError({ cause: error });
   }
   // The inspector reconnects every 5 s for ever, even after stop(): make sure something listens before starting it.
   await assertReachable(options.url);
@@ -116,7 +116,7 @@ async function assertReachable(url: string): Promise<void> {
     const fail = (reason: string) => {
       clearTimeout(timer);
       socket.terminate();
-      reject(new OrsaError('INSPECTOR_UNREACHABLE', `no inspector answers at ${url} (${reason}); start the inspector's WebSocket server first, or pass its address with --url ws://HOST:PORT`));
+      reject(new InspectorUnreachableError(url, reason));
     };
     const timer = setTimeout(() => fail(`no answer within ${CONNECT_TIMEOUT_MS} ms`), CONNECT_TIMEOUT_MS);
     socket.on('error', (error: Error) => fail(error.message || String(error)));

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { OrsaError } from '../errors.js';
+import { StoreNotFoundError } from '../errors.js';
 import type { SagaStore } from '../store/types.js';
 
 /** Where the CLI and the dashboard read sagas from. */
@@ -34,7 +34,7 @@ export async function openExistingStore(where: StoreLocation): Promise<SagaStore
   }
   const path = where.db ?? process.env.ORSA_DB ?? '.orsa/orsa.db';
   if (path !== ':memory:' && !existsSync(path)) {
-    throw new OrsaError('STORE_NOT_FOUND', `no SQLite file at ${path}; pass --db PATH (or --pg URL for PostgreSQL)`);
+    throw new StoreNotFoundError(`no SQLite file at ${path}; pass --db PATH (or --pg URL for PostgreSQL)`);
   }
   if (path !== ':memory:') await assertSqliteTables(path);
   const { SqliteStore } = await import('../store/sqlite.js');
@@ -55,12 +55,10 @@ async function assertSqliteTables(path: string): Promise<void> {
       db.close();
     }
   } catch (error) {
-    throw new OrsaError('STORE_NOT_FOUND', `cannot read ${path} as a SQLite database (${(error as Error).message}); pass the file your workers use with --db PATH`, { cause: error });
+    throw new StoreNotFoundError(`cannot read ${path} as a SQLite database (${(error as Error).message}); pass the file your workers use with --db PATH`, { cause: error });
   }
   if (!found) {
-    throw new OrsaError(
-      'STORE_NOT_FOUND',
-      `the SQLite file ${path} holds no orsa tables (nothing was created); pass the file your workers use with --db PATH, or start a runtime with a SqliteStore on it once to create them`,
+    throw new StoreNotFoundError(`the SQLite file ${path} holds no orsa tables (nothing was created); pass the file your workers use with --db PATH, or start a runtime with a SqliteStore on it once to create them`,
     );
   }
 }
@@ -72,9 +70,7 @@ async function assertPostgresSchema(url: string, schema: string): Promise<void> 
   try {
     const { rows } = await client.query<{ sagas: string | null }>('SELECT to_regclass($1) AS sagas', [`"${schema.replaceAll('"', '""')}".sagas`]);
     if (!rows[0]?.sagas) {
-      throw new OrsaError(
-        'STORE_NOT_FOUND',
-        `PostgreSQL schema "${schema}" holds no orsa tables (nothing was created); pass the schema your workers use with --schema NAME (default orsa), ` +
+      throw new StoreNotFoundError(`PostgreSQL schema "${schema}" holds no orsa tables (nothing was created); pass the schema your workers use with --schema NAME (default orsa), ` +
           'or start a runtime with a PostgresStore once to create them',
       );
     }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SagaDefinition } from '../core/definition.js';
-import { OrsaError } from '../errors.js';
+import { SagaModuleError } from '../errors.js';
 
 /**
  * Loads the saga definitions a JS module exports (named exports, the default
@@ -19,7 +19,7 @@ export async function loadSagaModule(path: string): Promise<SagaDefinition<any, 
   try {
     module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new OrsaError('SAGA_MODULE', `cannot load the saga module ${path} (${(error as Error).message}); pass a JavaScript module (built .js or .mjs) that exports your saga definitions`, { cause: error });
+    throw new SagaModuleError(path, `cannot load the saga module ${path} (${(error as Error).message}); pass a JavaScript module (built .js or .mjs) that exports your saga definitions`, { cause: error });
   }
   const found = new Set<SagaDefinition<any, any>>();
   const visit = (value: unknown) => {
@@ -30,6 +30,6 @@ export async function loadSagaModule(path: string): Promise<SagaDefinition<any, 
     }
   };
   for (const value of Object.values(module)) visit(value);
-  if (found.size === 0) throw new OrsaError('SAGA_MODULE', `the module ${path} exports no saga definitions; export the values .build() returned`);
+  if (found.size === 0) throw new SagaModuleError(path, `the module ${path} exports no saga definitions; export the values .build() returned`);
   return [...found];
 }

@@ -1,4 +1,4 @@
-import { OrsaError } from '../errors.js';
+import { TracingUnavailableError } from '../errors.js';
 import type { SagaInterceptor } from './interceptors.js';
 import { loggingInterceptor, type Logger } from './logger.js';
 
@@ -19,7 +19,7 @@ export async function runtimeInterceptors(options: ObserveOptions, workerId: str
   if (options.tracing !== false) {
     const otel = await import('./otel.js').catch((error: unknown) => {
       if (options.tracing === true) {
-        throw new OrsaError('TRACING_UNAVAILABLE', 'tracing: true needs the @opentelemetry/api package; install it (npm install @opentelemetry/api) or leave tracing unset', { cause: error });
+        throw new TracingUnavailableError({ cause: error });
       }
       return null;
     });

@@ -1,4 +1,4 @@
-import { InvalidSagaIdError, OrsaError } from '../errors.js';
+import { InvalidInboxKindError, InvalidSagaIdError } from '../errors.js';
 import type { InboxKind } from './types.js';
 
 /*
@@ -57,6 +57,6 @@ function isWellFormed(text: string): boolean {
  */
 export function assertInboxKind(kind: unknown): asserts kind is InboxKind {
   if (kind !== 'event' && kind !== 'command') {
-    throw new OrsaError('INVALID_INBOX_KIND', `inbox kind must be 'event' or 'command', not ${String(JSON.stringify(kind))}`);
+    throw new InvalidInboxKindError(kind);
   }
 }
