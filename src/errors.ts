@@ -10,7 +10,7 @@
  * import { isOrsaError, SagaFailedError } from './errors.js';
  * ```
  */
-export { OrsaError, isOrsaError, toErrorRecord, chartRecord, type OrsaErrorCode, type ErrorRecord } from './errors/base.js';
+export { OrsaError, isOrsaError, toErrorRecord, type OrsaErrorCode, type ErrorRecord } from './errors/base.js';
 export * from './errors/definition.js';
 export * from './errors/execution.js';
 export * from './errors/runtime.js';

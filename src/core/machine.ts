@@ -1,5 +1,6 @@
 import { assign, setup, type AnyStateMachine } from 'xstate';
-import { chartRecord, GotoLimitError, WaitTimeoutError, type ErrorRecord } from '../errors.js';
+import { GotoLimitError, WaitTimeoutError, type ErrorRecord } from '../errors.js';
+import { chartRecord } from '../errors/base.js';
 import { AppendMap, hasKey, lookup, type RecordLike } from './append-map.js';
 import { COMPENSATION_TIMER, type StateConfig } from './compile.js';
 import { retryDelayMs, type CompiledRetry } from './policy.js';
