@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { createRuntime, MemoryStore, saga } from '../src/index.js';
+import { createRuntime, MemoryStore } from '../src/index.js';
+import { benchSaga, runOrsa } from './orsa-run.js';
 import type { SagaStore } from '../src/store.js';
 import { encodeHistory, type HistoryRow } from '../src/store/encoding.js';
 import { PostgresStore } from '../src/store/postgres.js';
@@ -32,14 +33,6 @@ const LENGTHS = (process.env.BENCH_LENGTHS ?? '3,100,1000').split(',').map(Numbe
 const RESULT_BYTES = (process.env.BENCH_RESULT_BYTES ?? '100,10000').split(',').map(Number);
 const PG_URL = process.env.ORSA_BENCH_PG_URL ?? process.env.ORSA_TEST_PG_URL;
 const POOL_MAX = 20;
-
-/** A saga of `steps` trivial steps, each returning about `resultBytes` of JSON and reading the previous result. */
-function benchSaga(steps: number, resultBytes: number) {
-  const pad = 'x'.repeat(Math.max(0, resultBytes - 20));
-  let b: any = saga(`bench-${steps}-${resultBytes}`).input<{ n: number }>();
-  for (let i = 0; i < steps; i++) b = b.step(`s${i}`, ({ input, results }: any) => ({ n: (i === 0 ? input.n : results[`s${i - 1}`].n) + 1, pad }));
-  return b.build();
-}
 
 /** What orsa writes for the first step of a saga (control state, journal entries, history rows): the floor writes the same at every step. */
 interface Payloads {
@@ -74,45 +67,6 @@ async function capturePayloads(definition: ReturnType<typeof benchSaga>): Promis
   await runtime.result(id);
   await runtime.stop();
   return captured as Payloads;
-}
-
-type Stats = { stats(): { bytesWritten: number; writes: number } };
-
-/** Runs `sagas` sagas with `concurrency` in flight. */
-async function runOrsa(
-  store: SagaStore & Stats,
-  definition: ReturnType<typeof benchSaga>,
-  steps: number,
-  sagas: number,
-  concurrency: number,
-): Promise<{ stepsPerSec: number; commitsPerStep: number; bytesWrittenPerStep: number }> {
-  const waiting = new Map<string, () => void>();
-  const runtime = createRuntime({
-    sagas: [definition],
-    store,
-    hooks: { onComplete: (record) => waiting.get(record.id)?.() },
-    onError: (e) => console.error(e),
-  });
-  await runtime.start();
-  const before = store.stats();
-  const start = process.hrtime.bigint();
-  let next = 0;
-  const lane = async () => {
-    while (next < sagas) {
-      const n = next++;
-      const id = `b-${randomBytes(6).toString('hex')}-${n}`;
-      const done = new Promise<void>((resolve) => waiting.set(id, resolve));
-      await runtime.startSaga(definition, { n }, { id });
-      await done;
-      waiting.delete(id);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const after = store.stats();
-  await runtime.stop();
-  const total = sagas * steps;
-  return { stepsPerSec: total / seconds, commitsPerStep: (after.writes - before.writes) / total, bytesWrittenPerStep: (after.bytesWritten - before.bytesWritten) / total };
 }
 
 /**
