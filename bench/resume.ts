@@ -5,8 +5,13 @@
  *   { store, scenario, sagas, claimedMs, finishedMs }
  * claimedMs: from start() until it resolved (start's poll claims the backlog);
  * finishedMs: from start() until every saga completed.
- * Run: npm run bench:resume   (BENCH_RESUME_SAGAS=10000, BENCH_SKIP_SQLITE=1; PostgreSQL from
- * ORSA_BENCH_PG_URL or ORSA_TEST_PG_URL, skipped with a note when unset)
+ * Then two more lines (bench/resume-heap.ts, bench/resume-cross-process.ts):
+ *   { store: 'sqlite', scenario: 'parkedWaits', sagas, heapBytesPerTimedWait, heapBytesPerUntimedWait }
+ *   { store: 'postgres', scenario: 'crossProcessEvent', sends, pollIntervalMs,
+ *     crossProcessEventP50Ms, crossProcessEventP90Ms, sameProcessEventP50Ms }
+ * Run: npm run bench:resume   (BENCH_RESUME_SAGAS=10000, BENCH_SKIP_SQLITE=1, BENCH_HEAP_SAGAS=10000,
+ * BENCH_EVENT_SENDS=50; PostgreSQL from ORSA_BENCH_PG_URL or ORSA_TEST_PG_URL, skipped with a
+ * note when unset)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,9 +22,13 @@ import { createRuntime, createTestClock, saga } from '../src/index.js';
 import type { SagaStore } from '../src/store.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { crossProcessSchema, isCrossProcessWorker, measureCrossProcessEvent, runCrossProcessWorker } from './resume-cross-process.js';
+import { measureHeapPerTimedWait } from './resume-heap.js';
 
 const SAGAS = Number(process.env.BENCH_RESUME_SAGAS ?? 10_000);
 const PG_URL = process.env.ORSA_BENCH_PG_URL ?? process.env.ORSA_TEST_PG_URL;
+const HEAP_SAGAS = Number(process.env.BENCH_HEAP_SAGAS ?? 10_000);
+const EVENT_SENDS = Number(process.env.BENCH_EVENT_SENDS ?? 50);
 
 /** `hold`: the first worker never finishes step a (it is "killed" inside it). */
 const definitions = (hold: boolean) => [
@@ -77,6 +86,7 @@ async function main() {
   // Prepared quickly (NORMAL); resumed with the defaults (synchronous FULL).
   if (!process.env.BENCH_SKIP_SQLITE) await measure('sqlite', new SqliteStore({ path, synchronous: 'NORMAL' }), () => new SqliteStore({ path }));
   rmSync(dir, { recursive: true, force: true });
+  await measureHeapPerTimedWait(HEAP_SAGAS);
   if (!PG_URL) {
     console.error('PostgreSQL skipped: set ORSA_BENCH_PG_URL or ORSA_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)');
     return;
@@ -89,6 +99,15 @@ async function main() {
     await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await pool.end();
   }
+  const xproc = crossProcessSchema();
+  try {
+    await measureCrossProcessEvent(PG_URL, xproc, EVENT_SENDS);
+  } finally {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    await pool.query(`DROP SCHEMA IF EXISTS ${xproc} CASCADE; DROP SCHEMA IF EXISTS ${xproc}_same CASCADE`);
+    await pool.end();
+  }
 }
 
-void main();
+// The same bundle is the worker child of the cross-process measurement.
+void (isCrossProcessWorker ? runCrossProcessWorker() : main());
