@@ -14,7 +14,9 @@ import { mutate, seededRandom } from './fixtures/snapshot-mutations.js';
 import type { RatesServer } from '../examples/rates-server.js';
 
 // Reproducible: the seed is printed; ORSA_FUZZ_SEED replays a run, ORSA_FUZZ_RECORDS sets its size.
-const SEED = Number(process.env.ORSA_FUZZ_SEED ?? randomBytes(4).readUInt32LE(0));
+// Outside CI each run draws a new seed and so explores new mutations; CI replays a fixed one (the seed that
+// found a running step whose visit count was deleted), so a submission is judged on the same records every time.
+const SEED = Number(process.env.ORSA_FUZZ_SEED ?? (process.env.CI ? 803201677 : randomBytes(4).readUInt32LE(0)));
 const RECORDS = Number(process.env.ORSA_FUZZ_RECORDS ?? 1_000);
 const CONTROLS = 50;
 const ENDED = ['completed', 'compensated', 'cancelled', 'failed'];

@@ -199,6 +199,10 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
   const active = checkMap(context.active, 'active', runnable, isObject, 'an execution') as Record<string, Record<string, unknown>>;
   for (const [step, entry] of Object.entries(active)) {
     if (!isExecOf(entry.exec, step)) fail(`context.active.${step}.exec is not an execution of that step`);
+    // The chart names a running execution after the step's current visit (visits counts the entry that started it).
+    if (visitOf(entry.exec as string) !== ((context.visits as Record<string, number>)[step] ?? 0)) {
+      fail(`context.active.${step}.exec is not the step's current visit`);
+    }
     if (!isCount(entry.attempt) || entry.attempt < 1 || entry.attempt > steps[step]!.retry.maxAttempts) {
       fail(`context.active.${step}.attempt is not an attempt the step's retry policy allows`);
     }
