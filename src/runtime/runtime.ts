@@ -1,27 +1,24 @@
-import { OrsaError, SagaEndedError, SagaFailedError, SagaIdTakenError, SagaNotFailedError, SagaNotRegisteredError, StaleRecordError, UnknownEventError, UnknownSagaError } from '../errors.js';
+import { OrsaError, SagaEndedError, SagaIdTakenError, SagaNotFailedError, SagaNotRegisteredError, UnknownEventError, UnknownSagaError } from '../errors.js';
 import { InvalidEventError, type SagaDefinition } from '../core/definition.js';
 import { DefaultStore } from './default-store.js';
 import { assertSagaId } from '../store/input-checks.js';
 import { type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../store/types.js';
 import { systemClock, type Clock } from './clock.js';
-import { Execution, type Transition } from './execution.js';
+import type { Transition } from './execution.js';
 import type { CommandName } from './commands.js';
 import { validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
 import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES, findUnserializable } from './serialize.js';
 import { describeRecord, versionError } from './describe.js';
 import { deliver, lostExecutions, type Live } from './live.js';
 import { Waiters } from './waiters.js';
-import { JournalWriter } from './journal-writer.js';
-import type { SagaObservation } from './observe.js';
-import { inspectAs } from './inspect-adapter.js';
-import { logProblem, logTakeover, runtimeInterceptors } from '../observe/runtime-setup.js';
+import { logProblem, runtimeInterceptors } from '../observe/runtime-setup.js';
 import type { SagaInterceptor } from '../observe/interceptors.js';
 import { hasEnded, outcomeOf } from './records.js';
 import { RecordGate } from './claims.js';
-import { validateSnapshot } from './validate-snapshot.js';
 import { SagaRegistry } from './registry.js';
-import { TransitionWriter, UNLOADED } from './writer.js';
+import { TransitionWriter } from './writer.js';
 import { Poller } from './poller.js';
+import { Launcher } from './launcher.js';
 import { renewLeases } from './lease-renewal.js';
 
 /**
@@ -61,7 +58,7 @@ export class Runtime {
   /** Judges records before claims take them; sets aside the unreadable ones; retries transient store faults. */
   private readonly gate = new RecordGate((r) => this.sagas.get(r.sagaName, r.version), (e) => this.report(e));
   private readonly poller: Poller;
-  private readonly writer: TransitionWriter;
+  private readonly launcher: Launcher;
   private readonly waiters: Waiters;
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
   private readonly announcing = new Set<string>();
@@ -86,15 +83,27 @@ export class Runtime {
       claimBatch: options.claimBatch ?? 100,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
       versionsByName: this.sagas.versionsByName,
-      resume: (record) => this.resume(record),
+      resume: (record) => this.launcher.resume(record),
       running: () => this.running,
     });
-    this.writer = new TransitionWriter({
+    const writer = new TransitionWriter({
       ...common,
       hooks: options.hooks,
       announcing: this.announcing,
       wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
       leaseLost: (live, refused) => this.leaseLost(live, refused),
+    });
+    this.launcher = new Launcher({
+      ...common,
+      options,
+      sagas: this.sagas,
+      gate: this.gate,
+      writer,
+      waiters: this.waiters,
+      announcing: this.announcing,
+      interceptors: () => this.interceptors,
+      running: () => this.running,
+      wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
     });
   }
 
@@ -157,7 +166,7 @@ export class Runtime {
     }
     let created = true;
     let existing: SagaRecord | undefined;
-    const live = this.launch(definition, id, validated, undefined, { rowVersion: 0, owner: this.workerId }, false, (inserted, record) => {
+    const live = this.launcher.launch(definition, id, validated, undefined, { rowVersion: 0, owner: this.workerId }, false, (inserted, record) => {
       created = inserted;
       existing = record;
     });
@@ -291,84 +300,6 @@ export class Runtime {
     };
     let handle = this.clock.setTimeout(tick, ms);
     this.timers.add(handle);
-  }
-
-  private async resume(record: SagaRecord): Promise<void> {
-    const definition = this.sagas.get(record.sagaName, record.version);
-    try {
-      if (!definition) throw versionError(record, this.sagas.byVersion);
-      const snapshot = validateSnapshot(definition, record);
-      // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
-      // An event whose payload is not JSON is no reason to set the saga aside: toChartEvent makes it a consumed no-op.
-      const inbox = await this.store.inbox(record.id);
-      logTakeover(this.options.logger, record, this.workerId);
-      const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.workerId }, true);
-      deliver(live, inbox, this.clock.now());
-    } catch (error) {
-      this.live.get(record.id)?.execution.stop(UNLOADED);
-      this.live.delete(record.id);
-      // A transient fault leaves the saga claimable (retried soon); anything else sets it aside, reported once.
-      // Either way only the lease that claim took is given back; if that fails too, the lease simply expires.
-      const retryInMs = this.gate.resumeFailed(record, error);
-      await this.store.release(record.id, this.workerId).catch(() => {});
-      if (retryInMs !== null) this.poller.wakeAt(this.clock.now() + retryInMs);
-    }
-  }
-
-
-  private launch(
-    definition: SagaDefinition<any, any>,
-    id: string,
-    input: unknown,
-    snapshot: unknown,
-    fence: { rowVersion: number; owner: string },
-    committed: boolean,
-    onInsert?: (inserted: boolean, record: SagaRecord) => void,
-  ): Live & { firstWrite: Promise<void> } {
-    let firstWrite!: { resolve: () => void; reject: (e: unknown) => void };
-    const first = new Promise<void>((resolve, reject) => (firstWrite = { resolve, reject }));
-    first.catch(() => {}); // only startSaga awaits it: a resumed saga's failed write must not be an unhandled rejection
-    const observer = this.options.observer;
-    const execution = new Execution<unknown>(definition, input, {
-      sagaId: id,
-      clock: this.clock,
-      ...(this.options.random ? { random: this.options.random } : {}),
-      ...(this.options.inspect ? { inspect: inspectAs(this.options.inspect, definition.name, id) } : {}),
-      ...(this.options.maxResultBytes ? { maxResultBytes: this.options.maxResultBytes } : {}),
-      ...(this.options.maxLeaseLosses ? { maxLeaseLosses: this.options.maxLeaseLosses } : {}),
-      // Monotonic per claim: every claim (and every write) bumps the row version.
-      fencingToken: committed ? fence.rowVersion : 1,
-      committed: (t) => {
-        this.announcing.delete(t.sagaId);
-        this.waiters.wake(t.sagaId);
-      },
-      ...(observer ? { observer: (o: SagaObservation) => observer({ ...o, sagaName: definition.name }) } : {}),
-      ...(snapshot ? { snapshot: snapshot as never } : {}),
-      ...(this.interceptors.length ? { interceptors: this.interceptors } : {}),
-      persist: async (t) => {
-        try {
-          await this.writer.write(live, t, onInsert);
-          firstWrite.resolve();
-        } catch (error) {
-          // UNLOADED from the first write: the id existed, that run stands (startSaga answers created: false).
-          if (error === UNLOADED) firstWrite.resolve();
-          else firstWrite.reject(error);
-          throw error;
-        }
-      },
-    });
-    const live: Live = { execution, definition, fence, delivered: new Set(), consumedUpTo: 0, committed, lost: false, journal: new JournalWriter(snapshot !== undefined) };
-    this.live.set(id, live);
-    execution.result.catch((error: unknown) => {
-      // The outcome of a saga is handled by write() (final, failed and waiting sagas are unloaded there);
-      // a failed saga that was resumed to retry its compensation keeps running. Only a stop ends it here.
-      if (error instanceof SagaFailedError) return;
-      if (this.live.get(id) === live) this.live.delete(id);
-      // A transient write fault leaves the stored saga intact: it is taken up again once its lease expires.
-      if (error !== UNLOADED && !(error instanceof StaleRecordError) && this.running) this.gate.executionFailed(id, error, () => this.poller.wakeAt(this.clock.now() + this.leaseMs));
-    });
-    execution.start();
-    return Object.assign(live, { firstWrite: first });
   }
 
   /**
