@@ -1,15 +1,13 @@
 import { createActor, type Actor, type AnyStateMachine, type Snapshot } from 'xstate';
-import { ExecutionStoppedError, SagaFailedError, SagaRollingBackError, UnknownEventError } from '../errors.js';
+import { ExecutionStoppedError, SagaFailedError, UnknownEventError } from '../errors.js';
 import { toPlain } from '../core/append-map.js';
-import { TAGS } from '../core/compile.js';
 import type { SagaContext, SagaEvent } from '../core/machine.js';
 import type { SagaDefinition } from '../core/definition.js';
 import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
 import { activeInterceptors, Interception } from '../observe/interceptors.js';
-import { DEFAULT_MAX_LEASE_LOSSES, persistedOf, type ExecutionOptions, type SagaSnapshot, type Transition } from './execution-options.js';
-import { StepRunner } from './step-runner.js';
-import { CompensationRunner } from './compensation-runner.js';
+import { persistedOf, type ExecutionOptions, type SagaSnapshot, type Transition } from './execution-options.js';
+import { Effects } from './effects.js';
 
 export type { ExecutionOptions, Transition } from './execution-options.js';
 export { DEFAULT_MAX_LEASE_LOSSES } from './execution-options.js';
@@ -31,20 +29,13 @@ export class Execution<R = unknown> {
   private hooks: Interception | undefined;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly steps: StepRunner;
-  private readonly compensations: CompensationRunner;
+  /** The steps, compensation, side tasks and timer under way, and the effects settled but not yet taken. */
+  private readonly work: Effects;
   private readonly queue: SagaEvent[] = [];
   private readonly observers = new Set<(o: SagaObservation) => void>();
   private snapshot!: SagaSnapshot;
   private status: ExecutionStatus | null = null;
-  private draining = false;
   private stopped = false;
-  /**
-   * Effects that settled while the machine has not yet taken their outcome
-   * (it waits in the queue): a commit of an older snapshot must not start them again.
-   */
-  private readonly settled = new Set<string>();
-  private timer: { handle: unknown; at: number } | null = null;
   private resolve!: (value: R) => void;
   private reject!: (error: unknown) => void;
 
@@ -63,18 +54,15 @@ export class Execution<R = unknown> {
     this.result.catch(noop); // a caller that never awaits must not crash the process
     if (options.observer) this.observers.add(options.observer);
     this.input = input;
-    const deps = {
+    this.work = new Effects({
       definition,
       sagaId: this.sagaId,
       clock: this.clock,
       random: this.random,
       options,
-      settled: this.settled,
       hooks: () => this.hooks,
       enqueue: (event: SagaEvent) => this.enqueue(event),
-    };
-    this.steps = new StepRunner(deps);
-    this.compensations = new CompensationRunner(deps);
+    });
   }
 
   /** Starts (or resumes) the actor and the effects of its current state. */
@@ -156,7 +144,7 @@ export class Execution<R = unknown> {
 
   /** @internal The step executions under way here (a worker that loses its lease reports them). */
   runningSteps(): { step: string; exec: string; attempt: number }[] {
-    return [...this.steps.running.values()].map((run) => ({ step: run.step, exec: run.exec, attempt: run.attempt }));
+    return this.work.runningSteps();
   }
 
   /** @internal Whether events wait in the queue behind the transition being written. */
@@ -183,9 +171,7 @@ export class Execution<R = unknown> {
   stop(reason: unknown = new ExecutionStoppedError()): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.steps.stopAll(reason);
-    if (this.timer) this.clock.clearTimeout(this.timer.handle);
-    this.timer = null;
+    this.work.stop(reason);
     this.actor?.stop();
     this.reject(reason);
     this.hooks?.stopped(reason);
@@ -304,75 +290,17 @@ export class Execution<R = unknown> {
     if (status === 'completed') return this.finish(() => this.resolve(toPlain(context.results) as R));
     if (status === 'compensated' || status === 'cancelled' || status === 'failed') {
       // A failed saga may be retried: its compensation then starts afresh, as attempt 1.
-      this.settled.clear();
+      this.work.settled.clear();
       const error = new SagaFailedError(this.sagaId, status, context.failure?.step ?? null, context.failure?.error, reportOf(context));
       return this.finish(() => this.reject(error), status === 'failed');
     }
-    // Steps under way when the rollback starts are aborted. Active steps this process did not start
-    // (a takeover mid-rollback) are run again below with a live signal, on purpose: the crashed run may
-    // have done its side effect; an idempotent re-run completes, and what completes is compensated.
-    if (snapshot.hasTag(TAGS.draining) && !this.draining) {
-      this.draining = true;
-      this.steps.abortAll(new SagaRollingBackError());
-    }
-    // Settled effects whose outcome the chart has taken are forgotten (a retry or a revisit has a new key).
-    if (this.settled.size > 0) this.forgetSettled(snapshot);
-    const losses = context.leaseLosses;
-    for (const step in context.active) {
-      const entry = context.active[step]!;
-      const run = this.steps.running.get(step);
-      if ((!run || run.exec !== entry.exec || run.attempt !== entry.attempt) && !this.settled.has(`${entry.exec}@${entry.attempt}`)) {
-        const lost = losses && Object.hasOwn(losses, entry.exec) ? losses[entry.exec]! : 0;
-        if (lost >= (this.options.maxLeaseLosses ?? DEFAULT_MAX_LEASE_LOSSES)) this.steps.leaseLost(step, entry.exec, entry.attempt, context, lost);
-        else this.steps.run(step, entry.exec, entry.attempt, context);
-      }
-    }
-    const comp = snapshot.hasTag(TAGS.compensating) ? context.comp : null;
-    if (comp) {
-      const key = `undo:${comp.exec}@${comp.attempt}`;
-      if (this.compensations.running !== key && !this.settled.has(key)) this.compensations.run(context, key);
-    }
-    if (snapshot.hasTag(TAGS.readiness)) {
-      this.compensations.runSideTask('readiness', () => this.definition.checkReadiness(context.input, this.sagaId), 'orsa.ready', 'orsa.notReady');
-    }
-    if (snapshot.hasTag(TAGS.catch)) {
-      this.compensations.runSideTask('catch', () => this.definition.callCatch(context, statusAfterCatch(context), reportOf(context)), 'orsa.caught', 'orsa.caught');
-    }
-    this.schedule(dueAtOf(context));
-  }
-
-  private forgetSettled(snapshot: SagaSnapshot): void {
-    const context = snapshot.context;
-    const wanted = new Set<string>();
-    for (const step in context.active) wanted.add(`${context.active[step]!.exec}@${context.active[step]!.attempt}`);
-    if (snapshot.hasTag(TAGS.compensating) && context.comp) wanted.add(`undo:${context.comp.exec}@${context.comp.attempt}`);
-    if (snapshot.hasTag(TAGS.readiness)) wanted.add('readiness');
-    if (snapshot.hasTag(TAGS.catch)) wanted.add('catch');
-    for (const key of this.settled) if (!wanted.has(key)) this.settled.delete(key);
+    this.work.start(snapshot);
   }
 
   private finish(settle: () => void, keepActor = false): void {
-    if (this.timer) this.clock.clearTimeout(this.timer.handle);
-    this.timer = null;
+    this.work.clearTimer();
     this.hooks?.end();
     settle();
     if (!keepActor) this.actor.stop();
   }
-
-  private schedule(dueAt: number | null): void {
-    if (this.timer && this.timer.at === dueAt) return;
-    if (this.timer) this.clock.clearTimeout(this.timer.handle);
-    this.timer = null;
-    if (dueAt === null) return;
-    const handle = this.clock.setTimeout(() => {
-      this.timer = null;
-      this.enqueue({ type: 'orsa.wake', now: Math.max(this.clock.now(), dueAt) });
-    }, Math.max(0, dueAt - this.clock.now()));
-    this.timer = { handle, at: dueAt };
-  }
-}
-
-function statusAfterCatch(context: SagaContext): 'compensated' | 'failed' | 'cancelled' {
-  if (context.compError) return 'failed';
-  return context.cancelled ? 'cancelled' : 'compensated';
 }
