@@ -20,6 +20,7 @@ import { TransitionWriter } from './writer.js';
 import { Poller } from './poller.js';
 import { Launcher } from './launcher.js';
 import { renewLeases } from './lease-renewal.js';
+import { Repeater } from './repeater.js';
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -62,7 +63,7 @@ export class Runtime {
   private readonly waiters: Waiters;
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
   private readonly announcing = new Set<string>();
-  private readonly timers = new Set<unknown>();
+  private readonly repeater: Repeater;
   private running = false;
   private started: Promise<void> | null = null;
   private interceptors: SagaInterceptor[] = [];
@@ -75,6 +76,7 @@ export class Runtime {
     this.clock = options.clock ?? systemClock;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.waiters = new Waiters(this.clock);
+    this.repeater = new Repeater(this.clock, () => this.running, (e) => this.report(e));
     const guard = (task: () => unknown) => this.guard(task);
     const common = { store: this.store, clock: this.clock, workerId: this.workerId, leaseMs: this.leaseMs, live: this.live, guard };
     this.poller = new Poller({
@@ -115,10 +117,10 @@ export class Runtime {
       this.running = true;
       await this.reportUnresumable();
       await this.poller.poll();
-      this.every(this.options.pollIntervalMs ?? 1_000, () => this.poller.poll());
-      this.every(Math.max(1, Math.floor(this.leaseMs / 3)), () => this.guard(() => this.renew()));
+      this.repeater.every(this.options.pollIntervalMs ?? 1_000, () => this.poller.poll());
+      this.repeater.every(Math.max(1, Math.floor(this.leaseMs / 3)), () => this.guard(() => this.renew()));
       const monitor = this.options.monitor;
-      if (monitor) this.every(monitor.intervalMs, async () => this.guard(() => this.counts().then((c) => monitor.report(c))));
+      if (monitor) this.repeater.every(monitor.intervalMs, async () => this.guard(() => this.counts().then((c) => monitor.report(c))));
       await this.guard(() => this.options.hooks?.onStartup?.());
     })();
     return this.started;
@@ -131,8 +133,7 @@ export class Runtime {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const handle of this.timers) this.clock.clearTimeout(handle);
-    this.timers.clear();
+    this.repeater.clear();
     await this.poller.stop();
     const held = [...this.live.entries()];
     this.live.clear();
@@ -287,21 +288,6 @@ export class Runtime {
     await this.gate.knownCounts(this.store, names);
   }
 
-  private every(ms: number, task: () => Promise<unknown>): void {
-    const tick = () => {
-      this.timers.delete(handle);
-      if (!this.running) return;
-      void task().catch((error: unknown) => this.report(error)).finally(() => {
-        if (this.running) {
-          handle = this.clock.setTimeout(tick, ms);
-          this.timers.add(handle);
-        }
-      });
-    };
-    let handle = this.clock.setTimeout(tick, ms);
-    this.timers.add(handle);
-  }
-
   /**
    * This live worker lost the saga's lease while steps ran: it stores a `leaseLost` command naming them, so
    * the next owner (maybe this worker again) counts the loss; one that keeps losing fails with LEASE_LOST.
@@ -311,7 +297,6 @@ export class Runtime {
     if (execs.length === 0 || !this.running) return;
     void this.command(live.execution.sagaId, 'leaseLost', { execs }).catch((error: unknown) => this.report(error));
   }
-
 
   private renew(): Promise<void> {
     return renewLeases({ store: this.store, clock: this.clock, workerId: this.workerId, leaseMs: this.leaseMs, live: this.live, leaseLost: (live) => this.leaseLost(live) });
