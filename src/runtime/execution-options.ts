@@ -48,7 +48,7 @@ export interface ExecutionOptions {
 /** How often a step execution may lose its lease before it fails with LEASE_LOST. */
 export const DEFAULT_MAX_LEASE_LOSSES = 3;
 
-/** @internal The statechart snapshot of a saga, with its typed context. */
+/** The statechart snapshot of a saga, with its typed context (what `Execution.getSnapshot()` returns). */
 export type SagaSnapshot = ReturnType<Actor<AnyStateMachine>['getSnapshot']> & { context: SagaContext };
 
 /**
