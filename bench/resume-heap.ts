@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, saga } from '../src/index.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { heapAfterGc, slope } from './heap.js';
 
 const HOUR_MS = 3_600_000;
 const BATCHES = 10;
@@ -18,26 +19,7 @@ const BATCHES = 10;
 const timed = saga('timedWait').version('1').input<number>().sleep('nap', HOUR_MS).step('b', ({ input }) => input).build();
 const untimed = saga('untimedWait').version('1').input<number>().waitFor('go', { event: 'go' }).step('b', ({ input }) => input).build();
 
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc!;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
-/** Least-squares slope of y against x. */
-function slope(points: readonly [number, number][]): number {
-  const n = points.length;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
-}
 
 /** Bytes of heap per parked saga of `definition`, over `sagas` sagas in one runtime. */
 async function heapSlope(definition: typeof timed | typeof untimed, sagas: number): Promise<number> {

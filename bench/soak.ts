@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, saga } from '../src/index.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { heapAfterGc, slope } from './heap.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const BASELINE_SECONDS = Number(process.env.SOAK_BASELINE_SECONDS ?? 10);
@@ -36,26 +37,7 @@ const definition = saga('soak')
   .step('confirm', ({ results }) => results.reserve.ref.length)
   .build();
 
-/** Heap used after two full collections (the second frees what the first's finalizers released). */
-function heapAfterGc(): number {
-  gc!();
-  gc!();
-  return process.memoryUsage().heapUsed;
-}
 
-/** Least-squares slope of y against x. */
-function slope(points: readonly [number, number][]): number {
-  const n = points.length;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
-}
 
 /**
  * Runs `one` with `CONCURRENCY` in flight for `seconds`, sampling the heap
