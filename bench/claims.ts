@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createRuntime, createTestClock, MemoryStore } from '../src/index.js';
 import type { SagaStore } from '../src/store.js';
-import { RecordGate } from '../src/runtime/claims.js';
-import { PostgresStore } from '../src/store/postgres.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { RecordGate } from '../src/durable/claims.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 import { order } from '../machines/order.saga.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 2_000);

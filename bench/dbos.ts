@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { PostgresStore } from '../src/store/postgres.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
 import { benchSaga, runOrsa } from './orsa-run.js';
 
 const run = promisify(execFile);

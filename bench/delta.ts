@@ -8,7 +8,7 @@
  * Run: node scripts/run-bench.mjs bench/delta.ts
  */
 import { enablePatches, produceWithPatches, setAutoFreeze } from 'immer';
-import { AppendMap } from '../src/core/append-map.js';
+import { AppendMap } from '../src/compilation/append-map.js';
 
 enablePatches();
 setAutoFreeze(false); // freezing would add a deep walk per step that orsa does not need

@@ -21,9 +21,9 @@ import pg from 'pg';
 import { createRuntime, MemoryStore } from '../src/index.js';
 import { benchSaga, runOrsa } from './orsa-run.js';
 import type { SagaStore } from '../src/store.js';
-import { encodeHistory, type HistoryRow } from '../src/store/encoding.js';
-import { PostgresStore } from '../src/store/postgres.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { encodeHistory, type HistoryRow } from '../src/stores/encoding.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Steps per measured run, whatever the saga length (so each configuration takes about as long). */

@@ -14,7 +14,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRuntime, saga } from '../src/index.js';
-import { PostgresStore } from '../src/store/postgres.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
 
 /** The worker's poll interval: the runtime's default. */
 const POLL_INTERVAL_MS = 1_000;

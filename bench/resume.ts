@@ -20,8 +20,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createRuntime, createTestClock, saga } from '../src/index.js';
 import type { SagaStore } from '../src/store.js';
-import { PostgresStore } from '../src/store/postgres.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 import { crossProcessSchema, isCrossProcessWorker, measureCrossProcessEvent, runCrossProcessWorker } from './resume-cross-process.js';
 import { measureHeapPerTimedWait } from './resume-heap.js';
 

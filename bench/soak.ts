@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, saga } from '../src/index.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 import { heapAfterGc, slope } from './heap.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);

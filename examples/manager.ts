@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRuntime, NonRetryableError, saga } from '../src/index.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toMermaid } from '../src/core/diagram.js';
+import { toMermaid } from '../src/diagram/diagram.js';
 import type { SagaDefinition } from '../src/index.js';
 
 /** The command that rewrites the files; every staleness message names it. */

@@ -9,10 +9,10 @@
  * await hello.run(undefined);
  * ```
  */
-export { saga, SagaBuilder } from './core/builder.js';
-export { toMermaid } from './core/diagram.js';
-export { SagaDefinition, type SagaHandle } from './core/definition.js';
-export { dependency } from './core/types.js';
+export { saga, SagaBuilder } from './declaration/builder.js';
+export { toMermaid } from './diagram/diagram.js';
+export { SagaDefinition, type SagaHandle } from './declaration/definition.js';
+export { dependency } from './declaration/types.js';
 export type {
   StepContext,
   CompensationContext,
@@ -23,8 +23,8 @@ export type {
   Dependency,
   CatchHandler,
   ReadinessProbe,
-} from './core/types.js';
-export type { RetryPolicy } from './core/policy.js';
+} from './declaration/types.js';
+export type { RetryPolicy } from './declaration/policy.js';
 export {
   OrsaError,
   isOrsaError,
@@ -67,14 +67,14 @@ export {
   type ErrorRecord,
   type CompensationReport,
 } from './errors.js';
-export { systemClock, createTestClock, type Clock, type TestClock } from './runtime/clock.js';
-export type { ExecutionOptions } from './runtime/execution.js';
-export type { SagaObservation, ExecutionStatus } from './runtime/observe.js';
-export { createRuntime, Runtime } from './runtime/runtime.js';
+export { systemClock, createTestClock, type Clock, type TestClock } from './interpretation/clock.js';
+export type { ExecutionOptions } from './interpretation/execution.js';
+export type { SagaObservation, ExecutionStatus } from './interpretation/observe.js';
+export { createRuntime, Runtime } from './durable/runtime.js';
 export type { SagaInterceptor, SagaRun, SagaRunEnd, SagaRunEvent, StepCall } from './observe/interceptors.js';
 export { loggingInterceptor, type Logger } from './observe/logger.js';
-export type { RuntimeOptions, RuntimeHooks, SagaInfo } from './runtime/runtime-options.js';
-export { isTransientError } from './runtime/transient.js';
-export { MemoryStore } from './store/memory.js';
+export type { RuntimeOptions, RuntimeHooks, SagaInfo } from './durable/runtime-options.js';
+export { isTransientError } from './durable/transient.js';
+export { MemoryStore } from './stores/memory/store.js';
 // What a runtime's queries and hooks hand back; the contract a store implements is in `orsa/store`.
-export type { SagaStatus, HistoryEvent, ListFilter } from './store/types.js';
+export type { SagaStatus, HistoryEvent, ListFilter } from './stores/types.js';

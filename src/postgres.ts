@@ -8,4 +8,4 @@
  * await store.init();
  * ```
  */
-export { PostgresStore, type PostgresStoreOptions } from './store/postgres.js';
+export { PostgresStore, type PostgresStoreOptions } from './stores/postgres/store.js';

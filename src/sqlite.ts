@@ -8,4 +8,4 @@
  * await store.init();
  * ```
  */
-export { SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
+export { SqliteStore, type SqliteStoreOptions } from './stores/sqlite/store.js';

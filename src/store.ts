@@ -21,6 +21,6 @@ export {
   type WriteFence,
   type ListFilter,
   type ClaimRequest,
-} from './store/types.js';
+} from './stores/types.js';
 export { StoreError, StaleRecordError, UnknownSagaError, StoreNotReadyError, StoreSchemaError, StoreConfigError, DriverMissingError } from './errors.js';
 export type { StoreUnderTest } from './testing/store-conformance.js';

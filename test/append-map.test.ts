@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppendMap, lookup, readOnlyView, toPlain } from '../src/core/append-map.js';
+import { AppendMap, lookup, readOnlyView, toPlain } from '../src/compilation/append-map.js';
 
 /** A small seeded generator (mulberry32), so a failing case can be replayed. */
 function rng(seed: number): () => number {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { createRuntime, createTestClock, NonRetryableError, saga } from '../src/index.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orsa-cli-'));
 const db = join(dir, 'sagas.db');

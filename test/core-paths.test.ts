@@ -1,8 +1,8 @@
 import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
 import { saga, type SagaDefinition } from '../src/index.js';
-import type { SagaContext } from '../src/core/machine.js';
-import { TAGS } from '../src/core/compile.js';
+import type { SagaContext } from '../src/compilation/machine.js';
+import { TAGS } from '../src/compilation/compile.js';
 import { referenceSagas } from '../machines/index.js';
 
 /**

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CorruptRecordError, createRuntime, createTestClock, saga, type SagaStatus } from '../src/index.js';
-import { SqliteStore } from '../src/store/sqlite.js';
-import type { SagaStore } from '../src/store/types.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
+import type { SagaStore } from '../src/stores/types.js';
 
 const napper = saga('napper')
   .step('a', () => 'a')

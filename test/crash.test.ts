@@ -8,8 +8,8 @@ import { build } from 'esbuild';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SagaStore } from '../src/store.js';
-import { PostgresStore } from '../src/store/postgres.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 import { COMPENSABLE } from './fixtures/crash-saga.js';
 
 /**

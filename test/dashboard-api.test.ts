@@ -10,8 +10,8 @@ import { chartFromConfig } from '../src/cli/dashboard/chart.js';
 import { loadSagaModule } from '../src/cli/saga-module.js';
 import { clean, cleanJson } from '../src/cli/terminal.js';
 import { createRuntime, createTestClock, saga } from '../src/index.js';
-import { PostgresStore } from '../src/store/postgres.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 
 /** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */
 function prng(seed: number) {

@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from '../src/cli/dashboard/server.js';
 import { createRuntime, createTestClock, NonRetryableError, saga, type Runtime } from '../src/index.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 
 // Screenshots go to test-results/ (ignored by git); ORSA_UPDATE_SCREENSHOTS=1 refreshes the ones README.md shows, in docs/.
 const screenshotPath = (name: string): string => `${process.env.ORSA_UPDATE_SCREENSHOTS ? 'docs' : 'test-results'}/${name}`;

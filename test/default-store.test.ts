@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DefaultStore } from '../src/runtime/default-store.js';
+import { DefaultStore } from '../src/durable/default-store.js';
 
 const root = join(import.meta.dirname, '..');
 const cwd = mkdtempSync(join(tmpdir(), 'orsa-default-store-'));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { saga } from '../src/index.js';
-import { toMermaid } from '../src/core/diagram.js';
-import type { StateConfig } from '../src/core/compile.js';
+import { toMermaid } from '../src/diagram/diagram.js';
+import type { StateConfig } from '../src/compilation/compile.js';
 import { orderSaga } from './diagram-fixture.js';
 import { parse } from './diagram-parse.js';
 

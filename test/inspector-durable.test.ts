@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { main } from '../src/cli/main.js';
 import { createRuntime, createTestClock, saga } from '../src/index.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 
 type Frame = {
   type: '@xstate.actor' | '@xstate.event' | '@xstate.snapshot';

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeOrderServices, createOrderSaga } from '../machines/order.saga.js';
 import { createRuntime, MemoryStore, saga, type Runtime } from '../src/index.js';
 import type { SagaStore } from '../src/store.js';
-import { SqliteStore } from '../src/store/sqlite.js';
-import { SQLITE_MIGRATIONS } from '../src/store/migrations.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
+import { SQLITE_MIGRATIONS } from '../src/stores/sqlite/migrations.js';
 import { legacySaga } from './fixtures/legacy-saga.js';
 
 /*

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { CorruptRecordError, createRuntime, saga } from '../src/index.js';
-import { PostgresStore } from '../src/store/postgres.js';
-import { StoreUnavailableError } from '../src/runtime/transient.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
+import { StoreUnavailableError } from '../src/durable/transient.js';
 
 const url = process.env.ORSA_TEST_PG_URL;
 const ci = Boolean(process.env.CI);

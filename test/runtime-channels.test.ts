@@ -5,10 +5,10 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, createTestClock, NonRetryableError, saga, type Runtime } from '../src/index.js';
 import type { SagaStore } from '../src/store.js';
-import { MAX_QUEUED_PER_EVENT } from '../src/core/machine.js';
-import { MemoryStore } from '../src/store/memory.js';
-import { SQLITE_MIGRATIONS } from '../src/store/migrations.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { MAX_QUEUED_PER_EVENT } from '../src/compilation/machine.js';
+import { MemoryStore } from '../src/stores/memory/store.js';
+import { SQLITE_MIGRATIONS } from '../src/stores/sqlite/migrations.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 
 /*
  * Events and commands travel in separate channels: a user event can never

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, createTestClock, saga, type Runtime } from '../src/index.js';
-import { MemoryStore } from '../src/store/memory.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { MemoryStore } from '../src/stores/memory/store.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 
 /*
  * What a worker left running for weeks relies on: observers hear only what

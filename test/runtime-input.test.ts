@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, createTestClock, saga, type Runtime } from '../src/index.js';
 import type { SagaStore } from '../src/store.js';
-import { MemoryStore } from '../src/store/memory.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { MemoryStore } from '../src/stores/memory/store.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 import { INVALID_SAGA_IDS } from '../src/testing/conformance/ids.js';
 
 /*

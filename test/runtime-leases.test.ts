@@ -6,8 +6,8 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, createTestClock, MemoryStore, SagaFailedError, saga, type Clock, type Runtime, type TestClock } from '../src/index.js';
 import type { SagaStore } from '../src/store.js';
-import { PostgresStore } from '../src/store/postgres.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 
 /*
  * Leases and fencing: a step receives a fencing token that grows with every

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 // Regressions found in review: each of these failed before its fix.
 import { createRuntime, createTestClock, NonRetryableError, saga, SagaFailedError, type Runtime } from '../src/index.js';
-import { MemoryStore } from '../src/store/memory.js';
+import { MemoryStore } from '../src/stores/memory/store.js';
 
 const runtimes: Runtime[] = [];
 const track = (runtime: Runtime) => (runtimes.push(runtime), runtime);

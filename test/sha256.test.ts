@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../src/core/sha256.js';
+import { sha256Hex } from '../src/declaration/sha256.js';
 import { saga } from '../src/index.js';
 
 /** A small seeded generator (mulberry32), so a failing case can be replayed from its seed. */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { StoreConfigError } from '../src/store/errors.js';
-import { POSTGRES_MIGRATIONS } from '../src/store/migrations.js';
-import { PostgresStore } from '../src/store/postgres.js';
+import { StoreConfigError } from '../src/stores/errors.js';
+import { POSTGRES_MIGRATIONS } from '../src/stores/postgres/migrations.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
 import { runStoreConformance } from '../src/testing/store-conformance.js';
 
 // On a machine without PostgreSQL these specs skip, saying so; in CI (env CI set) they must run,

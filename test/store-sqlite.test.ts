@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 import { runStoreConformance } from '../src/testing/store-conformance.js';
 
 runStoreConformance('SqliteStore', async () => {
@@ -45,7 +45,7 @@ describe('SqliteStore with other connections', () => {
     const child = (owner: string) => `
       import { existsSync, writeFileSync } from 'node:fs';
       import { setTimeout as sleep } from 'node:timers/promises';
-      import { SqliteStore } from ${JSON.stringify(fileURLToPath(new URL('../src/store/sqlite.ts', import.meta.url)))};
+      import { SqliteStore } from ${JSON.stringify(fileURLToPath(new URL('../src/stores/sqlite/store.ts', import.meta.url)))};
       const store = new SqliteStore({ path: ${JSON.stringify(path)} });
       await store.init();
       writeFileSync(${JSON.stringify(go)} + '.${owner}', '');

@@ -8,7 +8,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, createTestClock, NonRetryableError, saga, type Runtime } from '../src/index.js';
 import { formatTraceparent, otelInterceptor, ORSA_ATTRIBUTES as A, parseTraceparent } from '../src/otel.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
 import { failure } from './helpers.js';
 
 const exporter = new InMemorySpanExporter();

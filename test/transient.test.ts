@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { isTransientError } from '../src/runtime/transient.js';
+import { isTransientError } from '../src/durable/transient.js';
 import { CorruptRecordError } from '../src/index.js';
 import { seededRandom } from './fixtures/snapshot-mutations.js';
 

@@ -1,4 +1,4 @@
-import { SAGA_STATUSES as STATUSES, type SagaStatus, type SagaStore } from '../store/types.js';
+import { SAGA_STATUSES as STATUSES, type SagaStatus, type SagaStore } from '../stores/types.js';
 import { isControlRefusal, sendCommand, storedMessage } from './control.js';
 import { clean, cleanJson, preview } from './terminal.js';
 import { iso, snapshotOf, stateText, timelineOf } from './timeline.js';

@@ -1,11 +1,11 @@
 import { BadEventError, SagaEndedError, SagaNotFailedError, UnknownSagaError } from '../errors.js';
-import type { CommandName } from '../runtime/commands.js';
-import { FINAL_STATUSES, type SagaStore } from '../store/types.js';
+import type { CommandName } from '../durable/commands.js';
+import { FINAL_STATUSES, type SagaStore } from '../stores/types.js';
 
 /** What an operator can ask of a stored saga, from the CLI or the dashboard. */
 export type ControlCommand = 'cancel' | 'retry' | 'resume' | 'event';
 
-/** Runtime commands travel in the inbox's command channel, apart from user events (see src/runtime/commands.ts). */
+/** Runtime commands travel in the inbox's command channel, apart from user events (see src/durable/commands.ts). */
 const CONTROL = { resume: 'resume', cancel: 'cancel', retry: 'retryCompensation' } as const satisfies Record<string, CommandName>;
 
 /**

@@ -1,6 +1,6 @@
 import { InspectorMissingError, InspectorUnreachableError } from '../errors.js';
-import { inspectorSessionId } from '../runtime/inspect-adapter.js';
-import { FINAL_STATUSES, type HistoryEvent, type SagaStore } from '../store/types.js';
+import { inspectorSessionId } from '../durable/inspect-adapter.js';
+import { FINAL_STATUSES, type HistoryEvent, type SagaStore } from '../stores/types.js';
 import type { Output } from './commands.js';
 import { loadSagaModule } from './saga-module.js';
 import { clean } from './terminal.js';

@@ -5,7 +5,7 @@
  * events that the workers running those sagas pick up.
  */
 import { parseArgs } from 'node:util';
-import type { SagaStore } from '../store/types.js';
+import type { SagaStore } from '../stores/types.js';
 import { runCommand, type Output } from './commands.js';
 import { openExistingStore } from './open-store.js';
 import { clean } from './terminal.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { StoreNotFoundError } from '../errors.js';
-import type { SagaStore } from '../store/types.js';
+import type { SagaStore } from '../stores/types.js';
 
 /** Where the CLI and the dashboard read sagas from. */
 export interface StoreLocation {
@@ -27,7 +27,7 @@ export async function openExistingStore(where: StoreLocation): Promise<SagaStore
   if (pg) {
     const schema = where.schema ?? 'orsa';
     await assertPostgresSchema(pg, schema);
-    const { PostgresStore } = await import('../store/postgres.js');
+    const { PostgresStore } = await import('../stores/postgres/store.js');
     const store = new PostgresStore({ connectionString: pg, schema });
     await store.init(); // the tables exist: this only checks their version
     return store;
@@ -37,7 +37,7 @@ export async function openExistingStore(where: StoreLocation): Promise<SagaStore
     throw new StoreNotFoundError(`no SQLite file at ${path}; pass --db PATH (or --pg URL for PostgreSQL)`);
   }
   if (path !== ':memory:') await assertSqliteTables(path);
-  const { SqliteStore } = await import('../store/sqlite.js');
+  const { SqliteStore } = await import('../stores/sqlite/store.js');
   const store = new SqliteStore({ path });
   await store.init();
   return store;

@@ -1,4 +1,4 @@
-import type { HistoryEvent, InboxEvent, SagaRecord } from '../store/types.js';
+import type { HistoryEvent, InboxEvent, SagaRecord } from '../stores/types.js';
 
 /** One line of a saga's timeline, as `orsa show` and the dashboard present it. */
 export interface TimelineEntry {

@@ -1,4 +1,4 @@
-import { FINAL_STATUSES, type SagaStatus, type SagaStore } from '../store/types.js';
+import { FINAL_STATUSES, type SagaStatus, type SagaStore } from '../stores/types.js';
 import { listText, showText, type CommandValues, type Output } from './commands.js';
 
 /** Clears the screen and moves the cursor home, so each refresh replaces the last. */

@@ -1,5 +1,5 @@
 import type { ErrorRecord } from '../errors.js';
-import type { ExecutionStatus, SagaObservation } from '../runtime/observe.js';
+import type { ExecutionStatus, SagaObservation } from '../interpretation/observe.js';
 
 /**
  * Interceptors wrap what the interpreter runs, Temporal-style `(input, next)`:

@@ -1,12 +1,12 @@
-import { TAGS } from '../core/compile.js';
-import type { SagaDefinition } from '../core/definition.js';
-import { lookup } from '../core/append-map.js';
-import type { SagaContext } from '../core/machine.js';
-import type { StepNode } from '../core/types.js';
+import { TAGS } from '../compilation/compile.js';
+import type { SagaDefinition } from '../declaration/definition.js';
+import { lookup } from '../compilation/append-map.js';
+import type { SagaContext } from '../compilation/machine.js';
+import type { StepNode } from '../declaration/types.js';
 import { ExploreConfigError, NonRetryableError } from '../errors.js';
-import { dueAtOf } from '../runtime/observe.js';
-import type { Execution } from '../runtime/execution.js';
-import type { TestClock } from '../runtime/clock.js';
+import { dueAtOf } from '../interpretation/observe.js';
+import type { Execution } from '../interpretation/execution.js';
+import type { TestClock } from '../interpretation/clock.js';
 import type { Pending, StepFake, World } from './explore-world.js';
 
 /**

@@ -1,8 +1,8 @@
-import type { SagaDefinition } from '../core/definition.js';
-import { lookup } from '../core/append-map.js';
-import type { SagaContext } from '../core/machine.js';
-import type { Node } from '../core/types.js';
-import { reportOf, type ExecutionStatus } from '../runtime/observe.js';
+import type { SagaDefinition } from '../declaration/definition.js';
+import { lookup } from '../compilation/append-map.js';
+import type { SagaContext } from '../compilation/machine.js';
+import type { Node } from '../declaration/types.js';
+import { reportOf, type ExecutionStatus } from '../interpretation/observe.js';
 import type { Ledger } from './explore-world.js';
 
 /**

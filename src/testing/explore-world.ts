@@ -1,5 +1,5 @@
-import { SagaDefinition } from '../core/definition.js';
-import type { AnyFn, Declaration, Node } from '../core/types.js';
+import { SagaDefinition } from '../declaration/definition.js';
+import type { AnyFn, Declaration, Node } from '../declaration/types.js';
 
 /**
  * The world a saga talks to while `explore` drives it: recording fakes stand

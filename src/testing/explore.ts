@@ -1,9 +1,9 @@
-import type { SagaDefinition } from '../core/definition.js';
-import { lookup, toPlain } from '../core/append-map.js';
-import type { SagaContext } from '../core/machine.js';
+import type { SagaDefinition } from '../declaration/definition.js';
+import { lookup, toPlain } from '../compilation/append-map.js';
+import type { SagaContext } from '../compilation/machine.js';
 import { ExploreConfigError, ExploreStoppedError } from '../errors.js';
-import { createTestClock } from '../runtime/clock.js';
-import { Execution } from '../runtime/execution.js';
+import { createTestClock } from '../interpretation/clock.js';
+import { Execution } from '../interpretation/execution.js';
 import type { Snapshot } from 'xstate';
 import { choicesAt, type Budget, type LiveRun } from './explore-choices.js';
 import { checkEnd, checkState, checkUndo, shapeOf, type Finding, type SagaShape } from './explore-invariants.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SagaStore } from '../store/types.js';
+import type { SagaStore } from '../stores/types.js';
 import { insertRecord, type StoreRef } from './conformance/fixtures.js';
 import { describeIds } from './conformance/ids.js';
 import { describeInbox } from './conformance/inbox.js';

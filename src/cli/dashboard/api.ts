@@ -1,5 +1,5 @@
-import type { SagaDefinition } from '../../core/definition.js';
-import { SAGA_STATUSES, type SagaStatus, type SagaStore } from '../../store/types.js';
+import type { SagaDefinition } from '../../declaration/definition.js';
+import { SAGA_STATUSES, type SagaStatus, type SagaStore } from '../../stores/types.js';
 import { failuresByStep, pendingOf, snapshotOf, stateText, timelineOf } from '../timeline.js';
 import { chartFromConfig, chartFromHistory } from './chart.js';
 

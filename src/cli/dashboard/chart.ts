@@ -1,4 +1,4 @@
-import type { HistoryEvent } from '../../store/types.js';
+import type { HistoryEvent } from '../../stores/types.js';
 
 /**
  * The saga's chart as the dashboard draws it: its steps in order (parallel

@@ -1,4 +1,4 @@
-import type { SagaStore } from '../../store/types.js';
+import type { SagaStore } from '../../stores/types.js';
 import type { Output } from '../commands.js';
 import { loadSagaModule } from '../saga-module.js';
 import { clean } from '../terminal.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SagaDefinition } from '../../core/definition.js';
-import type { SagaStore } from '../../store/types.js';
+import type { SagaDefinition } from '../../declaration/definition.js';
+import type { SagaStore } from '../../stores/types.js';
 import { isControlRefusal, sendCommand, storedMessage, type ControlCommand } from '../control.js';
 import { indexDefinitions, listSagas, sagaDetail } from './api.js';
 import { PAGE_HTML, PAGE_SCRIPT, PAGE_STYLE } from './page.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClaimRequest, SagaRecord } from '../../store/types.js';
+import type { ClaimRequest, SagaRecord } from '../../stores/types.js';
 import { idsOf, insertRecord, LEASE_MS, newSagaName, T0, WORKER_A, WORKER_B, type StoreRef } from './fixtures.js';
 
 /** Specs of `claim({ accept })`: a worker judges each record before it takes it, and a refused one is never written. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { HistoryEvent, SagaRecord, SagaStore } from '../../store/types.js';
+import type { HistoryEvent, SagaRecord, SagaStore } from '../../stores/types.js';
 
 /*
  * Builders shared by the conformance specs. Every spec makes its own ids and

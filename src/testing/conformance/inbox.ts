@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StaleRecordError, UnknownSagaError, type RecordPatch } from '../../store/types.js';
+import { StaleRecordError, UnknownSagaError, type RecordPatch } from '../../stores/types.js';
 import { insertHeld, newId, T0, WORKER_A, type StoreRef } from './fixtures.js';
 
 /** Specs of sendEvent, inbox and the consumption of events by update. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StaleRecordError, type ClaimRequest } from '../../store/types.js';
+import { StaleRecordError, type ClaimRequest } from '../../stores/types.js';
 import { describeClaimAccept } from './claim-accept.js';
 import { idsOf, insertHeld, insertRecord, LEASE_MS, newSagaName, T0, WORKER_A, WORKER_B, type StoreRef } from './fixtures.js';
 

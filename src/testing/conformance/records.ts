@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StaleRecordError, type HistoryEvent, type RecordPatch } from '../../store/types.js';
+import { StaleRecordError, type HistoryEvent, type RecordPatch } from '../../stores/types.js';
 import { insertHeld, insertRecord, LEASE_MS, newRecord, storedEvent, T0, WORKER_A, WORKER_B, type StoreRef } from './fixtures.js';
 
 /** Specs of insert, get, update and history. */

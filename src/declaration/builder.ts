@@ -1,0 +1,286 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { SagaDefinitionError } from '../errors.js';
+import { compileSaga } from '../compilation/compile.js';
+import { SagaDefinition } from './definition.js';
+import type {
+  AnyFn,
+  CatchHandler,
+  CompensationContext,
+  Declaration,
+  Node,
+  ReadinessProbe,
+  StepContext,
+  StepOptions,
+  StepOptionsBase,
+} from './types.js';
+import type { RetryPolicy } from './policy.js';
+
+/** A name already used by an earlier step makes the argument's type an error message. */
+type Fresh<N extends string, R> = N extends keyof R ? `step "${N}" is already declared: step names must be unique` : N;
+
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer X) => void ? X : never;
+
+/** Results added by each branch, merged. */
+type BranchResults<B> = UnionToIntersection<
+  { [K in keyof B]: B[K] extends (b: any) => SagaBuilder<any, any, any, infer A> ? A : never }[keyof B]
+>;
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/**
+ * The typed saga builder: each `.step()` widens the results type, so later
+ * steps read earlier results with no casts and a misspelt name is a compile
+ * error. Declaring is pure; `.build()` validates and compiles.
+ *
+ * @typeParam I - the saga's input
+ * @typeParam R - results of the steps declared so far, by name
+ * @typeParam Last - the name of the last step (the one `.compensate()` attaches to)
+ * @typeParam A - results added by this sequence (used for parallel branches)
+ *
+ * @example
+ * ```ts
+ * const builder: SagaBuilder<{ id: string }, {}, never, {}> = saga('order').input<{ id: string }>();
+ * ```
+ */
+export class SagaBuilder<I, R extends object, Last extends string, A extends object> {
+  /** @internal */
+  constructor(
+    /** @internal */ readonly decl: Declaration,
+    /** @internal */ readonly nodes: Node[],
+    /** @internal */ readonly scope: string,
+  ) {}
+
+  /**
+   * Types the input, optionally with a Standard Schema validator (zod, valibot,
+   * arktype) that `start()` runs before anything else.
+   *
+   * @example
+   * ```ts
+   * saga('exchange').input<{ amount: number }>()
+   * saga('exchange').input(z.object({ amount: z.number().positive() }))
+   * ```
+   */
+  input<T>(): SagaBuilder<T, R, Last, A>;
+  input<S extends StandardSchemaV1>(schema: S): SagaBuilder<StandardSchemaV1.InferOutput<S>, R, Last, A>;
+  input(schema?: StandardSchemaV1): SagaBuilder<any, R, Last, A> {
+    if (schema !== undefined) {
+      if (!schema || typeof schema !== 'object' || !('~standard' in schema)) {
+        this.decl.errors.push(`saga "${this.decl.name}": .input() takes a Standard Schema validator (zod, valibot, arktype) or nothing`);
+      }
+      this.decl.inputSchema = schema;
+    }
+    return this as never;
+  }
+
+  /**
+   * Declares a step. Its function receives the input and the results of the
+   * steps before it; its return value (which must survive JSON) becomes
+   * `results[name]` for the steps after it.
+   *
+   * @example
+   * ```ts
+   * .step('rates', ({ signal }) => fetchRates(signal), { retry: 3, timeoutMs: 2_000 })
+   * .step('toBase', ({ input, results }) => input.amount * results.rates[input.from])
+   * .step('ship', shipParcel, { pivot: true })           // the point of no return
+   * .step('notify', sendMail, { retry: 'forever' })      // after it: retried until it succeeds
+   * ```
+   */
+  step<N extends string, T, F extends boolean = false>(
+    name: Fresh<N, R>,
+    run: (ctx: StepContext<I, R>) => T,
+    options?: StepOptions<I, R, Awaited<T>, NoInfer<Extract<keyof R, string> | N>, F>,
+  ): SagaBuilder<I, Simplify<R & { [K in N]: Awaited<T> }>, N, Simplify<A & { [K in N]: Awaited<T> }>> {
+    const opts = (options ?? {}) as StepOptionsBase<I, R, unknown> & { compensate?: AnyFn; compensateOnFailure?: boolean };
+    this.nodes.push({
+      kind: 'step',
+      name,
+      run: run as AnyFn,
+      retry: opts.retry,
+      timeoutMs: opts.timeoutMs,
+      compensate: opts.compensate,
+      compensateRetry: opts.compensateRetry,
+      uses: opts.uses ?? [],
+      goto: opts.goto
+        ? { targets: [...opts.goto.targets], decide: opts.goto.decide as AnyFn, maxVisits: opts.goto.maxVisits ?? 10 }
+        : undefined,
+      pivot: opts.pivot === true,
+      compensateOnFailure: opts.compensateOnFailure === true,
+      position: `${this.scope}step "${name}"`,
+    });
+    return this as never;
+  }
+
+  /**
+   * Attaches a compensation to the step declared just before (ORSA's
+   * `@saga.rollback`). It receives that step's result.
+   *
+   * @example
+   * ```ts
+   * .step('writeFile', writeTransaction)
+   * .compensate(({ result }) => fs.rm(result.path))
+   * ```
+   */
+  compensate(
+    run: (ctx: CompensationContext<I, R, Last extends keyof R ? R[Last] : never>) => unknown,
+    options?: { retry?: number | RetryPolicy },
+  ): SagaBuilder<I, R, Last, A> {
+    const last = this.nodes[this.nodes.length - 1];
+    if (!last || last.kind !== 'step') {
+      this.decl.errors.push(
+        `saga "${this.decl.name}": ${this.scope}.compensate() must follow a .step() (it undoes the step declared just before it); move it after the step it undoes`,
+      );
+    } else if (last.compensate) {
+      this.decl.errors.push(`saga "${this.decl.name}": ${last.position} has two compensations; keep one`);
+    } else {
+      last.compensate = run as AnyFn;
+      last.compensateRetry = options?.retry;
+    }
+    return this;
+  }
+
+  /**
+   * Runs branches concurrently (a parallel state). Each branch is a sequence;
+   * after the group, the results of every branch are available. When a branch
+   * fails for good the others are aborted, awaited, and what completed is
+   * compensated.
+   *
+   * @example
+   * ```ts
+   * .parallel('book', {
+   *   hotel: (b) => b.step('hotel', bookHotel).compensate(cancelHotel),
+   *   flight: (b) => b.step('flight', bookFlight).step('seat', pickSeat),
+   * })
+   * ```
+   */
+  parallel<N extends string, B extends Record<string, (branch: SagaBuilder<I, R, never, {}>) => SagaBuilder<I, any, any, any>>>(
+    name: Fresh<N, R>,
+    branches: B,
+  ): SagaBuilder<I, Simplify<R & BranchResults<B>>, never, Simplify<A & BranchResults<B>>> {
+    const node: Node = { kind: 'parallel', name, branches: [], position: `${this.scope}parallel "${name}"` };
+    for (const [branchName, declare] of Object.entries(branches)) {
+      const nodes: Node[] = [];
+      const out = declare(new SagaBuilder(this.decl, nodes, `${this.scope}parallel "${name}" branch "${branchName}": `));
+      if (!(out instanceof SagaBuilder)) {
+        this.decl.errors.push(`saga "${this.decl.name}": branch "${branchName}" of parallel "${name}" must return the builder it was given (b => b.step(...))`);
+      }
+      node.branches.push({ name: branchName, nodes });
+    }
+    this.nodes.push(node);
+    return this as never;
+  }
+
+  /**
+   * Waits for a named event sent to the saga (`handle.send(event, payload)`).
+   * Events sent before the saga reaches this point are kept and consumed in
+   * order. The payload becomes `results[name]`; give a Standard Schema to
+   * validate and type it. Past `timeoutMs` the step fails and the saga rolls back.
+   *
+   * @example
+   * ```ts
+   * .waitFor('payment', { event: 'payment.confirmed', timeoutMs: 86_400_000, schema: z.object({ ref: z.string() }) })
+   * ```
+   */
+  waitFor<N extends string, S extends StandardSchemaV1 | undefined = undefined>(
+    name: Fresh<N, R>,
+    options: { event: string; timeoutMs?: number; schema?: S },
+  ): SagaBuilder<
+    I,
+    Simplify<R & { [K in N]: S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : unknown }>,
+    never,
+    Simplify<A & { [K in N]: S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : unknown }>
+  > {
+    this.nodes.push({
+      kind: 'wait',
+      name,
+      event: options?.event,
+      timeoutMs: options?.timeoutMs,
+      schema: options?.schema,
+      position: `${this.scope}waitFor "${name}"`,
+    });
+    return this as never;
+  }
+
+  /**
+   * Pauses the saga. The due time is kept in the snapshot, so the sleep
+   * survives restarts.
+   *
+   * @example
+   * ```ts
+   * .sleep('coolDown', 60_000)
+   * ```
+   */
+  sleep<N extends string>(name: Fresh<N, R>, ms: number): SagaBuilder<I, R, never, A> {
+    this.nodes.push({ kind: 'sleep', name, ms, position: `${this.scope}sleep "${name}"` });
+    return this as never;
+  }
+
+  /**
+   * A readiness probe run before the first step, together with the checks of
+   * every dependency the steps declare in `uses`. A saga that is not ready
+   * runs no step and ends compensated with a `SAGA_NOT_READY` error.
+   *
+   * @example
+   * ```ts
+   * .readiness(async ({ signal }) => { await db.ping(signal); })
+   * ```
+   */
+  readiness(probe: ReadinessProbe<I>): SagaBuilder<I, R, Last, A> {
+    this.decl.readiness.push(probe as AnyFn);
+    return this;
+  }
+
+  /**
+   * Called after the rollback with the failed step, the error and the
+   * compensation report (ORSA's `@saga.catch`).
+   *
+   * @example
+   * ```ts
+   * .catch(({ step, error, report }) => log.warn({ step, error, undone: report.undone }))
+   * ```
+   */
+  catch(handler: CatchHandler<I>): SagaBuilder<I, R, Last, A> {
+    if (this.decl.catch) this.decl.errors.push(`saga "${this.decl.name}": .catch() is declared twice; keep one handler`);
+    this.decl.catch = handler as AnyFn;
+    return this;
+  }
+
+  /** Sets an explicit definition version instead of the hash of the compiled statechart. */
+  version(version: string): SagaBuilder<I, R, Last, A> {
+    this.decl.version = version;
+    return this;
+  }
+
+  /**
+   * Validates the declaration and compiles it into an XState statechart.
+   * Every definition mistake throws here, as a `SagaDefinitionError`.
+   *
+   * @example
+   * ```ts
+   * const exchange = saga('exchange').input<{ amount: number }>().step('a', a).build();
+   * ```
+   */
+  build(): SagaDefinition<I, R> {
+    if (this.nodes !== this.decl.nodes) {
+      throw new SagaDefinitionError(`saga "${this.decl.name}": call .build() on the saga, not inside a parallel branch`);
+    }
+    return new SagaDefinition<I, R>(this.decl, compileSaga(this.decl));
+  }
+}
+
+/**
+ * Starts declaring a saga.
+ *
+ * @example
+ * ```ts
+ * const exchange = saga('currency-exchange')
+ *   .input<{ amount: number; from: string; to: string }>()
+ *   .step('rates', () => fetchRates(), { retry: 3 })
+ *   .step('toBase', ({ input, results }) => input.amount * results.rates[input.from]!)
+ *   .build();
+ * const results = await exchange.run({ amount: 45.12, from: 'USD', to: 'CNY' });
+ * ```
+ */
+export function saga(name: string): SagaBuilder<unknown, {}, never, {}> {
+  const decl: Declaration = { name, version: undefined, inputSchema: undefined, nodes: [], readiness: [], catch: undefined, errors: [] };
+  return new SagaBuilder(decl, decl.nodes, '');
+}

@@ -1,0 +1,50 @@
+import type { SagaDefinition } from '../declaration/definition.js';
+import { OrsaError } from '../errors.js';
+import type { SagaRecord } from '../stores/types.js';
+import { hasEnded, parseSnapshot, VersionNotRegisteredError, versionKey } from './records.js';
+import type { SagaInfo } from './runtime-options.js';
+
+/*
+ * How a runtime reports stored sagas: `get()` and `list()` give a SagaInfo,
+ * with a `problem` when the runtime with these registered definitions cannot
+ * resume the saga.
+ */
+
+/** The error for a record whose version this runtime does not have, listing the ones it has. */
+export function versionError(record: SagaRecord, registry: ReadonlyMap<string, SagaDefinition<any, any>>): VersionNotRegisteredError {
+  const versions = [...registry.values()].filter((d) => d.name === record.sagaName).map((d) => d.version);
+  return new VersionNotRegisteredError(record.id, record.sagaName, record.version, versions);
+}
+
+/**
+ * A stored saga as the runtime reports it.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * describeRecord(await store.get(id), registry); // { id, status, state, problem? … }
+ * ```
+ */
+export function describeRecord(record: SagaRecord, registry: ReadonlyMap<string, SagaDefinition<any, any>>): SagaInfo {
+  const info: SagaInfo = {
+    id: record.id,
+    sagaName: record.sagaName,
+    version: record.version,
+    status: record.status,
+    dueAt: record.dueAt,
+    owner: record.owner,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    state: null,
+  };
+  try {
+    info.state = parseSnapshot(record).value;
+    if (!hasEnded(record.status) && !registry.has(versionKey(record.sagaName, record.version))) {
+      const e = versionError(record, registry);
+      info.problem = { code: e.code, message: e.message };
+    }
+  } catch (error) {
+    if (error instanceof OrsaError) info.problem = { code: error.code, message: error.message };
+  }
+  return info;
+}

@@ -1,0 +1,59 @@
+import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaContext } from '../compilation/machine.js';
+import type { HistoryEvent } from '../stores/types.js';
+import type { Transition } from '../interpretation/execution.js';
+import { toHistory } from './records.js';
+
+/**
+ * The history entries one durable write appends: the interpreter's
+ * observations, plus the facts only the runtime knows, so that `orsa show`
+ * and the dashboard can draw a complete timeline:
+ * - `saga.started` first, stamped with the start event's time (never after
+ *   the steps it started) and the worker that started it;
+ * - `saga.resumed` with the first write of a worker that loaded the saga
+ *   from the store (a wake, or a takeover after a crash or a lost lease),
+ *   with that worker's id;
+ * - `sleep.started` when a `.sleep()` step is entered, with its due time.
+ *
+ * @example
+ * ```ts
+ * const history = historyFor(transition, definition, persisted.context, this.workerId, execution);
+ * ```
+ */
+export function historyFor(t: Transition, definition: SagaDefinition<any, any>, context: SagaContext, workerId: string, execution: object): HistoryEvent[] {
+  // The resume itself is not written when it re-runs nothing (a wake from a sleep or a wait): record it with the execution's first write.
+  const firstWrite = !written.has(execution);
+  written.add(execution);
+  const at = t.event.now;
+  const history = t.observations.map(toHistory);
+  for (const [step, ms] of sleepsOf(definition)) {
+    // A sleep sets its timer to (time of entry + ms): equal to this event's time + ms only in the transition that entered it.
+    const dueAt = context.timers[step];
+    if (dueAt !== undefined && dueAt === at + ms && t.event.type !== 'orsa.resume') history.push({ at, type: 'sleep.started', step, attempt: null, data: { dueAt } });
+  }
+  if (t.event.type === 'orsa.start') history.unshift({ at, type: 'saga.started', step: null, attempt: null, data: { worker: workerId } });
+  else if (firstWrite) history.unshift({ at, type: 'saga.resumed', step: null, attempt: null, data: { worker: workerId } });
+  return history;
+}
+
+/** Executions that have written at least once. */
+const written = new WeakSet<object>();
+
+const sleeps = new WeakMap<SagaDefinition<any, any>, [string, number][]>();
+
+/** The `.sleep()` steps of a definition with their duration in ms, computed once per definition. */
+function sleepsOf(definition: SagaDefinition<any, any>): [string, number][] {
+  let found = sleeps.get(definition);
+  if (!found) {
+    found = [];
+    const visit = (nodes: readonly { kind: string; name: string; ms?: number; branches?: { nodes: unknown[] }[] }[]) => {
+      for (const node of nodes) {
+        if (node.kind === 'sleep' && typeof node.ms === 'number') found!.push([node.name, node.ms]);
+        for (const branch of node.branches ?? []) visit(branch.nodes as never);
+      }
+    };
+    visit(definition.declaration.nodes as never);
+    sleeps.set(definition, found);
+  }
+  return found;
+}

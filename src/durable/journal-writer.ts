@@ -1,0 +1,75 @@
+import { AppendMap, type RecordLike } from '../compilation/append-map.js';
+import type { SagaContext } from '../compilation/machine.js';
+import type { JournalEntry, JournalWrite } from '../stores/types.js';
+
+/** Journal text of a value; `''` stands for `undefined` (a step that returned nothing), which JSON cannot carry. */
+export const journalValue = (value: unknown): string => (value === undefined ? '' : JSON.stringify(value));
+
+/** What one write sends: the control state and the journal entries produced since the last write. */
+export interface JournalSplit {
+  control: string;
+  journal: JournalWrite;
+  /** Call once the write is durable: later splits start after these entries. */
+  written(): void;
+}
+
+/**
+ * Splits each persisted snapshot of one execution into the control state
+ * (results, visits and log left empty: a size independent of the saga's
+ * length) and the journal entries added since the last successful write, so
+ * each step result, visit count and log entry is written once.
+ *
+ * A resumed execution's first write resends the whole journal with `reset`:
+ * its context came from an assembled snapshot (or a pre-journal record whose
+ * snapshot held everything), so it cannot tell which pieces the store holds
+ * as entries. That costs one O(length) write per resume, not per step.
+ *
+ * @example
+ * ```ts
+ * const writer = new JournalWriter(false);
+ * const { control, journal, written } = writer.split(persisted);
+ * await store.update(id, fence, { status, snapshot: control, journal, dueAt, leaseUntil }, history, { now });
+ * written();
+ * ```
+ */
+export class JournalWriter {
+  #results = 0;
+  #visits = 0;
+  /** Log entries already written (entries are immutable objects, shared from snapshot to snapshot). */
+  #logged = new WeakSet<object>();
+  #reset: boolean;
+
+  /** @param resumed whether the execution was restored from a stored snapshot. */
+  constructor(resumed: boolean) {
+    this.#reset = resumed;
+  }
+
+  split(persisted: { context: SagaContext }): JournalSplit {
+    const context = persisted.context;
+    const reset = this.#reset;
+    const entries: JournalEntry[] = [];
+    const results = AppendMap.from(context.results as RecordLike<unknown>);
+    const visits = AppendMap.from(context.visits as RecordLike<number>);
+    const from = reset ? { results: 0, visits: 0 } : { results: this.#results, visits: this.#visits };
+    for (const [key, value] of results.writesSince(from.results)) entries.push({ field: 'results', key, value: journalValue(value) });
+    for (const [key, value] of visits.writesSince(from.visits)) entries.push({ field: 'visits', key, value: String(value) });
+    // The log only grows at its end, but a compensateOnFailure step's later outcome moves its entry there
+    // (machine.ts logOnce): every entry past the last one written is new; the reader keeps each exec's newest.
+    const log = context.log;
+    let first = log.length;
+    if (reset) first = 0;
+    else while (first > 0 && !this.#logged.has(log[first - 1]!)) first--;
+    for (let i = first; i < log.length; i++) entries.push({ field: 'log', key: null, value: JSON.stringify(log[i]) });
+    const control = JSON.stringify({ ...persisted, context: { ...context, results: {}, visits: {}, log: [] } });
+    return {
+      control,
+      journal: reset ? { entries, reset: true } : { entries },
+      written: () => {
+        this.#reset = false;
+        this.#results = results.size;
+        this.#visits = visits.size;
+        for (let i = first; i < log.length; i++) this.#logged.add(log[i]!);
+      },
+    };
+  }
+}

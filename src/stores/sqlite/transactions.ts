@@ -1,0 +1,181 @@
+import type Database from 'better-sqlite3';
+import { encodeHistory, newStoredRecord, nonNegativeInteger, type HistoryRow } from '../encoding.js';
+import { assembleSnapshot, type JournalRow } from '../journal.js';
+import { pendingMigrations } from '../migrations.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+import { claimVariant, type SqliteStatements } from './statements.js';
+import {
+  StaleRecordError,
+  type ClaimRequest,
+  type HistoryEvent,
+  type JournalEntry,
+  type NewRecord,
+  type RecordPatch,
+  type SagaRecord,
+  type WriteFence,
+} from '../types.js';
+
+/*
+ * SqliteStore's multi-statement writes, each one `BEGIN IMMEDIATE`
+ * transaction, and its migration runner.
+ */
+
+/** The store's transactions over one connection. */
+export interface Transactions {
+  insert(record: NewRecord, history: readonly HistoryEvent[]): { inserted: boolean; record: SagaRecord };
+  update(
+    id: string,
+    fence: WriteFence,
+    patch: RecordPatch,
+    history: readonly HistoryEvent[],
+    options: { now: number; consumedInboxSeq?: number },
+  ): SagaRecord;
+  claim(request: ClaimRequest): SagaRecord[];
+  renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): string[];
+}
+
+/** A filter list as a JSON array parameter; null when there is no filter. */
+function jsonArray(values: readonly string[] | undefined): string | null {
+  return values === undefined ? null : JSON.stringify(values);
+}
+
+/** Applies the missing migrations in one write transaction, so concurrent processes apply each once. */
+export function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS orsa_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+    )`);
+    const applied = db.prepare<[], number>('SELECT version FROM orsa_migrations').pluck().all();
+    const record = db.prepare('INSERT INTO orsa_migrations (version, name) VALUES (?, ?)');
+    for (const migration of pendingMigrations(SQLITE_MIGRATIONS, applied, `SQLite database ${db.name}`)) {
+      for (const statement of migration.up) db.exec(statement);
+      record.run(migration.version, migration.name);
+    }
+  }).immediate();
+}
+
+/** Appends history rows numbered from `first`, in one statement when there are 2 to 4 (one write's usual count). */
+function insertHistory(s: SqliteStatements, id: string, first: number, rows: readonly HistoryRow[]): void {
+  const many = s.insertHistoryRows[rows.length];
+  if (many) {
+    many.run(rows.flatMap((row, index) => [id, first + index, row.at, row.type, row.step, row.attempt, row.data]));
+    return;
+  }
+  rows.forEach((row, index) => s.insertHistory.run(id, first + index, row.at, row.type, row.step, row.attempt, row.data));
+}
+
+/** Appends journal entries numbered from `first`, in one statement when there are 2 to 4. */
+function insertJournal(s: SqliteStatements, id: string, first: number, entries: readonly JournalEntry[]): void {
+  const many = s.insertJournalRows[entries.length];
+  if (many) {
+    many.run(entries.flatMap((entry, index) => [id, first + index, entry.field, entry.key, entry.value]));
+    return;
+  }
+  entries.forEach((entry, index) => s.insertJournal.run(id, first + index, entry.field, entry.key, entry.value));
+}
+
+/** A record read from the database, its snapshot assembled from control state and journal. */
+export function assembled(s: SqliteStatements, record: SagaRecord): SagaRecord {
+  const rows = s.journalOf.all(record.id) as unknown as JournalRow[];
+  if (rows.length > 0) record.snapshot = assembleSnapshot(record.snapshot, rows);
+  return record;
+}
+
+export function transactions(db: Database.Database, s: SqliteStatements): Transactions {
+  const insert = db.transaction((record: NewRecord, history: readonly HistoryEvent[]) => {
+    // Encode first: an event whose data cannot be stored must leave nothing behind.
+    const rows = history.map(encodeHistory);
+    const { changes } = s.insertSaga.run({
+      id: record.id,
+      sagaName: record.sagaName,
+      version: record.version,
+      status: record.status,
+      snapshot: record.snapshot,
+      dueAt: record.dueAt,
+      owner: record.owner,
+      leaseUntil: record.leaseUntil,
+      historySeq: rows.length,
+      journalSeq: record.journal?.length ?? 0,
+      now: record.now,
+    });
+    if (changes === 0) return { inserted: false, record: assembled(s, s.get.get(record.id)!) };
+    insertHistory(s, record.id, 1, rows);
+    if (record.journal) insertJournal(s, record.id, 1, record.journal);
+    const stored = newStoredRecord(record);
+    return { inserted: true, record: stored };
+  });
+
+  const update = db.transaction((...[id, fence, patch, history, options]: Parameters<Transactions['update']>) => {
+    const rows = history.map(encodeHistory);
+    const written = s.update.get(
+      patch.status,
+      patch.snapshot,
+      patch.dueAt,
+      patch.leaseUntil,
+      patch.leaseUntil,
+      options.now,
+      rows.length,
+      patch.journal?.entries.length ?? 0,
+      id,
+      fence.rowVersion,
+      fence.owner,
+    );
+    if (!written) throw new StaleRecordError(id);
+    const first = written.historySeq - rows.length + 1;
+    insertHistory(s, id, first, rows);
+    // No journal: the snapshot is whole, so older entries would be applied twice. A reset resends them all.
+    if (!patch.journal || patch.journal.reset) s.deleteJournal.run(id);
+    if (patch.journal) insertJournal(s, id, written.journalSeq - patch.journal.entries.length + 1, patch.journal.entries);
+    if (options.consumedInboxSeq !== undefined) s.consumeInbox.run({ id, seq: options.consumedInboxSeq });
+    return {
+      id,
+      sagaName: written.sagaName,
+      version: written.version,
+      status: patch.status,
+      snapshot: patch.snapshot,
+      dueAt: patch.dueAt,
+      owner: written.owner,
+      leaseUntil: patch.leaseUntil,
+      rowVersion: written.rowVersion,
+      createdAt: written.createdAt,
+      updatedAt: options.now,
+    };
+  });
+
+  const claim = db.transaction((request: ClaimRequest) => {
+    const variant = claimVariant(request.dueOnly === true, request.id !== undefined);
+    const ids = s.claimIds.get(variant)!.all({
+      owner: request.owner,
+      now: request.now,
+      limit: nonNegativeInteger(request.limit),
+      names: jsonArray(request.sagaNames),
+      versions: jsonArray(request.versions),
+      excludeIds: JSON.stringify(request.excludeIds ?? []),
+      id: request.id,
+    });
+    const accept = request.accept;
+    const claimed: SagaRecord[] = [];
+    for (const id of ids) {
+      if (accept) {
+        const current = s.get.get(id);
+        if (!current || !accept(assembled(s, current))) continue; // refused: not written, rowVersion included
+      }
+      const record = s.claimOne.get({ id, owner: request.owner, leaseUntil: request.leaseUntil });
+      if (record) claimed.push(assembled(s, record));
+    }
+    return claimed;
+  });
+
+  const renew = db.transaction((owner: string, ids: readonly string[], leaseUntil: number, now: number) =>
+    [...new Set(ids)].filter((id) => s.renewOne.run({ id, owner, leaseUntil, now }).changes > 0),
+  );
+
+  return {
+    insert: (...args) => insert.immediate(...args),
+    update: (...args) => update.immediate(...args),
+    claim: (...args) => claim.immediate(...args),
+    renew: (...args) => renew.immediate(...args),
+  };
+}
