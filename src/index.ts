@@ -9,9 +9,10 @@
  * await hello.run(undefined);
  * ```
  */
-export { saga, SagaBuilder } from './declaration/builder.js';
+export { SagaBuilder } from './declaration/builder.js';
+export { saga } from './saga.js';
 export { toMermaid } from './diagram/diagram.js';
-export { SagaDefinition, type SagaHandle } from './declaration/definition.js';
+export { SagaDefinition, type SagaHandle } from './interpretation/definition.js';
 export { dependency } from './declaration/types.js';
 export type {
   StepContext,

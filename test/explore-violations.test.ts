@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { saga } from '../src/index.js';
-import { SagaDefinition } from '../src/declaration/definition.js';
+import { SagaDefinition } from '../src/interpretation/definition.js';
 import { explore, formatReport, orsaMatchers } from '../src/testing.js';
 
 expect.extend(orsaMatchers);

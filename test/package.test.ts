@@ -69,7 +69,7 @@ describe('the published package', () => {
 
   it('publishes declarations without @internal members', () => {
     const types = join(consumer, 'node_modules', 'orsa', 'dist', 'types');
-    const definition = readFileSync(join(types, 'declaration', 'definition.d.ts'), 'utf8');
+    const definition = readFileSync(join(types, 'interpretation', 'definition.d.ts'), 'utf8');
     expect(definition).toContain('class SagaDefinition');
     expect(definition).not.toContain('isRetryable');
     expect(definition).not.toContain('@internal');

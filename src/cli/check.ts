@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { explore, type ExploreOptions } from '../testing/explore.js';
 import { formatReport } from '../testing/explore-report.js';
 import type { Output } from './commands.js';

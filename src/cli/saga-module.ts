@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SagaDefinition } from '../declaration/definition.js';
+import { SagaDefinition } from '../interpretation/definition.js';
 import { SagaModuleError } from '../errors.js';
 
 /**

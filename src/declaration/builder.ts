@@ -1,19 +1,19 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { SagaDefinitionError } from '../errors.js';
-import { compileSaga } from '../compilation/compile.js';
-import { SagaDefinition } from './definition.js';
-import type {
-  AnyFn,
-  CatchHandler,
-  CompensationContext,
-  Declaration,
-  Node,
-  ReadinessProbe,
-  StepContext,
-  StepOptions,
-  StepOptionsBase,
-} from './types.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
+import { attachCompensation, declareStep } from '../kinds/step.js';
+import { branchScope, declareParallel } from '../kinds/parallel.js';
+import { declareWait } from '../kinds/wait.js';
+import { declareSleep } from '../kinds/sleep.js';
+import type { AnyFn, CatchHandler, CompensationContext, Declaration, Node, ReadinessProbe, StepContext, StepOptions } from './types.js';
 import type { RetryPolicy } from './policy.js';
+
+/**
+ * What `.build()` does with a finished declaration: validate, compile and
+ * wrap it. Given by whoever made the builder (`saga()` in src/saga.ts), so
+ * the declaration layer knows neither the compiler nor the interpreter.
+ */
+export type Finish = (decl: Declaration) => SagaDefinition<any, any>;
 
 /** A name already used by an earlier step makes the argument's type an error message. */
 type Fresh<N extends string, R> = N extends keyof R ? `step "${N}" is already declared: step names must be unique` : N;
@@ -48,6 +48,7 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
     /** @internal */ readonly decl: Declaration,
     /** @internal */ readonly nodes: Node[],
     /** @internal */ readonly scope: string,
+    /** @internal */ readonly finish: Finish,
   ) {}
 
   /**
@@ -90,23 +91,7 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
     run: (ctx: StepContext<I, R>) => T,
     options?: StepOptions<I, R, Awaited<T>, NoInfer<Extract<keyof R, string> | N>, F>,
   ): SagaBuilder<I, Simplify<R & { [K in N]: Awaited<T> }>, N, Simplify<A & { [K in N]: Awaited<T> }>> {
-    const opts = (options ?? {}) as StepOptionsBase<I, R, unknown> & { compensate?: AnyFn; compensateOnFailure?: boolean };
-    this.nodes.push({
-      kind: 'step',
-      name,
-      run: run as AnyFn,
-      retry: opts.retry,
-      timeoutMs: opts.timeoutMs,
-      compensate: opts.compensate,
-      compensateRetry: opts.compensateRetry,
-      uses: opts.uses ?? [],
-      goto: opts.goto
-        ? { targets: [...opts.goto.targets], decide: opts.goto.decide as AnyFn, maxVisits: opts.goto.maxVisits ?? 10 }
-        : undefined,
-      pivot: opts.pivot === true,
-      compensateOnFailure: opts.compensateOnFailure === true,
-      position: `${this.scope}step "${name}"`,
-    });
+    this.nodes.push(declareStep(name, run as AnyFn, options, this.scope));
     return this as never;
   }
 
@@ -124,17 +109,7 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
     run: (ctx: CompensationContext<I, R, Last extends keyof R ? R[Last] : never>) => unknown,
     options?: { retry?: number | RetryPolicy },
   ): SagaBuilder<I, R, Last, A> {
-    const last = this.nodes[this.nodes.length - 1];
-    if (!last || last.kind !== 'step') {
-      this.decl.errors.push(
-        `saga "${this.decl.name}": ${this.scope}.compensate() must follow a .step() (it undoes the step declared just before it); move it after the step it undoes`,
-      );
-    } else if (last.compensate) {
-      this.decl.errors.push(`saga "${this.decl.name}": ${last.position} has two compensations; keep one`);
-    } else {
-      last.compensate = run as AnyFn;
-      last.compensateRetry = options?.retry;
-    }
+    attachCompensation(this.decl, this.nodes, this.scope, run as AnyFn, options);
     return this;
   }
 
@@ -156,10 +131,10 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
     name: Fresh<N, R>,
     branches: B,
   ): SagaBuilder<I, Simplify<R & BranchResults<B>>, never, Simplify<A & BranchResults<B>>> {
-    const node: Node = { kind: 'parallel', name, branches: [], position: `${this.scope}parallel "${name}"` };
+    const node = declareParallel(name, this.scope);
     for (const [branchName, declare] of Object.entries(branches)) {
       const nodes: Node[] = [];
-      const out = declare(new SagaBuilder(this.decl, nodes, `${this.scope}parallel "${name}" branch "${branchName}": `));
+      const out = declare(new SagaBuilder(this.decl, nodes, branchScope(node, branchName, this.scope), this.finish));
       if (!(out instanceof SagaBuilder)) {
         this.decl.errors.push(`saga "${this.decl.name}": branch "${branchName}" of parallel "${name}" must return the builder it was given (b => b.step(...))`);
       }
@@ -189,14 +164,7 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
     never,
     Simplify<A & { [K in N]: S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : unknown }>
   > {
-    this.nodes.push({
-      kind: 'wait',
-      name,
-      event: options?.event,
-      timeoutMs: options?.timeoutMs,
-      schema: options?.schema,
-      position: `${this.scope}waitFor "${name}"`,
-    });
+    this.nodes.push(declareWait(name, options, this.scope));
     return this as never;
   }
 
@@ -210,7 +178,7 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
    * ```
    */
   sleep<N extends string>(name: Fresh<N, R>, ms: number): SagaBuilder<I, R, never, A> {
-    this.nodes.push({ kind: 'sleep', name, ms, position: `${this.scope}sleep "${name}"` });
+    this.nodes.push(declareSleep(name, ms, this.scope));
     return this as never;
   }
 
@@ -263,24 +231,6 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
     if (this.nodes !== this.decl.nodes) {
       throw new SagaDefinitionError(`saga "${this.decl.name}": call .build() on the saga, not inside a parallel branch`);
     }
-    return new SagaDefinition<I, R>(this.decl, compileSaga(this.decl));
+    return this.finish(this.decl) as SagaDefinition<I, R>;
   }
-}
-
-/**
- * Starts declaring a saga.
- *
- * @example
- * ```ts
- * const exchange = saga('currency-exchange')
- *   .input<{ amount: number; from: string; to: string }>()
- *   .step('rates', () => fetchRates(), { retry: 3 })
- *   .step('toBase', ({ input, results }) => input.amount * results.rates[input.from]!)
- *   .build();
- * const results = await exchange.run({ amount: 45.12, from: 'USD', to: 'CNY' });
- * ```
- */
-export function saga(name: string): SagaBuilder<unknown, {}, never, {}> {
-  const decl: Declaration = { name, version: undefined, inputSchema: undefined, nodes: [], readiness: [], catch: undefined, errors: [] };
-  return new SagaBuilder(decl, decl.nodes, '');
 }

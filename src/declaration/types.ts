@@ -132,48 +132,13 @@ export type ReadinessProbe<I> = (ctx: { input: I; sagaId: string; signal: AbortS
 
 export type AnyFn = (...args: any[]) => any;
 
-export interface StepNode {
-  kind: 'step';
-  name: string;
-  run: AnyFn;
-  retry: number | RetryPolicy | 'forever' | undefined;
-  timeoutMs: number | undefined;
-  compensate: AnyFn | undefined;
-  compensateRetry: number | RetryPolicy | undefined;
-  uses: readonly Dependency[];
-  goto: { targets: readonly string[]; decide: AnyFn; maxVisits: number } | undefined;
-  /** The point of no return. */
-  pivot: boolean;
-  /** Its effect may happen when it fails: a failed execution is compensated too. */
-  compensateOnFailure: boolean;
-  /** How this step was declared, for error messages. */
-  position: string;
-}
-
-export interface ParallelNode {
-  kind: 'parallel';
-  name: string;
-  branches: { name: string; nodes: Node[] }[];
-  position: string;
-}
-
-export interface WaitNode {
-  kind: 'wait';
-  name: string;
-  event: string;
-  timeoutMs: number | undefined;
-  schema: StandardSchemaV1 | undefined;
-  position: string;
-}
-
-export interface SleepNode {
-  kind: 'sleep';
-  name: string;
-  ms: number;
-  position: string;
-}
-
-export type Node = StepNode | ParallelNode | WaitNode | SleepNode;
+// Each kind's node type lives in its module (src/kinds/); `Node` is the union of the registered kinds.
+export type { StepNode } from '../kinds/step.js';
+export type { ParallelNode } from '../kinds/parallel.js';
+export type { WaitNode } from '../kinds/wait.js';
+export type { SleepNode } from '../kinds/sleep.js';
+export type { Node } from '../kinds/registry.js';
+import type { Node } from '../kinds/registry.js';
 
 export interface Declaration {
   name: string;

@@ -1,10 +1,12 @@
-import type { StateConfig } from '../compilation/compile.js';
+import type { StateConfig } from '../compilation/chart.js';
+import type { KindDrawing } from '../kinds/kind.js';
+import { kinds } from '../kinds/registry.js';
 import { asArray, idAllocator, quoted, statesOf, text } from './mermaid-syntax.js';
 
 /**
  * The overview diagram: what a person reads at a glance. It is drawn from the
- * compiled config alone (plain JSON), recognising orsa's state kinds by their
- * tags and ids:
+ * compiled config alone (plain JSON); each step kind recognises and describes
+ * its own states (`drawing` in src/kinds):
  * - the forward states sit in one "steps" box, each step labelled by its name,
  *   with what it does besides running in a second line (retries, waits, sleeps,
  *   "undone on rollback"); gotos are arrows labelled with their visit limit;
@@ -17,13 +19,17 @@ import { asArray, idAllocator, quoted, statesOf, text } from './mermaid-syntax.j
 
 type Transition = { target?: unknown; guard?: unknown; actions?: unknown };
 type Named = { type?: unknown; params?: Record<string, unknown> };
-type Kind = 'readiness' | 'step' | 'retry' | 'wait' | 'sleep' | 'parallel' | 'other';
 
 interface Forward {
   key: string;
   id: string;
-  kind: Kind;
+  /** 'readiness', 'parallel' (a box of branches), or a state of a step kind (`drawing` set) or of none. */
+  kind: 'readiness' | 'parallel' | 'kind';
+  /** How its kind draws it, if a kind owns it. */
+  drawing: KindDrawing | undefined;
   config: StateConfig;
+  /** The state holding its transitions: a compound state's initial child (a step's `running`), else the state itself. */
+  body: StateConfig;
   /** Branches of a parallel group: each a list of states, in declaration order. */
   branches: { key: string; id: string; states: Forward[]; doneId: string | null }[];
 }
@@ -107,8 +113,10 @@ export function overview(config: StateConfig): string {
 }
 
 function forward(key: string, config: StateConfig, allocate: (wanted: string) => string): Forward {
-  const kind = kindOf(config);
-  const node: Forward = { key, id: allocate(key), kind, config, branches: [] };
+  const kind = config.type === 'parallel' ? 'parallel' : asArray(config.tags).includes('orsa.readiness') ? 'readiness' : 'kind';
+  const drawing = kind === 'kind' ? kinds.kinds.find((k) => k.drawing?.owns(config))?.drawing : undefined;
+  const body = kind === 'kind' && typeof config.initial === 'string' ? (statesOf(config)[config.initial] ?? config) : config;
+  const node: Forward = { key, id: allocate(key), kind, drawing, config, body, branches: [] };
   if (kind === 'parallel') {
     for (const [branchKey, branch] of Object.entries(statesOf(config))) {
       const inner = Object.entries(statesOf(branch));
@@ -122,17 +130,6 @@ function forward(key: string, config: StateConfig, allocate: (wanted: string) =>
     }
   }
   return node;
-}
-
-function kindOf(config: StateConfig): Kind {
-  const tags = asArray(config.tags);
-  if (tags.includes('orsa.readiness')) return 'readiness';
-  if (config.type === 'parallel') return 'parallel';
-  if (asArray(statesOf(config).running?.tags).includes('orsa.step')) return 'retry';
-  if (tags.includes('orsa.event')) return 'wait';
-  if (tags.includes('orsa.waiting')) return 'sleep';
-  if (tags.includes('orsa.step')) return 'step';
-  return 'other';
 }
 
 /** Declares a forward state in its block, and collects its arrows (those to a branch's end are written in the branch). */
@@ -170,7 +167,7 @@ function declare(f: Forward, out: string[], indent: string, edges: Edge[], byCon
 
 /** Where a forward state goes when it does not fail, and what the arrow says. */
 function exits(f: Forward): { target: string; label: string }[] {
-  const config = f.kind === 'retry' ? statesOf(f.config).running! : f.config;
+  const config = f.body;
   const out: { target: string; label: string }[] = [];
   const transitions: Transition[] = [
     ...Object.values((config.on ?? {}) as Record<string, unknown>).flatMap((v) => asArray(v) as Transition[]),
@@ -181,12 +178,7 @@ function exits(f: Forward): { target: string; label: string }[] {
     for (const target of asArray(t.target)) {
       if (typeof target !== 'string' || !target.startsWith('#')) continue; // a retry's own running ⇄ retrying
       const guard = (typeof t.guard === 'object' && t.guard !== null ? t.guard : {}) as Named;
-      const params = guard.params ?? {};
-      let label = '';
-      // Short: Mermaid draws a self-loop's label beside the state, across its box's border when long.
-      if (guard.type === 'gotoAllowed') label = `${params.target === f.key ? 'again' : `goto ${String(params.target)}`}, ≤ ${String(params.maxVisits)} visits`;
-      else if (guard.type === 'hasEvent') label = `on ${String(params.event)}`;
-      else if (f.kind === 'sleep') label = 'after the sleep';
+      const label = f.drawing?.label?.(guard, f.key) ?? '';
       if (!out.some((o) => o.target === target && o.label === label)) out.push({ target, label });
     }
   }
@@ -196,23 +188,8 @@ function exits(f: Forward): { target: string; label: string }[] {
 /** The second line of a state: what it does besides running its function. */
 function describe(f: Forward): string {
   const parts: string[] = [];
-  const entries = asArray(f.config.entry) as Named[];
-  const param = (type: string, key: string) => entries.find((e) => e?.type === type)?.params?.[key];
-  if (f.kind === 'retry') {
-    const retry = (asArray((statesOf(f.config).running!.on as Record<string, unknown>)?.[`orsa.fail.${f.key}`]) as Transition[])
-      .map((t) => t.guard as Named)
-      .find((g) => g?.type === 'shouldRetry');
-    if (retry?.params?.forever === true) parts.push('retried until it succeeds');
-    else if (retry?.params?.maxAttempts !== undefined) parts.push(`retried, up to ${String(retry.params.maxAttempts)} attempts`);
-  }
-  if (f.kind === 'wait') {
-    const timeoutMs = param('startWait', 'timeoutMs');
-    parts.push(typeof timeoutMs === 'number' ? `waits at most ${duration(timeoutMs)}` : 'waits for its event');
-  }
-  if (f.kind === 'sleep') {
-    const ms = param('startTimer', 'ms');
-    if (typeof ms === 'number') parts.push(`sleeps ${duration(ms)}`);
-  }
+  const own = f.drawing?.describe?.(f.config);
+  if (own) parts.push(own);
   if (compensableSteps(f).includes(f.key)) parts.push('undone on rollback');
   if (isPivot(f)) parts.push('pivot — no rollback after it');
   return parts.join(' · ');
@@ -221,7 +198,7 @@ function describe(f: Forward): string {
 /** Steps whose completion is logged for compensation, in declaration order. */
 function compensableSteps(f: Forward): string[] {
   if (f.kind === 'parallel') return f.branches.flatMap((b) => b.states.flatMap(compensableSteps));
-  const config = f.kind === 'retry' ? statesOf(f.config).running! : f.config;
+  const config = f.body;
   const done = asArray(((config.on ?? {}) as Record<string, unknown>)[`orsa.done.${f.key}`]) as Transition[];
   const compensable = done.some((t) => asArray(t.actions).some((a) => (a as Named)?.type === 'complete' && (a as Named).params?.compensable === true));
   return compensable ? [f.key] : [];
@@ -229,11 +206,4 @@ function compensableSteps(f: Forward): string[] {
 
 function isPivot(f: Forward): boolean {
   return (f.config.meta as { pivot?: boolean } | undefined)?.pivot === true;
-}
-
-function duration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
-  if (ms % 1_000 === 0) return `${ms / 1_000} s`;
-  return `${ms} ms`;
 }

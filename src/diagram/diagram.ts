@@ -1,5 +1,5 @@
 import type { StateConfig } from '../compilation/compile.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { overview } from './diagram-overview.js';
 import { asArray, KEYWORD, sanitize, statesOf, text } from './mermaid-syntax.js';
 

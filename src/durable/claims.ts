@@ -1,5 +1,5 @@
 import { OrsaError } from '../errors.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { SAGA_STATUSES, type ClaimRequest, type SagaRecord, type SagaStatus, type SagaStore } from '../stores/types.js';
 import { CorruptRecordError } from './records.js';
 import { Backoff, isTransientError, StoreUnavailableError } from './transient.js';

@@ -1,4 +1,4 @@
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { OrsaError } from '../errors.js';
 import type { SagaRecord } from '../stores/types.js';
 import { hasEnded, parseSnapshot, VersionNotRegisteredError, versionKey } from './records.js';

@@ -1,4 +1,6 @@
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { Node } from '../declaration/types.js';
+import { kinds } from '../kinds/registry.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import type { SagaContext } from '../compilation/machine.js';
 import type { HistoryEvent } from '../stores/types.js';
 import type { Transition } from '../interpretation/execution.js';
@@ -46,13 +48,13 @@ function sleepsOf(definition: SagaDefinition<any, any>): [string, number][] {
   let found = sleeps.get(definition);
   if (!found) {
     found = [];
-    const visit = (nodes: readonly { kind: string; name: string; ms?: number; branches?: { nodes: unknown[] }[] }[]) => {
+    const visit = (nodes: readonly Node[]) => {
       for (const node of nodes) {
         if (node.kind === 'sleep' && typeof node.ms === 'number') found!.push([node.name, node.ms]);
-        for (const branch of node.branches ?? []) visit(branch.nodes as never);
+        for (const branch of kinds.nested(node)) visit(branch.nodes);
       }
     };
-    visit(definition.declaration.nodes as never);
+    visit(definition.declaration.nodes);
     sleeps.set(definition, found);
   }
   return found;

@@ -1,5 +1,5 @@
 import { SagaFailedError, StaleRecordError } from '../errors.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import type { SagaRecord, SagaStore } from '../stores/types.js';
 import type { Clock } from '../interpretation/clock.js';
 import { Execution } from '../interpretation/execution.js';

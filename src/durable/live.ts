@@ -1,5 +1,5 @@
 import type { JournalWriter } from './journal-writer.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import type { InboxEvent } from '../stores/types.js';
 import { toChartEvent } from './commands.js';
 import type { Execution, Transition } from '../interpretation/execution.js';

@@ -1,5 +1,5 @@
 import { RuntimeConfigError } from '../errors.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { versionKey } from './records.js';
 
 /**

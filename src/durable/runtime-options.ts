@@ -1,5 +1,5 @@
 import type { InspectionEvent, Observer } from 'xstate';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { RuntimeConfigError, type SagaFailedError } from '../errors.js';
 import type { SagaRecord, SagaStatus, SagaStore } from '../stores/types.js';
 import type { Clock } from '../interpretation/clock.js';

@@ -1,5 +1,5 @@
 import { OrsaError, SagaEndedError, SagaIdTakenError, SagaNotFailedError, SagaNotRegisteredError, UnknownEventError, UnknownSagaError } from '../errors.js';
-import { InvalidEventError, type SagaDefinition } from '../declaration/definition.js';
+import { InvalidEventError, type SagaDefinition } from '../interpretation/definition.js';
 import { DefaultStore } from './default-store.js';
 import { assertSagaId } from '../stores/input-checks.js';
 import { type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../stores/types.js';

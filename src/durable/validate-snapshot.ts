@@ -1,6 +1,6 @@
 import type { AnyStateMachine } from 'xstate';
 import { COMPENSATION_TIMER, IDS, TAGS } from '../compilation/compile.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import type { SagaRecord } from '../stores/types.js';
 import { CorruptRecordError, type ParsedSnapshot } from './records.js';
 

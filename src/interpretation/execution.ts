@@ -2,7 +2,7 @@ import { createActor, type Actor, type AnyStateMachine, type Snapshot } from 'xs
 import { ExecutionStoppedError, SagaFailedError, UnknownEventError } from '../errors.js';
 import { toPlain } from '../compilation/append-map.js';
 import type { SagaContext, SagaEvent } from '../compilation/machine.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from './definition.js';
 import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
 import { activeInterceptors, Interception } from '../observe/interceptors.js';

@@ -1,8 +1,9 @@
-import { LeaseLostError, NonRetryableError, StepTimeoutError, toErrorRecord } from '../errors.js';
+import { LeaseLostError, StepTimeoutError, toErrorRecord } from '../errors.js';
 import { readOnlyView } from '../compilation/append-map.js';
 import type { SagaContext, SagaEvent } from '../compilation/machine.js';
-import type { SagaDefinition } from '../declaration/definition.js';
-import type { StepNode } from '../declaration/types.js';
+import type { SagaDefinition } from './definition.js';
+import type { KindEffect } from '../kinds/kind.js';
+import type { Node } from '../declaration/types.js';
 import type { Clock } from './clock.js';
 import type { ExecutionOptions } from './execution-options.js';
 import { assertSerializable, DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
@@ -24,10 +25,14 @@ export interface StepRunnerDeps {
   enqueue: (event: SagaEvent) => void;
 }
 
+/** A node and the effect its kind runs for it. */
+type Effect = { node: Node; effect: KindEffect<any> };
+
 /**
- * Runs the step executions of one saga: calls each step (through the
- * interceptors), checks its result, and turns its outcome or its timeout into
- * the `orsa.done.*` / `orsa.fail.*` event the statechart takes.
+ * Runs the step executions of one saga: calls each one's effect (what its
+ * kind runs: a step's function; through the interceptors), checks its
+ * result, and turns its outcome or its timeout into the `orsa.done.*` /
+ * `orsa.fail.*` event the statechart takes.
  *
  * @internal
  * @example
@@ -65,7 +70,7 @@ export class StepRunner {
 
   run(step: string, exec: string, attempt: number, context: SagaContext): void {
     const { definition, clock } = this.deps;
-    const node = definition.node(step) as StepNode;
+    const node = definition.effectOf(step);
     const run = new StepRun(step, exec, attempt, context.input, readOnlyView(context.results), this.deps.sagaId, this.deps.options.fencingToken ?? 0);
     this.running.set(step, run);
     const timeoutMs = definition.compiled.steps[step]!.timeoutMs;
@@ -79,7 +84,7 @@ export class StepRunner {
     let pending: unknown;
     try {
       const hooks = this.deps.hooks();
-      pending = hooks?.wraps('step') ? hooks.step(hooks.call('step', step, exec, attempt, run.idempotencyKey, run), () => this.checked(run, node)) : node.run(run);
+      pending = hooks?.wraps('step') ? hooks.step(hooks.call('step', step, exec, attempt, run.idempotencyKey, run), () => this.checked(run, node)) : node.effect.run(node.node, run);
     } catch (error) {
       return this.failed(run, error);
     }
@@ -89,7 +94,7 @@ export class StepRunner {
     );
   }
 
-  private returned(run: StepRun, node: StepNode, result: unknown): void {
+  private returned(run: StepRun, node: Effect, result: unknown): void {
     if (run.settled) return;
     try {
       // Checked inside the interceptors already, unless one of them changed the result.
@@ -101,20 +106,16 @@ export class StepRunner {
   }
 
   /** The step function as interceptors see it: a result the saga refuses is thrown inside them, so a span ends with the error. */
-  private checked(run: StepRun, node: StepNode): unknown {
-    const pending = node.run(run);
+  private checked(run: StepRun, node: Effect): unknown {
+    const pending = node.effect.run(node.node, run);
     const check = (result: unknown) => (this.accept(run, node, result), result);
     return typeof (pending as PromiseLike<unknown> | null)?.then === 'function' ? Promise.resolve(pending).then(check) : check(pending);
   }
 
-  /** Checks a step's result (serialisable, a known goto target) and returns where it goes; throws what the step fails with. */
-  private accept(run: StepRun, node: StepNode, result: unknown): string | null {
-    const step = run.step;
-    assertSerializable(step, result, this.deps.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
-    const goto = node.goto ? (node.goto.decide({ input: run.input, results: run.results, result }) ?? null) : null;
-    if (goto !== null && !node.goto!.targets.includes(goto)) {
-      throw new NonRetryableError(`step "${step}": goto decide returned "${String(goto)}", which is not among its targets (${node.goto!.targets.join(', ')})`);
-    }
+  /** Checks a step's result (serialisable, then the kind's check: a known goto target) and returns where it goes; throws what the step fails with. */
+  private accept(run: StepRun, node: Effect, result: unknown): string | null {
+    assertSerializable(run.step, result, this.deps.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
+    const goto = node.effect.accept ? node.effect.accept(node.node, run, result) : null;
     run.accepted = { result, goto };
     return goto;
   }

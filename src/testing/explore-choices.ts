@@ -1,5 +1,5 @@
 import { TAGS } from '../compilation/compile.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { lookup } from '../compilation/append-map.js';
 import type { SagaContext } from '../compilation/machine.js';
 import type { StepNode } from '../declaration/types.js';

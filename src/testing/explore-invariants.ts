@@ -1,4 +1,5 @@
-import type { SagaDefinition } from '../declaration/definition.js';
+import { kinds } from '../kinds/registry.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { lookup } from '../compilation/append-map.js';
 import type { SagaContext } from '../compilation/machine.js';
 import type { Node } from '../declaration/types.js';
@@ -49,8 +50,9 @@ export function shapeOf(definition: SagaDefinition<any, any>): SagaShape {
   const walk = (nodes: Node[], path: string[], top?: number) => {
     for (const [i, node] of nodes.entries()) {
       shape.topIndex.set(node.name, top ?? i);
-      if (node.kind === 'parallel') {
-        for (const b of node.branches) walk(b.nodes, [...path, `${node.name}/${b.name}`], top ?? i);
+      const nested = kinds.nested(node);
+      if (nested.length > 0) {
+        for (const b of nested) walk(b.nodes, [...path, `${node.name}/${b.name}`], top ?? i);
         continue;
       }
       shape.branches.set(node.name, path);

@@ -1,4 +1,4 @@
-import { SagaDefinition } from '../declaration/definition.js';
+import { SagaDefinition } from '../interpretation/definition.js';
 import type { AnyFn, Declaration, Node } from '../declaration/types.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { lookup, toPlain } from '../compilation/append-map.js';
 import type { SagaContext } from '../compilation/machine.js';
 import { ExploreConfigError, ExploreStoppedError } from '../errors.js';

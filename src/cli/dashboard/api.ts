@@ -1,4 +1,4 @@
-import type { SagaDefinition } from '../../declaration/definition.js';
+import type { SagaDefinition } from '../../interpretation/definition.js';
 import { SAGA_STATUSES, type SagaStatus, type SagaStore } from '../../stores/types.js';
 import { failuresByStep, pendingOf, snapshotOf, stateText, timelineOf } from '../timeline.js';
 import { chartFromConfig, chartFromHistory } from './chart.js';

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SagaDefinition } from '../../declaration/definition.js';
+import type { SagaDefinition } from '../../interpretation/definition.js';
 import type { SagaStore } from '../../stores/types.js';
 import { isControlRefusal, sendCommand, storedMessage, type ControlCommand } from '../control.js';
 import { indexDefinitions, listSagas, sagaDetail } from './api.js';

@@ -1,10 +1,13 @@
 import type { AnyStateMachine } from 'xstate';
 import { InvalidEventError, InvalidInputError, isNonRetryable, NotReadyError, UnknownStepError, type CompensationReport } from '../errors.js';
-import { Execution, type ExecutionOptions } from '../interpretation/execution.js';
-import type { CompiledSaga, StateConfig } from '../compilation/compile.js';
-import { sha256Hex } from './sha256.js';
+import { Execution, type ExecutionOptions } from './execution.js';
+import type { CompiledSaga, StateConfig } from '../compilation/chart.js';
+import { compileSaga } from '../compilation/compile.js';
+import { sha256Hex } from '../declaration/sha256.js';
 import { createSagaMachine, type SagaContext } from '../compilation/machine.js';
-import type { Declaration, Node, StepNode, WaitNode } from './types.js';
+import type { Declaration, Node } from '../declaration/types.js';
+import { kinds } from '../kinds/registry.js';
+import type { KindEffect, StepKind } from '../kinds/kind.js';
 
 // Re-exported from ../errors.ts, where every orsa error lives, for existing imports.
 export { InvalidInputError, InvalidEventError, NotReadyError };
@@ -31,19 +34,19 @@ export class SagaDefinition<I, R> {
   readonly machine: AnyStateMachine;
   private readonly nodes = new Map<string, Node>();
 
-  /** @internal */
+  /** @internal Compiles `declaration` with the registered step kinds unless given its compiled form. */
   constructor(
     /** @internal */ readonly declaration: Declaration,
-    /** @internal */ readonly compiled: CompiledSaga,
+    /** @internal */ readonly compiled: CompiledSaga = compileSaga(declaration, kinds),
   ) {
     this.name = declaration.name;
     this.config = compiled.config;
     this.version = declaration.version ?? sha256Hex(JSON.stringify(compiled.config)).slice(0, 16);
-    this.machine = createSagaMachine(compiled.config);
+    this.machine = createSagaMachine(compiled.config, kinds);
     const index = (nodes: Node[]) => {
       for (const node of nodes) {
         this.nodes.set(node.name, node);
-        if (node.kind === 'parallel') node.branches.forEach((b) => index(b.nodes));
+        kinds.nested(node).forEach((b) => index(b.nodes));
       }
     };
     index(declaration.nodes);
@@ -92,8 +95,9 @@ export class SagaDefinition<I, R> {
   async validateEvent(name: string, payload: unknown): Promise<unknown> {
     let value = payload;
     for (const node of this.nodes.values()) {
-      if (node.kind !== 'wait' || node.event !== name || !node.schema) continue;
-      const result = await (node as WaitNode).schema!['~standard'].validate(payload);
+      const schema = kinds.of(node).consumes?.(node as never);
+      if (schema?.event !== name || !schema.schema) continue;
+      const result = await schema.schema['~standard'].validate(payload);
       if (result.issues) throw new InvalidEventError(this.name, name, result.issues);
       value = result.value;
     }
@@ -107,19 +111,25 @@ export class SagaDefinition<I, R> {
     return node;
   }
 
-  /** @internal Whether a step error may be retried: NonRetryableError and `retryable: false` never are; then `retryIf`. */
+  /** @internal The kind of the node named `name`. */
+  kindOf(name: string): StepKind {
+    return kinds.of(this.node(name));
+  }
+
+  /** @internal What the interpreter runs for an active execution of `name`; throws when its kind runs nothing. */
+  effectOf(name: string): { node: Node; effect: KindEffect<any> } {
+    const node = this.node(name);
+    const effect = kinds.of(node).effect;
+    if (!effect) throw new UnknownStepError(this.name, name);
+    return { node, effect };
+  }
+
+  /** @internal Whether a step error may be retried: NonRetryableError and `retryable: false` never are; then the kind's rule (`retryIf`). */
   isRetryable(step: string, error: unknown): boolean {
     if (isNonRetryable(error)) return false;
-    const node = this.nodes.get(step) as StepNode | undefined;
-    const retry = node?.retry;
-    if (retry && typeof retry === 'object' && retry.retryIf) {
-      try {
-        return retry.retryIf(error) === true;
-      } catch {
-        return false;
-      }
-    }
-    return true;
+    const node = this.nodes.get(step);
+    const retryable = node ? kinds.of(node).effect?.retryable : undefined;
+    return retryable && node ? retryable(node, error) : true;
   }
 
   /** @internal Runs the explicit probes and every discovered dependency check, concurrently. */
@@ -131,8 +141,7 @@ export class SagaDefinition<I, R> {
     }));
     const seen = new Set<string>();
     for (const node of this.nodes.values()) {
-      if (node.kind !== 'step') continue;
-      for (const dep of node.uses) {
+      for (const dep of kinds.of(node).dependencies?.(node as never) ?? []) {
         if (seen.has(dep.name)) continue;
         seen.add(dep.name);
         checks.push({ name: `dependency "${dep.name}"`, run: () => dep.check(signal) });

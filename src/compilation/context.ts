@@ -1,0 +1,124 @@
+import type { ErrorRecord } from '../errors.js';
+import { AppendMap, lookup, type RecordLike } from './append-map.js';
+
+/**
+ * The saga's context (its durable state) and the small pure helpers every
+ * action uses to update it. Actions are pure functions of context and event:
+ * time and randomness arrive in the events (`now`, `random`), supplied by the
+ * runtime, so a snapshot plus the events that followed it always lead to the
+ * same state.
+ */
+
+/** One completed execution of a compensable step, kept until it is compensated. */
+export interface LogEntry {
+  exec: string;
+  step: string;
+  result: unknown;
+  /** Set when the execution failed but its step declared that its effect may happen anyway (`compensateOnFailure`). */
+  error?: ErrorRecord;
+}
+
+/** The saga's durable state: everything here survives JSON. */
+export interface SagaContext {
+  sagaId: string;
+  input: unknown;
+  startedAt: number;
+  /**
+   * Latest result of each completed step. In a running machine an
+   * {@link AppendMap} (a step adds one in O(1)); a plain object in JSON and
+   * in a context restored from it. Read it with `lookup`/`toPlain`.
+   */
+  results: RecordLike<unknown>;
+  /** How often each step was entered (goto revisits count); like `results`, an AppendMap or a plain object. */
+  visits: RecordLike<number>;
+  /** Attempts made in the current visit of each step. */
+  attempts: Record<string, number>;
+  /** Step executions the runtime must run now, by step. */
+  active: Record<string, { exec: string; attempt: number }>;
+  /** Due times (epoch ms) of retry waits, sleeps and event timeouts, by step (or `$compensation`). */
+  timers: Record<string, number>;
+  /** Completed compensable executions, in completion order. */
+  log: LogEntry[];
+  /** Events sent to the saga and not yet consumed, in arrival order. */
+  inbox: { name: string; payload: unknown }[];
+  failure: { step: string | null; error: ErrorRecord } | null;
+  cancelled: boolean;
+  /** True once the saga entered its rollback region. */
+  rollingBack: boolean;
+  /** The compensation the runtime must run now. */
+  comp: { exec: string; attempt: number } | null;
+  /** Executions whose compensation completed, in the order they ran. */
+  compensated: string[];
+  compError: ErrorRecord | null;
+  /**
+   * Times the worker running a step execution lost its lease while it ran, by exec (absent in snapshots
+   * written before lease losses were counted). Counted from `leaseLost` commands the losing worker stores.
+   */
+  leaseLosses?: Record<string, number>;
+  /** String headers stored with the saga by interceptors (a W3C `traceparent`); absent when none were given. */
+  headers?: Record<string, string>;
+}
+
+/** What the machine receives as input. */
+export interface SagaMachineInput {
+  sagaId: string;
+  input: unknown;
+  now: number;
+  headers?: Record<string, string>;
+}
+
+/** Events from the runtime. Every one carries `now` (epoch ms). */
+export type SagaEvent = { type: string; now: number } & Record<string, any>;
+
+/** What every action and guard receives. */
+export type Args = { context: SagaContext; event: SagaEvent };
+
+/** The time of an event (the machine's input at start). */
+export function nowOf(event: SagaEvent & { input?: SagaMachineInput }): number {
+  return typeof event.now === 'number' ? event.now : (event.input?.now ?? 0);
+}
+
+/** `record` without `key` (the same object when it has none). */
+export function without<T>(record: Record<string, T>, key: string): Record<string, T> {
+  if (!(key in record)) return record;
+  const copy = { ...record };
+  delete copy[key];
+  return copy;
+}
+
+/** The next execution to compensate, if any. */
+export function pendingCompensation(context: SagaContext): LogEntry | undefined {
+  // Reverse order of completion: the newest completed execution not yet undone.
+  for (let i = context.log.length - 1; i >= 0; i--) {
+    const entry = context.log[i]!;
+    if (!context.compensated.includes(entry.exec)) return entry;
+  }
+  return undefined;
+}
+
+/** A failed execution whose effect may have happened: compensated like a completed one, with its error. */
+export function failedEntry(step: string, event: SagaEvent): LogEntry {
+  return { exec: event.exec as string, step, result: null, error: event.error as ErrorRecord };
+}
+
+/** How often `step` was entered. */
+export const visitsOf = (context: SagaContext, step: string): number => lookup(context.visits, step) ?? 0;
+
+/** `record` with one more key: O(1) on an AppendMap; a restored plain record becomes one first (once). */
+export function withKey<V>(record: RecordLike<V>, key: string, value: V): AppendMap<V> {
+  return AppendMap.from(record).set(key, value);
+}
+
+/**
+ * Logs an execution of a step declared `compensateOnFailure`: a failed attempt that is retried is
+ * logged already (its effect may have happened, and a rollback may start before the retry), so a
+ * later outcome of the same execution replaces its entry: it is compensated once, with that outcome.
+ */
+export function logOnce(log: LogEntry[], entry: LogEntry): LogEntry[] {
+  const i = log.findIndex((e) => e.exec === entry.exec);
+  return i === -1 ? [...log, entry] : [...log.slice(0, i), ...log.slice(i + 1), entry];
+}
+
+/** Whether the event's execution is the one the chart waits for at `step` (a late outcome of an older one is ignored). */
+export const isCurrentExec = (context: SagaContext, event: SagaEvent, step: string) => context.active[step]?.exec === event.exec;
+
