@@ -1,16 +1,16 @@
-import { OrsaError, SagaEndedError, SagaIdTakenError, SagaNotFailedError, SagaNotRegisteredError, UnknownEventError, UnknownSagaError } from '../errors.js';
-import { InvalidEventError, type SagaDefinition } from '../interpretation/definition.js';
+import { OrsaError, SagaIdTakenError, SagaNotRegisteredError, UnknownSagaError } from '../errors.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { DefaultStore } from './default-store.js';
 import { assertSagaId } from '../stores/input-checks.js';
 import { type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../stores/types.js';
 import { systemClock, type Clock } from '../interpretation/clock.js';
 import type { Transition } from '../interpretation/execution.js';
-import type { CommandName } from './commands.js';
 import { validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
-import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES, findUnserializable } from '../interpretation/serialize.js';
+import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES } from '../interpretation/serialize.js';
 import { describeRecord, versionError } from './describe.js';
-import { deliver, lostExecutions, type Live } from './live.js';
+import { lostExecutions, type Live } from './live.js';
 import { Waiters } from './waiters.js';
+import { Inbox } from './inbox.js';
 import { logProblem, runtimeInterceptors } from '../observe/runtime-setup.js';
 import type { SagaInterceptor } from '../observe/interceptors.js';
 import { hasEnded, outcomeOf } from './records.js';
@@ -61,6 +61,7 @@ export class Runtime {
   private readonly poller: Poller;
   private readonly launcher: Launcher;
   private readonly waiters: Waiters;
+  private readonly inbox: Inbox;
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
   private readonly announcing = new Set<string>();
   private readonly repeater: Repeater;
@@ -77,6 +78,15 @@ export class Runtime {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.waiters = new Waiters(this.clock);
     this.repeater = new Repeater(this.clock, () => this.running, (e) => this.report(e));
+    this.inbox = new Inbox({
+      store: this.store,
+      clock: this.clock,
+      sagas: this.sagas,
+      live: this.live,
+      maxInputBytes: options.maxInputBytes,
+      running: () => this.running,
+      poll: (id) => void this.poller.poll(id),
+    });
     const guard = (task: () => unknown) => this.guard(task);
     const common = { store: this.store, clock: this.clock, workerId: this.workerId, leaseMs: this.leaseMs, live: this.live, guard };
     this.poller = new Poller({
@@ -213,36 +223,18 @@ export class Runtime {
    * Sends an event to a saga. It is stored first (never lost), then delivered:
    * at once when this worker runs the saga, else when a worker picks it up.
    */
-  async send(id: string, name: string, payload?: unknown): Promise<void> {
-    const record = await this.target(id);
-    if (typeof name !== 'string') throw new UnknownEventError(record.sagaName, String(name), []);
-    if (hasEnded(record.status)) throw new SagaEndedError(id, record.status, `take the event ${JSON.stringify(name)}`);
-    const definition = this.sagas.get(record.sagaName, record.version);
-    // A saga this runtime cannot run is checked by the worker that runs it (it consumes unknown events without effect).
-    let value = payload;
-    if (definition) {
-      if (!definition.compiled.events.includes(name)) throw new UnknownEventError(record.sagaName, name, definition.compiled.events);
-      value = await definition.validateEvent(name, payload);
-    }
-    // Like input and results: a payload JSON would change is refused before it is stored.
-    const unserializable = findUnserializable(value, this.options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
-    if (unserializable) throw new InvalidEventError(record.sagaName, name, [{ message: `${unserializable.path} is ${unserializable.reason}` }]);
-    await this.store.sendEvent(id, name, JSON.stringify(value ?? null), this.clock.now(), 'event');
-    await this.delivered(id);
+  send(id: string, name: string, payload?: unknown): Promise<void> {
+    return this.inbox.send(id, name, payload);
   }
 
   /** Cancels a saga: running steps are aborted, completed ones compensated. Stored first, in the command channel. */
-  async cancel(id: string): Promise<void> {
-    const record = await this.target(id);
-    if (hasEnded(record.status)) throw new SagaEndedError(id, record.status, 'cancel');
-    await this.command(id, 'cancel');
+  cancel(id: string): Promise<void> {
+    return this.inbox.cancel(id);
   }
 
   /** Retries the compensation of a saga that ended `failed`. */
-  async retryCompensation(id: string): Promise<void> {
-    const record = await this.target(id);
-    if (record.status !== 'failed') throw new SagaNotFailedError(id, record.status);
-    await this.command(id, 'retryCompensation');
+  retryCompensation(id: string): Promise<void> {
+    return this.inbox.retryCompensation(id);
   }
 
   /** Number of sagas by status. */
@@ -252,27 +244,6 @@ export class Runtime {
   }
 
   // ---- internals ----
-
-  /** The record a send or command is for; the id is checked first. */
-  private async target(id: string): Promise<SagaRecord> {
-    assertSagaId(id);
-    const record = await this.store.get(id);
-    if (!record) throw new UnknownSagaError(id);
-    return record;
-  }
-
-  private async command(id: string, name: CommandName, payload: unknown = null): Promise<void> {
-    await this.store.sendEvent(id, name, JSON.stringify(payload), this.clock.now(), 'command');
-    await this.delivered(id);
-  }
-
-  /** After a send: delivers it at once when this worker runs the saga, else asks the poller to claim it. */
-  private async delivered(id: string): Promise<void> {
-    const live = this.live.get(id);
-    // Everything still pending, in order: events stored by other processes before this one come first.
-    if (live) deliver(live, await this.store.inbox(id), this.clock.now());
-    else if (this.running) void this.poller.poll(id);
-  }
 
   private idTaken(id: string, holder: string, wanted: string): OrsaError {
     return new SagaIdTakenError(id, holder, wanted);
@@ -295,7 +266,7 @@ export class Runtime {
   private leaseLost(live: Live, refused?: Transition): void {
     const execs = lostExecutions(live, refused);
     if (execs.length === 0 || !this.running) return;
-    void this.command(live.execution.sagaId, 'leaseLost', { execs }).catch((error: unknown) => this.report(error));
+    void this.inbox.command(live.execution.sagaId, 'leaseLost', { execs }).catch((error: unknown) => this.report(error));
   }
 
   private renew(): Promise<void> {

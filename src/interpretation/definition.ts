@@ -7,7 +7,7 @@ import { sha256Hex } from '../declaration/sha256.js';
 import { createSagaMachine, type SagaContext } from '../compilation/machine.js';
 import type { Declaration, Node } from '../declaration/types.js';
 import { kinds } from '../kinds/registry.js';
-import type { KindEffect, StepKind } from '../kinds/kind.js';
+import type { KindEffect } from '../kinds/kind.js';
 
 // Re-exported from ../errors.ts, where every orsa error lives, for existing imports.
 export { InvalidInputError, InvalidEventError, NotReadyError };
@@ -109,11 +109,6 @@ export class SagaDefinition<I, R> {
     const node = this.nodes.get(name);
     if (!node) throw new UnknownStepError(this.name, name);
     return node;
-  }
-
-  /** @internal The kind of the node named `name`. */
-  kindOf(name: string): StepKind {
-    return kinds.of(this.node(name));
   }
 
   /** @internal What the interpreter runs for an active execution of `name`; throws when its kind runs nothing. */

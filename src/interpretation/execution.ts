@@ -6,7 +6,8 @@ import type { SagaDefinition } from './definition.js';
 import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
 import { activeInterceptors, Interception } from '../observe/interceptors.js';
-import { persistedOf, type ExecutionOptions, type SagaSnapshot, type Transition } from './execution-options.js';
+import type { ExecutionOptions, SagaSnapshot } from './execution-options.js';
+import { writeTransition } from './commit.js';
 import { Effects } from './effects.js';
 
 export type { ExecutionOptions, Transition } from './execution-options.js';
@@ -242,40 +243,30 @@ export class Execution<R = unknown> {
       this.effects(after);
       return true;
     }
-    const transition: Transition = {
-      sagaId: this.sagaId,
-      event,
-      status,
-      previous,
-      dueAt: dueAtOf(after.context),
-      persisted: () => persistedOf(after),
-      observations,
-    };
-    this.hooks?.writing();
-    Promise.resolve()
-      .then(() => persist(transition))
-      .then(
-        () => {
-          // Stored, so it happened: observers hear of it even when the write unloaded the saga.
-          try {
-            this.emit(observations);
-          } finally {
-            this.options.committed?.(transition);
-          }
-          this.hooks?.written(this.stopped, this.status, dueAtOf(after.context), this.clock.now());
-          if (this.stopped) return;
-          if (event.type === 'orsa.resume' && this.queue.length > 0) this.effectsOwed = true;
-          else {
-            this.effectsOwed = false;
-            this.effects(after);
-          }
-          this.process();
-        },
-        (error) => {
-          this.stop(error);
-          this.hooks?.written(true, null, null, this.clock.now()); // stopped during the write: the run ends now
-        },
-      );
+    writeTransition(persist, { sagaId: this.sagaId, event, status, previous, after, observations }, {
+      hooks: this.hooks,
+      stopped: () => this.stopped,
+      written: (transition) => {
+        // Stored, so it happened: observers hear of it even when the write unloaded the saga.
+        try {
+          this.emit(observations);
+        } finally {
+          this.options.committed?.(transition);
+        }
+        this.hooks?.written(this.stopped, this.status, dueAtOf(after.context), this.clock.now());
+        if (this.stopped) return;
+        if (event.type === 'orsa.resume' && this.queue.length > 0) this.effectsOwed = true;
+        else {
+          this.effectsOwed = false;
+          this.effects(after);
+        }
+        this.process();
+      },
+      failed: (error) => {
+        this.stop(error);
+        this.hooks?.written(true, null, null, this.clock.now()); // stopped during the write: the run ends now
+      },
+    });
     return false;
   }
 
