@@ -25,6 +25,7 @@ export type {
   CatchHandler,
   ReadinessProbe,
 } from './declaration/types.js';
+export { MapBranch, type ItemContext, type ItemCompensationContext, type ItemStepOptions, type MapOptions } from './kinds/map/declare.js';
 export type { RetryPolicy } from './declaration/policy.js';
 export {
   OrsaError,
@@ -47,6 +48,7 @@ export {
   UnknownStepError,
   GotoLimitError,
   WaitTimeoutError,
+  MapItemFailedError,
   ExecutionStoppedError,
   SagaRollingBackError,
   CorruptRecordError,

@@ -28,6 +28,10 @@ function possibleEvents(definition: SagaDefinition<any, any>, s: Snap) {
     }
   }
   if (s.hasTag(TAGS.readiness)) events.push({ type: 'orsa.ready', now: 0 });
+  // A map (kinds/map) waits for its items list: two items, so that their completions interleave.
+  if (s.hasTag('orsa.map.items')) {
+    for (const [map, progress] of Object.entries(c.maps ?? {})) if (progress.total === null) events.push({ type: `orsa.items.${map}`, visit: progress.visit, items: [0, 1], now: 0 });
+  }
   if (s.hasTag(TAGS.compensating) && c.comp) events.push({ type: 'orsa.compensated', exec: c.comp.exec, now: 0 });
   if (s.hasTag(TAGS.catch)) events.push({ type: 'orsa.caught', now: 0 });
   if (Object.keys(c.timers).length > 0) events.push({ type: 'orsa.wake', now: LATER });

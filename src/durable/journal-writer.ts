@@ -35,6 +35,7 @@ export interface JournalSplit {
 export class JournalWriter {
   #results = 0;
   #visits = 0;
+  #items = 0;
   /** Log entries already written (entries are immutable objects, shared from snapshot to snapshot). */
   #logged = new WeakSet<object>();
   #reset: boolean;
@@ -53,6 +54,11 @@ export class JournalWriter {
     const from = reset ? { results: 0, visits: 0 } : { results: this.#results, visits: this.#visits };
     for (const [key, value] of results.writesSince(from.results)) entries.push({ field: 'results', key, value: journalValue(value) });
     for (const [key, value] of visits.writesSince(from.visits)) entries.push({ field: 'visits', key, value: String(value) });
+    // A map's items list and its items' step results (kinds/map): one entry each, when produced.
+    // A plain record here is the one restored at resume, sent whole by the reset write: converting it at
+    // every later write (a rollback writes no item) would cost O(items) each time, so only a reset does.
+    const items = context.items === undefined ? null : context.items instanceof AppendMap || reset ? AppendMap.from(context.items as RecordLike<unknown>) : null;
+    if (items) for (const [key, value] of items.writesSince(reset ? 0 : this.#items)) entries.push({ field: 'items', key, value: journalValue(value) });
     // The log only grows at its end, but a compensateOnFailure step's later outcome moves its entry there
     // (machine.ts logOnce): every entry past the last one written is new; the reader keeps each exec's newest.
     const log = context.log;
@@ -60,7 +66,7 @@ export class JournalWriter {
     if (reset) first = 0;
     else while (first > 0 && !this.#logged.has(log[first - 1]!)) first--;
     for (let i = first; i < log.length; i++) entries.push({ field: 'log', key: null, value: JSON.stringify(log[i]) });
-    const control = JSON.stringify({ ...persisted, context: { ...context, results: {}, visits: {}, log: [] } });
+    const control = JSON.stringify({ ...persisted, context: { ...context, results: {}, visits: {}, log: [], ...(context.items !== undefined ? { items: {} } : {}) } });
     return {
       control,
       journal: reset ? { entries, reset: true } : { entries },
@@ -68,6 +74,7 @@ export class JournalWriter {
         this.#reset = false;
         this.#results = results.size;
         this.#visits = visits.size;
+        if (items) this.#items = items.size;
         for (let i = first; i < log.length; i++) this.#logged.add(log[i]!);
       },
     };

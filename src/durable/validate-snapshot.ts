@@ -3,6 +3,8 @@ import { COMPENSATION_TIMER, IDS, TAGS } from '../compilation/compile.js';
 import type { SagaDefinition } from '../interpretation/definition.js';
 import type { SagaRecord } from '../stores/types.js';
 import { CorruptRecordError, type ParsedSnapshot } from './records.js';
+import { checkMapContext } from './validate-map.js';
+import { parseItemExec } from '../kinds/map/names.js';
 
 /**
  * Checks a stored snapshot against the definition it claims to be of, before
@@ -192,11 +194,15 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
   const runnable = new Set(Object.keys(steps).filter((name) => steps[name]!.kind === 'step'));
   const compensable = new Set([...runnable].filter((name) => steps[name]!.compensateRetry !== null));
 
+  // A map's items run in slots `map[index]` of active and timers: the map's own check vouches for those.
+  const draining = atoms.some((atom) => atom.tags.includes(TAGS.draining));
+  const items = checkMapContext(definition, context, atoms, draining, fail);
+  const notItems = (value: unknown) => (items.size === 0 || !isObject(value) ? value : Object.fromEntries(Object.entries(value).filter(([key]) => !items.has(key))));
   checkMap(context.results, 'results', names, () => true, 'a result');
   checkMap(context.visits, 'visits', names, isCount, 'a count');
   checkMap(context.attempts, 'attempts', names, isCount, 'a count');
-  const timers = checkMap(context.timers, 'timers', new Set([...names, COMPENSATION_TIMER]), isTime, 'a time');
-  const active = checkMap(context.active, 'active', runnable, isObject, 'an execution') as Record<string, Record<string, unknown>>;
+  const timers = checkMap(notItems(context.timers), 'timers', new Set([...names, COMPENSATION_TIMER]), isTime, 'a time');
+  const active = checkMap(notItems(context.active), 'active', runnable, isObject, 'an execution') as Record<string, Record<string, unknown>>;
   for (const [step, entry] of Object.entries(active)) {
     if (!isExecOf(entry.exec, step)) fail(`context.active.${step}.exec is not an execution of that step`);
     // The chart names a running execution after the step's current visit (visits counts the entry that started it).
@@ -211,6 +217,13 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
   const logged = new Set<string>();
   context.log.forEach((entry: unknown, i: number) => {
     if (!isObject(entry) || typeof entry.step !== 'string' || !compensable.has(entry.step)) fail(`context.log[${i}] is not a compensable step's execution`);
+    const item = parseItemExec(entry.exec);
+    if (item && item.step === entry.step) {
+      // An item's step: a visit of its map that happened, logged once.
+      if (logged.has(entry.exec as string) || item.visit > ((context.visits as Record<string, number>)[item.map] ?? 0)) fail(`context.log[${i}].exec is not a new execution of an item that ran`);
+      logged.add(entry.exec as string);
+      return;
+    }
     if (!isExecOf(entry.exec, entry.step) || logged.has(entry.exec as string)) fail(`context.log[${i}].exec is not a new execution of its step`);
     // Only visits that happened can have completed.
     const visits = (context.visits as Record<string, number>)[entry.step] ?? 0;

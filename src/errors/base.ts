@@ -27,6 +27,7 @@ export type OrsaErrorCode =
   | 'UNKNOWN_STEP'
   | 'GOTO_LIMIT'
   | 'WAIT_TIMEOUT'
+  | 'MAP_ITEM_FAILED'
   | 'EXECUTION_STOPPED'
   | 'SAGA_ROLLING_BACK'
   | 'CORRUPT_RECORD'

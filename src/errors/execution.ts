@@ -137,6 +137,28 @@ export class GotoLimitError extends OrsaError {
 }
 brand(GotoLimitError, 'GotoLimitError');
 
+/** An item of a `.map()` failed for good: the saga's failure, with the item's own error as its `cause`.
+ *
+ * @example
+ * ```ts
+ * if (failure.error?.code === 'MAP_ITEM_FAILED') console.log(failure.error.message, failure.error.cause);
+ * ```
+ */
+export class MapItemFailedError extends OrsaError {
+  constructor(
+    readonly map: string,
+    readonly index: number,
+    readonly step: string,
+    reason: string,
+  ) {
+    super(
+      'MAP_ITEM_FAILED',
+      `item ${index} of map "${map}" failed for good at step "${step}" (${reason}); the running items were aborted and the completed ones compensated. Its own error is the cause`,
+    );
+  }
+}
+brand(MapItemFailedError, 'MapItemFailedError');
+
 /** A `waitFor` step's event did not arrive within its `timeoutMs`. The chart records it as the failed step's error.
  *
  * @example

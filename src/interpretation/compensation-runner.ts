@@ -3,6 +3,8 @@ import { readOnlyView } from '../compilation/append-map.js';
 import type { SagaContext, SagaEvent } from '../compilation/machine.js';
 import type { StepNode } from '../declaration/types.js';
 import type { StepRunnerDeps } from './step-runner.js';
+import { parseItemExec } from '../kinds/map/names.js';
+import { itemContext } from './map-items.js';
 
 /**
  * Runs the compensation the statechart asks for (one at a time, newest
@@ -32,9 +34,13 @@ export class CompensationRunner {
     const node = definition.node(entry.step) as StepNode;
     // A failed execution of a step that declared compensateOnFailure is undone with its error instead of a result.
     const failed = entry.error !== undefined;
+    // An item step of a map is undone with its item, its index and its item's results.
+    const item = parseItemExec(comp.exec);
+    const itemFields = item ? itemContext(definition, context, item) : null;
     const ctx = {
       input: context.input,
-      results: readOnlyView(context.results),
+      results: itemFields ? itemFields.results : readOnlyView(context.results),
+      ...(itemFields ? { item: itemFields.item, index: itemFields.index } : {}),
       result: failed ? undefined : entry.result,
       ...(node.compensateOnFailure ? { failed, error: entry.error } : {}),
       signal: new AbortController().signal,

@@ -5,6 +5,7 @@ import { dueAtOf, reportOf } from './observe.js';
 import { DEFAULT_MAX_LEASE_LOSSES, type SagaSnapshot } from './execution-options.js';
 import { StepRunner, type StepRunnerDeps } from './step-runner.js';
 import { CompensationRunner } from './compensation-runner.js';
+import { MapItemsTasks, wantedItemTasks } from './map-items.js';
 
 /**
  * The effects of one saga under way: the steps, compensation, readiness probe
@@ -27,6 +28,7 @@ export class Effects {
   readonly settled = new Set<string>();
   private readonly steps: StepRunner;
   private readonly compensations: CompensationRunner;
+  private readonly mapItems = new MapItemsTasks();
   private draining = false;
   private timer: { handle: unknown; at: number } | null = null;
 
@@ -82,6 +84,7 @@ export class Effects {
     if (snapshot.hasTag(TAGS.readiness)) {
       this.compensations.runSideTask('readiness', () => this.deps.definition.checkReadiness(context.input, this.deps.sagaId), 'orsa.ready', 'orsa.notReady');
     }
+    this.mapItems.start(snapshot, { ...this.deps, settled: this.settled, now: () => this.deps.clock.now() });
     if (snapshot.hasTag(TAGS.catch)) {
       this.compensations.runSideTask('catch', () => this.deps.definition.callCatch(context, statusAfterCatch(context), reportOf(context)), 'orsa.caught', 'orsa.caught');
     }
@@ -95,6 +98,7 @@ export class Effects {
     if (snapshot.hasTag(TAGS.compensating) && context.comp) wanted.add(`undo:${context.comp.exec}@${context.comp.attempt}`);
     if (snapshot.hasTag(TAGS.readiness)) wanted.add('readiness');
     if (snapshot.hasTag(TAGS.catch)) wanted.add('catch');
+    for (const key of wantedItemTasks(snapshot)) wanted.add(key);
     for (const key of this.settled) if (!wanted.has(key)) this.settled.delete(key);
   }
 

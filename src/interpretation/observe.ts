@@ -51,9 +51,10 @@ export function dueAtOf(context: SagaContext): number | null {
 /** The compensation report of a context: what was undone, and what is still not. */
 export function reportOf(context: SagaContext): CompensationReport {
   const undone: string[] = [];
+  const compensated = new Set(context.compensated);
   for (let i = context.log.length - 1; i >= 0; i--) {
     const exec = context.log[i]!.exec;
-    if (!context.compensated.includes(exec)) undone.push(exec);
+    if (!compensated.has(exec)) undone.push(exec);
   }
   const report: CompensationReport = { compensated: [...context.compensated], undone };
   if (context.compError) report.error = context.compError;

@@ -26,6 +26,8 @@ export class StepRun {
     readonly results: Readonly<Record<string, unknown>>,
     readonly sagaId: string,
     readonly fencingToken: number,
+    /** Where the chart runs it: the step's name, or an item's slot `map[index]` (its outcome events are named after it). */
+    readonly slot: string = step,
   ) {
     this.idempotencyKey = `${sagaId}:${exec}`;
   }

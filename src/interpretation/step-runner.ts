@@ -8,6 +8,8 @@ import type { Clock } from './clock.js';
 import type { ExecutionOptions } from './execution-options.js';
 import { assertSerializable, DEFAULT_MAX_RESULT_BYTES } from './serialize.js';
 import { StepRun } from './step-run.js';
+import { parseItemExec } from '../kinds/map/names.js';
+import { itemContext } from './map-items.js';
 import type { Interception } from '../observe/interceptors.js';
 
 /** What a step runner needs of its execution. */
@@ -62,17 +64,29 @@ export class StepRunner {
   }
 
   /** A step execution that kept losing its lease: it fails for good instead of running again. */
-  leaseLost(step: string, exec: string, attempt: number, context: SagaContext, losses: number): void {
-    const run = new StepRun(step, exec, attempt, context.input, readOnlyView(context.results), this.deps.sagaId, this.deps.options.fencingToken ?? 0);
-    this.running.set(step, run);
-    this.failed(run, new LeaseLostError(step, losses));
+  leaseLost(slot: string, exec: string, attempt: number, context: SagaContext, losses: number): void {
+    const run = this.newRun(slot, exec, attempt, context);
+    this.running.set(slot, run);
+    this.failed(run, new LeaseLostError(run.step, losses));
   }
 
-  run(step: string, exec: string, attempt: number, context: SagaContext): void {
+  /** The context a step execution receives; an item of a map (kinds/map) also gets its item, index and the item's results. */
+  private newRun(slot: string, exec: string, attempt: number, context: SagaContext): StepRun {
+    const { definition, sagaId } = this.deps;
+    const fencingToken = this.deps.options.fencingToken ?? 0;
+    const item = slot === exec.slice(0, exec.lastIndexOf('#')) ? null : parseItemExec(exec);
+    if (!item) return new StepRun(slot, exec, attempt, context.input, readOnlyView(context.results), sagaId, fencingToken);
+    const extra = itemContext(definition, context, item);
+    return Object.assign(new StepRun(item.step, exec, attempt, context.input, extra.results, sagaId, fencingToken, slot), { item: extra.item, index: extra.index });
+  }
+
+  /** `slot` is the key of the execution in `context.active`: the step's name, or a map item's slot `map[index]`. */
+  run(slot: string, exec: string, attempt: number, context: SagaContext): void {
     const { definition, clock } = this.deps;
+    const run = this.newRun(slot, exec, attempt, context);
+    const step = run.step;
     const node = definition.effectOf(step);
-    const run = new StepRun(step, exec, attempt, context.input, readOnlyView(context.results), this.deps.sagaId, this.deps.options.fencingToken ?? 0);
-    this.running.set(step, run);
+    this.running.set(slot, run);
     const timeoutMs = definition.compiled.steps[step]!.timeoutMs;
     if (timeoutMs !== null) {
       run.timeout = clock.setTimeout(() => {
@@ -99,7 +113,7 @@ export class StepRunner {
     try {
       // Checked inside the interceptors already, unless one of them changed the result.
       const goto = run.accepted !== undefined && run.accepted.result === result ? run.accepted.goto : this.accept(run, node, result);
-      this.settle(run, { type: `orsa.done.${run.step}`, exec: run.exec, result, goto, now: this.deps.clock.now() });
+      this.settle(run, { type: `orsa.done.${run.slot}`, exec: run.exec, result, goto, now: this.deps.clock.now() });
     } catch (error) {
       this.failed(run, error);
     }
@@ -124,7 +138,7 @@ export class StepRunner {
     if (run.settled) return;
     const step = run.step;
     this.settle(run, {
-      type: `orsa.fail.${step}`,
+      type: `orsa.fail.${run.slot}`,
       exec: run.exec,
       error: toErrorRecord(error),
       retryable: this.deps.definition.isRetryable(step, error),
@@ -138,7 +152,7 @@ export class StepRunner {
     // Without a persister every commit is effected at once, on the latest snapshot: nothing can be stale.
     if (this.deps.options.persist) this.deps.settled.add(`${run.exec}@${run.attempt}`);
     if (run.timeout !== undefined) this.deps.clock.clearTimeout(run.timeout);
-    if (this.running.get(run.step) === run) this.running.delete(run.step);
+    if (this.running.get(run.slot) === run) this.running.delete(run.slot);
     this.deps.enqueue(outcome);
   }
 }

@@ -5,6 +5,7 @@ import { stepKind } from './step.js';
 import { parallelKind } from './parallel.js';
 import { waitKind } from './wait.js';
 import { sleepKind } from './sleep.js';
+import { mapKind } from './map/kind.js';
 
 /**
  * Every step kind orsa knows, one line each: adding a kind is one module
@@ -16,6 +17,7 @@ export const KINDS = [
   parallelKind,
   waitKind,
   sleepKind,
+  mapKind,
 ] as const;
 
 /** A node of any registered kind: what the builder records. */

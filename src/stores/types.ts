@@ -95,13 +95,14 @@ export interface InboxEvent {
 /**
  * One piece of a snapshot written once, when it is produced, instead of being
  * rewritten with the snapshot at every step: a step result (`results`, keyed
- * by step), a visit count (`visits`, keyed by step) or a completed-step log
- * entry (`log`, no key). Reads assemble the snapshot from the stored control
+ * by step), a visit count (`visits`, keyed by step), a completed-step log
+ * entry (`log`, no key), or a map's items list or item step result (`items`,
+ * keyed by map or by `map[index]:step`). Reads assemble the snapshot from the stored control
  * state and these pieces, in the order they were written (see
  * `assembleSnapshot`).
  */
 export interface JournalEntry {
-  field: 'results' | 'visits' | 'log';
+  field: 'results' | 'visits' | 'log' | 'items';
   key: string | null;
   /** The value as JSON text. */
   value: string;

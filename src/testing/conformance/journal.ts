@@ -41,6 +41,15 @@ export function describeJournal(store: StoreRef): void {
       expect(claimed.map((r) => r.snapshot)).toEqual([expected]);
     });
 
+    it('keeps a map\'s items and item results (field items) as one entry each, assembled into context.items only when written', async () => {
+      // A saga that never ran a map has no items field: its assembled snapshot is what it always was.
+      const record = newRecord({ owner: WORKER_A, leaseUntil: T0 + LEASE_MS, snapshot: control({ items: {} }), journal: [{ field: 'items', key: 'm', value: '[10,20]' }] });
+      await store().insert(record, []);
+      await store().update(record.id, fence(1), { ...patch, snapshot: control({ items: {} }), journal: { entries: [{ field: 'items', key: 'm[1]:a', value: '40' }] } }, [], { now: T0 + 1 });
+      await store().update(record.id, fence(2), { ...patch, snapshot: control({ items: {} }), journal: { entries: [{ field: 'items', key: 'm[0]:a', value: '' }, { field: 'results', key: 'm', value: '[{"a":20},{"a":40}]' }] } }, [], { now: T0 + 2 });
+      expect((await store().get(record.id))!.snapshot).toBe(whole({ items: { m: [10, 20], 'm[1]:a': 40 }, results: { m: [{ a: 20 }, { a: 40 }] } }));
+    });
+
     it('hands a claim judge (accept) the assembled snapshot, and the records it accepted too', async () => {
       // A judge that saw the control state alone would read a saga without its past (a worker validates it there).
       const record = newRecord({ sagaName: newSagaName(), snapshot: control(), journal: [{ field: 'results', key: 'a', value: '1' }, { field: 'log', key: null, value: '{"exec":"a#1"}' }] });
