@@ -26,6 +26,7 @@ export type {
   ReadinessProbe,
 } from './declaration/types.js';
 export type { RetryPolicy } from './declaration/policy.js';
+export type { SagaLimits, LimitValues, RateLimit } from './declaration/limits.js';
 export {
   OrsaError,
   isOrsaError,
@@ -63,6 +64,7 @@ export {
   DriverMissingError,
   StoreUnavailableError,
   TracingUnavailableError,
+  InvalidQueueOptionError,
   toErrorRecord,
   type OrsaErrorCode,
   type ErrorRecord,

@@ -1,7 +1,7 @@
 import type { SagaDefinition } from '../interpretation/definition.js';
 import { OrsaError } from '../errors.js';
 import type { SagaRecord } from '../stores/types.js';
-import { hasEnded, parseSnapshot, VersionNotRegisteredError, versionKey } from './records.js';
+import { hasEnded, NOT_STARTED_PREFIX, parseSnapshot, VersionNotRegisteredError, versionKey } from './records.js';
 import type { SagaInfo } from './runtime-options.js';
 
 /*
@@ -38,7 +38,8 @@ export function describeRecord(record: SagaRecord, registry: ReadonlyMap<string,
     state: null,
   };
   try {
-    info.state = parseSnapshot(record).value;
+    // A queued saga (or one promoted and not yet written) has no statechart state yet.
+    info.state = record.snapshot.startsWith(NOT_STARTED_PREFIX) ? null : parseSnapshot(record).value;
     if (!hasEnded(record.status) && !registry.has(versionKey(record.sagaName, record.version))) {
       const e = versionError(record, registry);
       info.problem = { code: e.code, message: e.message };

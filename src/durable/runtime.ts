@@ -21,6 +21,7 @@ import { Poller } from './poller.js';
 import { Launcher } from './launcher.js';
 import { renewLeases } from './lease-renewal.js';
 import { Repeater } from './repeater.js';
+import { QueueKeeper } from './queues.js';
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -60,6 +61,7 @@ export class Runtime {
   private readonly gate = new RecordGate((r) => this.sagas.get(r.sagaName, r.version), (e) => this.report(e));
   private readonly poller: Poller;
   private readonly launcher: Launcher;
+  private readonly queues: QueueKeeper;
   private readonly waiters: Waiters;
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
   private readonly announcing = new Set<string>();
@@ -86,6 +88,7 @@ export class Runtime {
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
       versionsByName: this.sagas.versionsByName,
       resume: (record) => this.launcher.resume(record),
+      promote: () => this.queues.promoteAll(),
       running: () => this.running,
     });
     const writer = new TransitionWriter({
@@ -94,6 +97,8 @@ export class Runtime {
       announcing: this.announcing,
       wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
       leaseLost: (live, refused) => this.leaseLost(live, refused),
+      // A slot freed here: the next queued saga starts now, not at the next poll.
+      slotFreed: (name) => void (this.queues.limited(name) && this.queues.promote(name).catch((e: unknown) => this.report(e))),
     });
     this.launcher = new Launcher({
       ...common,
@@ -106,6 +111,16 @@ export class Runtime {
       interceptors: () => this.interceptors,
       running: () => this.running,
       wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
+    });
+    this.queues = new QueueKeeper({
+      ...common,
+      gate: this.gate,
+      sagas: this.sagas,
+      batch: options.claimBatch ?? 100,
+      resume: (record) => this.launcher.resume(record),
+      report: (e) => this.report(e),
+      wakeAt: (at) => this.poller.wakeAt(at),
+      running: () => this.running,
     });
   }
 
@@ -146,9 +161,11 @@ export class Runtime {
   /**
    * Starts a saga: one commit stores it with its first step started, then it
    * runs here. With a caller-chosen `id`, starting the same id again does not
-   * run it twice (`created: false`).
+   * run it twice (`created: false`). A saga with `.limits()` is stored
+   * `queued` and starts (here or on another worker) when its limits allow,
+   * higher `priority` first (an integer, default 0; ignored without limits).
    */
-  async startSaga<I>(saga: SagaDefinition<I, any> | string, input: I, options: { id?: string } = {}): Promise<{ id: string; created: boolean }> {
+  async startSaga<I>(saga: SagaDefinition<I, any> | string, input: I, options: { id?: string; priority?: number } = {}): Promise<{ id: string; created: boolean }> {
     await this.start();
     const definition = typeof saga === 'string' ? this.sagas.latest.get(saga) : this.sagas.get(saga.name, saga.version);
     if (!definition) {
@@ -164,6 +181,11 @@ export class Runtime {
       // Already running here: starting it again must not launch a second execution.
       if (running.definition.name !== definition.name) throw this.idTaken(id, running.definition.name, definition.name);
       return { id, created: false };
+    }
+    if (definition.declaration.limits) {
+      const { inserted, record } = await this.queues.enqueue(definition, id, validated, options.priority);
+      if (!inserted && record.sagaName !== definition.name) throw this.idTaken(id, record.sagaName, definition.name);
+      return { id, created: inserted };
     }
     let created = true;
     let existing: SagaRecord | undefined;
@@ -231,10 +253,21 @@ export class Runtime {
     await this.delivered(id);
   }
 
-  /** Cancels a saga: running steps are aborted, completed ones compensated. Stored first, in the command channel. */
+  /**
+   * Cancels a saga: running steps are aborted, completed ones compensated. Stored first, in the command
+   * channel. A queued saga ends `cancelled` at once, having run nothing.
+   */
   async cancel(id: string): Promise<void> {
     const record = await this.target(id);
     if (hasEnded(record.status)) throw new SagaEndedError(id, record.status, 'cancel');
+    // Promoted meanwhile: it is no longer queued, and the command below cancels it where it runs.
+    const cancelled = record.status === 'queued' ? await this.queues.cancel(id) : undefined;
+    if (cancelled) {
+      this.waiters.wake(id);
+      const outcome = outcomeOf(cancelled);
+      if (!outcome.ok) await this.guard(() => this.options.hooks?.onAbort?.(cancelled, outcome.error));
+      return;
+    }
     await this.command(id, 'cancel');
   }
 
