@@ -6,9 +6,9 @@ import { type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, t
 import { systemClock, type Clock } from '../interpretation/clock.js';
 import type { Transition } from '../interpretation/execution.js';
 import type { CommandName } from './commands.js';
-import { validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
+import { defaultWorkerId, validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
 import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES, findUnserializable } from '../interpretation/serialize.js';
-import { describeRecord, versionError } from './describe.js';
+import { describeRecord, reportUnresumable } from './describe.js';
 import { deliver, lostExecutions, type Live } from './live.js';
 import { Waiters } from './waiters.js';
 import { logProblem, runtimeInterceptors } from '../observe/runtime-setup.js';
@@ -313,12 +313,8 @@ export class Runtime {
 
   /** Unfinished sagas this runtime knows by name but not by version: reported once, never touched. */
   private async reportUnresumable(): Promise<void> {
-    const names = new Set(this.sagas.latest.keys());
-    const unfinished = await this.store.list({ status: ['running', 'waiting', 'compensating', 'failed'], limit: 10_000 });
-    for (const record of unfinished) {
-      if (names.has(record.sagaName) && !this.sagas.get(record.sagaName, record.version)) this.report(versionError(record, this.sagas.byVersion));
-    }
-    await this.gate.knownCounts(this.store, names);
+    await reportUnresumable(this.store, this.sagas, (e) => this.report(e));
+    await this.gate.knownCounts(this.store, new Set(this.sagas.latest.keys()));
   }
 
   /**
@@ -347,11 +343,4 @@ export class Runtime {
     logProblem(this.options.logger, error, this.workerId);
     (this.options.onError ?? ((e: unknown) => console.error('[orsa]', e)))(error);
   }
-}
-
-/** `host:pid:random` in Node; `browser:random` where there is no process (a bundle for a page). */
-function defaultWorkerId(): string {
-  const node = globalThis.process?.getBuiltinModule?.('node:os');
-  const where = node ? `${node.hostname()}:${globalThis.process.pid}` : 'browser';
-  return `${where}:${Math.random().toString(36).slice(2, 8)}`;
 }

@@ -150,7 +150,7 @@ export interface QueuePlace {
 export type NewRecord = Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & {
   now: number;
   journal?: readonly JournalEntry[];
-  /** With status `'queued'`: its key and priority. A record inserted with another status may carry it too (its slot counts under that key). */
+  /** With status `'queued'`: its key and priority. Only records inserted with one hold a slot while active (a record inserted with another status may carry it too). */
   queue?: QueuePlace;
 };
 
@@ -331,8 +331,9 @@ export interface SagaStore {
    * Moves queued records of one saga name to `running` (leased to the owner, dueAt = leaseUntil, rowVersion
    * incremented), atomically with the counts it checks, so that workers promoting at once never over-admit.
    * Order: higher priority first, then first inserted first. A record is promoted only while, counting it,
-   * the name and its key stay within their limits: concurrency counts records in an active status
-   * (`running`, `waiting`, `compensating`), rate counts promotions within the last `perMs` ms. A record
+   * the name and its key stay within their limits: concurrency counts records inserted with a queue place
+   * (`NewRecord.queue`) that are in an active status (`running`, `waiting`, `compensating`), rate counts
+   * promotions within the last `perMs` ms. A record
    * whose key is full is skipped, not waited for: the next key's record may go first.
    */
   promote(request: PromoteRequest): Promise<PromoteResult>;

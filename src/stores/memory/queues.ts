@@ -24,6 +24,11 @@ export class MemoryQueues {
   readonly #starts = new Map<string, { key: string; at: number }[]>();
   #seq = 0;
 
+  /** Whether the record was inserted with a queue place (only those hold slots). */
+  placed(id: string): boolean {
+    return this.#places.has(id);
+  }
+
   place(id: string, place: QueuePlace): void {
     this.#places.set(id, { key: place.key, priority: place.priority, seq: ++this.#seq });
   }

@@ -257,7 +257,7 @@ export class MemoryStore implements SagaStore {
     const mine = [...this.#records.values()].filter((r) => r.sagaName === sagaName);
     const all = mine.filter((r) => r.status === QUEUED);
     const queued = all.filter((r) => (versions === undefined || versions.includes(r.version)) && !excluded.has(r.id));
-    const active = mine.filter((r) => ACTIVE_STATUSES.includes(r.status));
+    const active = mine.filter((r) => ACTIVE_STATUSES.includes(r.status) && this.#queues.placed(r.id));
     const { chosen, nextAt } = this.#queues.plan(request, queued.map((r) => this.#out(r)), active, all.length);
     const promoted = chosen.map((record) => {
       this.#records.set(record.id, { ...record, snapshot: this.#records.get(record.id)!.snapshot });

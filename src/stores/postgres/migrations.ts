@@ -83,8 +83,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE {schema}.sagas ADD COLUMN queue_key text`,
       `ALTER TABLE {schema}.sagas ADD COLUMN priority integer`,
       `ALTER TABLE {schema}.sagas ADD COLUMN enqueue_seq bigint`,
-      `CREATE INDEX sagas_queued ON {schema}.sagas (saga_name, priority DESC, enqueue_seq) WHERE status = 'queued'`,
-      `CREATE INDEX sagas_slots ON {schema}.sagas (saga_name, status, queue_key)`,
+      `CREATE INDEX sagas_queued ON {schema}.sagas (saga_name, priority DESC NULLS LAST, enqueue_seq) WHERE status = 'queued'`,
+      // Partial: a saga that never queued is not in it, so its per-step (non-HOT: due_at changes) writes
+      // maintain no extra index entry.
+      `CREATE INDEX sagas_slots ON {schema}.sagas (saga_name, status, queue_key) WHERE enqueue_seq IS NOT NULL`,
       `CREATE SEQUENCE {schema}.enqueue_seq`,
       `CREATE TABLE {schema}.queue_starts (
         saga_name text NOT NULL,

@@ -43,14 +43,18 @@ export class PostgresQueues {
               AND ($2::text[] IS NULL OR s.version = ANY($2::text[]))
               AND s.id <> ALL($3::text[])
               AND COALESCE(s.queue_key, '') NOT IN (SELECT ${key} FROM ${t.sagas}
-                WHERE saga_name = $1 AND status IN (${ACTIVE_SQL}) GROUP BY 1 HAVING count(*) >= $4::integer)
+                WHERE saga_name = $1 AND status IN (${ACTIVE_SQL}) AND enqueue_seq IS NOT NULL GROUP BY 1 HAVING count(*) >= $4::integer)
               AND COALESCE(s.queue_key, '') NOT IN (SELECT ${key} FROM ${t.starts}
                 WHERE saga_name = $1 AND at > $5::bigint GROUP BY 1 HAVING count(*) >= $6::integer)
           ) q
         ) s WHERE rn <= $7::integer
         ORDER BY prio DESC, enqueue_seq, id LIMIT $8::integer`),
       queued: named(`SELECT count(*) AS n FROM ${t.sagas} WHERE saga_name = $1 AND status = 'queued'`),
-      active: named(`SELECT ${key} AS key, count(*) AS n FROM ${t.sagas} WHERE saga_name = $1 AND status IN (${ACTIVE_SQL}) GROUP BY 1`),
+      // Without per-key limits: the head of the queue in index order. $1 name, $2 versions, $3 excluded ids, $4 rows.
+      head: named(`SELECT ${RECORD_COLUMNS}, COALESCE(queue_key, '') AS "queueKey" FROM ${t.sagas}
+        WHERE saga_name = $1 AND status = 'queued' AND ($2::text[] IS NULL OR version = ANY($2::text[])) AND id <> ALL($3::text[])
+        ORDER BY priority DESC NULLS LAST, enqueue_seq LIMIT $4::integer`),
+      active: named(`SELECT ${key} AS key, count(*) AS n FROM ${t.sagas} WHERE saga_name = $1 AND status IN (${ACTIVE_SQL}) AND enqueue_seq IS NOT NULL GROUP BY 1`),
       starts: named(`SELECT ${key} AS key, at FROM ${t.starts} WHERE saga_name = $1 AND at > $2::bigint`),
       // $1 ids, $2 owner, $3 lease until, $4 now, $5 name, $6 their keys, $7 whether a rate counts promotions.
       // Candidates are not row-locked (a window function forbids FOR UPDATE): one cancelled meanwhile is
@@ -94,10 +98,12 @@ export class PostgresQueues {
       if (windowMs > 0) await client.query({ ...sql.prune, values: [name, now - windowMs] });
       const keyRate = limits.perKey?.rate;
       const scan = Math.min(PROMOTE_SCAN, Math.max(nonNegativeInteger(request.limit), 1) * 10);
-      const rows = await client.query<RecordRow & { queueKey: string }>({
-        ...sql.candidates,
-        values: [name, request.versions ?? null, request.excludeIds ?? [], limits.perKey?.concurrency ?? NO_LIMIT, keyRate ? now - keyRate.perMs : now, keyRate?.starts ?? NO_LIMIT, perKeyCap(limits), scan],
-      });
+      const filters = [name, request.versions ?? null, request.excludeIds ?? []];
+      const rows = await client.query<RecordRow & { queueKey: string }>(
+        !limits.perKey
+          ? { ...sql.head, values: [...filters, scan] }
+          : { ...sql.candidates, values: [...filters, limits.perKey.concurrency ?? NO_LIMIT, keyRate ? now - keyRate.perMs : now, keyRate?.starts ?? NO_LIMIT, perKeyCap(limits), scan] },
+      );
       const candidates = rows.rows.map((row) => ({ key: row.queueKey, record: toRecord(row) }));
       const active = await client.query<{ key: string; n: string }>({ ...sql.active, values: [name] });
       const activeByKey = new Map(active.rows.map((row) => [row.key, Number(row.n)]));

@@ -83,8 +83,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE orsa_sagas ADD COLUMN enqueue_seq INTEGER`,
       // The queue of one name, in promotion order; only queued rows are in it.
       `CREATE INDEX orsa_sagas_queued ON orsa_sagas (saga_name, priority DESC, enqueue_seq) WHERE status = 'queued'`,
-      // Slots: the active sagas of one name (and key) are counted at every promotion.
-      `CREATE INDEX orsa_sagas_slots ON orsa_sagas (saga_name, status, queue_key)`,
+      // Slots: the active sagas of one name (and key) are counted at every promotion. Partial: a saga that
+      // never queued is not in it, so its per-step writes maintain no extra index.
+      `CREATE INDEX orsa_sagas_slots ON orsa_sagas (saga_name, status, queue_key) WHERE enqueue_seq IS NOT NULL`,
       `CREATE TABLE orsa_queue_starts (
         saga_name TEXT NOT NULL,
         queue_key TEXT,

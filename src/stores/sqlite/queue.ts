@@ -30,6 +30,8 @@ export interface QueueStatements {
   /** The next arrival number (plucked). */
   nextSeq: Database.Statement<[], number>;
   candidates: Stmt<CandidateParams, SagaRecord & { queueKey: string }>;
+  /** Without per-key limits: the head of the queue, read in index order. */
+  head: Stmt<Omit<CandidateParams, 'keyConcurrency' | 'keyRateSince' | 'keyRateStarts' | 'cap'>, SagaRecord & { queueKey: string }>;
   active: Stmt<{ name: string }, { key: string; n: number }>;
   /** Queued records of a name (plucked). */
   queued: Stmt<{ name: string }, number>;
@@ -54,16 +56,23 @@ export function prepareQueueStatements(db: Database.Database): QueueStatements {
           AND (@versions IS NULL OR s.version IN (SELECT value FROM json_each(@versions)))
           AND s.id NOT IN (SELECT value FROM json_each(@excludeIds))
           AND COALESCE(s.queue_key, '') NOT IN (SELECT ${key} FROM orsa_sagas
-            WHERE saga_name = @name AND status IN (${ACTIVE_SQL}) GROUP BY 1 HAVING count(*) >= @keyConcurrency)
+            WHERE saga_name = @name AND status IN (${ACTIVE_SQL}) AND enqueue_seq IS NOT NULL GROUP BY 1 HAVING count(*) >= @keyConcurrency)
           AND COALESCE(s.queue_key, '') NOT IN (SELECT ${key} FROM orsa_queue_starts
             WHERE saga_name = @name AND at > @keyRateSince GROUP BY 1 HAVING count(*) >= @keyRateStarts)
       ) q
     ) WHERE rn <= @cap
     ORDER BY prio DESC, enqueue_seq, id LIMIT @scan`;
+  // Odd priorities (text, null) sort where SQLite puts them, never fail.
+  const head = `SELECT ${RECORD_COLUMNS}, COALESCE(queue_key, '') AS queueKey FROM orsa_sagas s
+    WHERE saga_name = @name AND status = 'queued'
+      AND (@versions IS NULL OR version IN (SELECT value FROM json_each(@versions)))
+      AND id NOT IN (SELECT value FROM json_each(@excludeIds))
+    ORDER BY priority DESC, enqueue_seq LIMIT @scan`;
   return {
+    head: db.prepare(head),
     nextSeq: db.prepare<[], number>(`UPDATE orsa_queue_seq SET value = value + 1 WHERE id = 1 RETURNING value`).pluck(),
     candidates: db.prepare(candidates),
-    active: db.prepare(`SELECT ${key} AS key, count(*) AS n FROM orsa_sagas WHERE saga_name = @name AND status IN (${ACTIVE_SQL}) GROUP BY 1`),
+    active: db.prepare(`SELECT ${key} AS key, count(*) AS n FROM orsa_sagas WHERE saga_name = @name AND status IN (${ACTIVE_SQL}) AND enqueue_seq IS NOT NULL GROUP BY 1`),
     queued: db.prepare<[{ name: string }], number>(`SELECT count(*) FROM orsa_sagas WHERE saga_name = @name AND status = 'queued'`).pluck(),
     starts: db.prepare(`SELECT ${key} AS key, at FROM orsa_queue_starts WHERE saga_name = @name AND at > @since`),
     prune: db.prepare(`DELETE FROM orsa_queue_starts WHERE saga_name = @name AND at <= @before`),
@@ -94,16 +103,21 @@ export function queueTransactions(db: Database.Database, s: SqliteStatements, q:
     const windowMs = longestWindowMs(limits);
     if (windowMs > 0) q.prune.run({ name, before: now - windowMs });
     const keyRate = limits.perKey?.rate;
-    const rows = q.candidates.all({
+    const common = {
       name,
       versions: request.versions === undefined ? null : JSON.stringify(request.versions),
       excludeIds: JSON.stringify(request.excludeIds ?? []),
-      keyConcurrency: limits.perKey?.concurrency ?? NO_LIMIT,
-      keyRateSince: keyRate ? now - keyRate.perMs : now,
-      keyRateStarts: keyRate?.starts ?? NO_LIMIT,
-      cap: perKeyCap(limits),
       scan: Math.min(PROMOTE_SCAN, Math.max(nonNegativeInteger(request.limit), 1) * 10),
-    });
+    };
+    const rows = !limits.perKey
+      ? q.head.all(common)
+      : q.candidates.all({
+          ...common,
+          keyConcurrency: limits.perKey.concurrency ?? NO_LIMIT,
+          keyRateSince: keyRate ? now - keyRate.perMs : now,
+          keyRateStarts: keyRate?.starts ?? NO_LIMIT,
+          cap: perKeyCap(limits),
+        });
     const candidates: QueuedCandidate[] = rows.map(({ queueKey, ...record }) => ({ key: queueKey, record: assembled(s, record) }));
     const activeByKey = new Map(q.active.all({ name }).map((row) => [row.key, row.n]));
     const starts = windowMs > 0 ? q.starts.all({ name, since: now - windowMs }) : [];

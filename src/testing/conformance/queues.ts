@@ -50,8 +50,10 @@ export function describeQueues(store: StoreRef): void {
 
     it('never lets more than `concurrency` records of a name be active, counting running, waiting and compensating ones', async () => {
       const sagaName = newSagaName();
-      await insertRecord(store(), { sagaName, status: 'waiting' });
-      await insertRecord(store(), { sagaName, status: 'failed' }); // waits for an operator: holds no slot
+      const queue = { key: null, priority: 0 };
+      await insertRecord(store(), { sagaName, status: 'waiting', queue });
+      await insertRecord(store(), { sagaName, status: 'failed', queue }); // waits for an operator: holds no slot
+      await insertRecord(store(), { sagaName, status: 'running' }); // never queued (started before the limits): holds no slot
       const a = await enqueue(sagaName);
       const b = await enqueue(sagaName);
       const c = await enqueue(sagaName);
