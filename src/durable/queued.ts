@@ -1,5 +1,5 @@
 import { InvalidQueueOptionError } from '../errors.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import type { SagaLimits } from '../declaration/limits.js';
 import type { QueueLimitData, QueuePlace, SagaRecord } from '../stores/types.js';
 import { CorruptRecordError, NOT_STARTED_PREFIX } from './records.js';

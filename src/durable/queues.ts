@@ -2,7 +2,7 @@ import type { SagaRecord, SagaStore } from '../stores/types.js';
 import type { Clock } from '../interpretation/clock.js';
 import type { RecordGate } from './claims.js';
 import type { SagaRegistry } from './registry.js';
-import type { SagaDefinition } from '../declaration/definition.js';
+import type { SagaDefinition } from '../interpretation/definition.js';
 import { limitData, queuedSnapshot, queuePlace } from './queued.js';
 
 /** What the queue keeper needs of its runtime. */
