@@ -27,6 +27,7 @@ export type {
 } from './declaration/types.js';
 export { MapBranch, type ItemContext, type ItemCompensationContext, type ItemStepOptions, type MapOptions } from './kinds/map/declare.js';
 export type { RetryPolicy } from './declaration/policy.js';
+export type { SagaLimits, LimitValues, RateLimit } from './declaration/limits.js';
 export {
   OrsaError,
   isOrsaError,
@@ -65,6 +66,7 @@ export {
   DriverMissingError,
   StoreUnavailableError,
   TracingUnavailableError,
+  InvalidQueueOptionError,
   toErrorRecord,
   type OrsaErrorCode,
   type ErrorRecord,

@@ -21,6 +21,12 @@ export {
   type WriteFence,
   type ListFilter,
   type ClaimRequest,
+  type PromoteRequest,
+  type PromoteResult,
+  type QueuePlace,
+  type QueueLimitData,
+  type LimitData,
+  type RateLimitData,
 } from './stores/types.js';
 export { StoreError, StaleRecordError, UnknownSagaError, StoreNotReadyError, StoreSchemaError, StoreConfigError, DriverMissingError } from './errors.js';
 export type { StoreUnderTest } from './testing/store-conformance.js';

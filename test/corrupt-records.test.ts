@@ -101,7 +101,7 @@ describe('corrupt records', () => {
       const counts = await runtime.counts();
       await runtime.counts();
       await runtime.stop();
-      expect(Object.keys(counts).sort()).toEqual(['cancelled', 'compensated', 'compensating', 'completed', 'failed', 'running', 'waiting']);
+      expect(Object.keys(counts).sort()).toEqual(['cancelled', 'compensated', 'compensating', 'completed', 'failed', 'queued', 'running', 'waiting']);
       expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1); // the template saga only
       expect(errors).toHaveLength(1);
       expect(errors[0]).toBeInstanceOf(CorruptRecordError);

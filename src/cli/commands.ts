@@ -1,4 +1,5 @@
 import { SAGA_STATUSES as STATUSES, type SagaStatus, type SagaStore } from '../stores/types.js';
+import { NOT_STARTED_PREFIX } from '../durable/records.js';
 import { isControlRefusal, sendCommand, storedMessage } from './control.js';
 import { clean, cleanJson, preview } from './terminal.js';
 import { iso, snapshotOf, stateText, timelineOf } from './timeline.js';
@@ -49,7 +50,7 @@ export async function listText(store: SagaStore, values: CommandValues): Promise
   const rows = [['ID', 'SAGA', 'VERSION', 'STATUS', 'STATE', 'DUE', 'UPDATED']];
   for (const r of records) {
     const snapshot = snapshotOf(r);
-    rows.push([r.id, r.sagaName, r.version, r.status, snapshot ? stateText(snapshot.value) : '(unreadable snapshot)', iso(r.dueAt), iso(r.updatedAt)]);
+    rows.push([r.id, r.sagaName, r.version, r.status, snapshot ? stateText(snapshot.value) : r.snapshot.startsWith(NOT_STARTED_PREFIX) ? '(not started)' : '(unreadable snapshot)', iso(r.dueAt), iso(r.updatedAt)]);
   }
   return { code: 0, text: table(rows) };
 }

@@ -43,12 +43,13 @@ export function validateSaga(decl: Declaration, kinds: KindRegistry): Validated 
   const deferred: (() => void)[] = [];
   const where = (node: KindNode) => `saga "${decl.name}": ${node.position}`;
 
-  const cx: ValidateContext = {
+  const cx = (nested: boolean): ValidateContext => ({
     saga: decl.name,
+    nested,
     fail,
     where,
     facts: (node) => ({ kind: node.kind, retry: NO_RETRY, compensateRetry: null, timeoutMs: null, gotoTargets: [] }),
-    sequence: (nodes, at) => collect(nodes, at),
+    sequence: (nodes, at) => collect(nodes, at, true),
     later: (check) => deferred.push(check),
     scopeOf: (name) => scopeOf.get(name),
     indexOf: (name) => orderIn.get(name),
@@ -60,10 +61,11 @@ export function validateSaga(decl: Declaration, kinds: KindRegistry): Validated 
       } else dependencies.set(dep.name, dep.check);
     },
     compiled: (name) => steps[name],
-  };
+  });
 
-  const collect = (nodes: Node[], at: string): void => {
+  const collect = (nodes: Node[], at: string, nested: boolean): void => {
     if (nodes.length === 0) fail(`saga "${decl.name}": ${at} is empty; give it at least one step`);
+    const context = cx(nested);
     nodes.forEach((node, index) => {
       if (!NAME.test(node.name)) {
         fail(`${where(node)}: names must start with a letter or _ and hold only letters, digits, _ and -`);
@@ -84,18 +86,18 @@ export function validateSaga(decl: Declaration, kinds: KindRegistry): Validated 
       }
       let facts: CompiledStep | null;
       try {
-        facts = kind.validate(node as never, cx);
+        facts = kind.validate(node as never, context);
       } catch (error) {
         // A check that throws (a retry policy that makes no sense) is one mistake among the others.
         fail(error instanceof Error ? error.message : String(error));
-        facts = cx.facts(node);
+        facts = context.facts(node);
       }
       if (facts) steps[node.name] = facts;
       const consumed = kind.consumes?.(node as never);
       if (consumed) events.add(consumed.event);
     });
   };
-  collect(decl.nodes, 'the saga');
+  collect(decl.nodes, 'the saga', false);
   for (const check of deferred) check();
   checkConcurrentWaits(decl, kinds, fail);
   for (const rule of kinds.rules) rule(decl, fail, kinds);

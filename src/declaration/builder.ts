@@ -8,6 +8,7 @@ import { declareSleep } from '../kinds/sleep.js';
 import type { AnyFn, CatchHandler, CompensationContext, Declaration, Node, ReadinessProbe, StepContext, StepOptions } from './types.js';
 import type { RetryPolicy } from './policy.js';
 import { declareMap, type MapBranch, type MapOptions } from '../kinds/map/declare.js';
+import { checkLimits, type SagaLimits } from './limits.js';
 
 /**
  * What `.build()` does with a finished declaration: validate, compile and
@@ -238,6 +239,24 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
   catch(handler: CatchHandler<I>): SagaBuilder<I, R, Last, A> {
     if (this.decl.catch) this.decl.errors.push(`saga "${this.decl.name}": .catch() is declared twice; keep one handler`);
     this.decl.catch = handler as AnyFn;
+    return this;
+  }
+
+  /**
+   * Limits how many of these sagas run at once and how fast they start, across every worker sharing the
+   * store, for the whole saga and per key. A saga over a limit waits in the store as `queued` and starts
+   * when a slot frees, higher `priority` first (`runtime.startSaga(def, input, { priority })`), then first
+   * come first served. Limits are not part of the version: changing them changes no statechart.
+   *
+   * @example
+   * ```ts
+   * .limits({ concurrency: 10, rate: { starts: 100, perMs: 60_000 }, key: (i) => i.customerId, perKey: { concurrency: 1 } })
+   * ```
+   */
+  limits(limits: SagaLimits<I>): SagaBuilder<I, R, Last, A> {
+    if (this.decl.limits) this.decl.errors.push(`saga "${this.decl.name}": .limits() is declared twice; keep one`);
+    this.decl.errors.push(...checkLimits(this.decl.name, limits));
+    this.decl.limits = limits;
     return this;
   }
 

@@ -1,3 +1,4 @@
+import type { SagaLimits } from './limits.js';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { CompensationReport, ErrorRecord } from '../errors.js';
 import type { RetryPolicy } from './policy.js';
@@ -148,6 +149,8 @@ export interface Declaration {
   nodes: Node[];
   readiness: AnyFn[];
   catch: AnyFn | undefined;
+  /** Queue limits (`.limits()`); undefined: sagas start at once. */
+  limits?: SagaLimits<any>;
   /** Definition mistakes found while declaring, thrown by build(). */
   errors: string[];
 }

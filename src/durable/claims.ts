@@ -4,6 +4,7 @@ import { SAGA_STATUSES, type ClaimRequest, type SagaRecord, type SagaStatus, typ
 import { CorruptRecordError } from './records.js';
 import { Backoff, isTransientError, StoreUnavailableError } from './transient.js';
 import { validateSnapshot } from './validate-snapshot.js';
+import { notStarted } from './queued.js';
 
 /** Most records of one unknown status reported at a time (they are listed to be named). */
 const UNKNOWN_STATUS_SCAN = 1_000;
@@ -47,7 +48,8 @@ export class RecordGate {
     try {
       const definition = this.definitionOf(record);
       if (!definition) return false; // the claim's version filter keeps these out; a stray one is simply not taken
-      validateSnapshot(definition, record);
+      // A saga promoted from its queue whose worker died before its first write holds only its input.
+      if (notStarted(record) === undefined) validateSnapshot(definition, record);
       return true;
     } catch (error) {
       this.setAside(record.id, error instanceof OrsaError ? error : new CorruptRecordError(record.id, 'unreadable', { cause: error }), false);

@@ -50,6 +50,8 @@ export class DefaultStore implements SagaStore {
   pendingEvents: SagaStore['pendingEvents'] = (...args) => this.#call((s) => s.pendingEvents(...args));
   countByStatus: SagaStore['countByStatus'] = (...args) => this.#call((s) => s.countByStatus(...args));
   nextDueAt: SagaStore['nextDueAt'] = (...args) => this.#call((s) => s.nextDueAt(...args));
+  promote: SagaStore['promote'] = (...args) => this.#call((s) => s.promote(...args));
+  cancelQueued: SagaStore['cancelQueued'] = (...args) => this.#call((s) => s.cancelQueued(...args));
 
   async #call<T>(use: (store: SagaStore) => Promise<T>): Promise<T> {
     return use(this.#store());

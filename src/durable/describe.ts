@@ -1,7 +1,8 @@
 import type { SagaDefinition } from '../interpretation/definition.js';
 import { OrsaError } from '../errors.js';
-import type { SagaRecord } from '../stores/types.js';
-import { hasEnded, parseSnapshot, VersionNotRegisteredError, versionKey } from './records.js';
+import type { SagaRecord, SagaStore } from '../stores/types.js';
+import type { SagaRegistry } from './registry.js';
+import { hasEnded, NOT_STARTED_PREFIX, parseSnapshot, VersionNotRegisteredError, versionKey } from './records.js';
 import type { SagaInfo } from './runtime-options.js';
 
 /*
@@ -38,7 +39,8 @@ export function describeRecord(record: SagaRecord, registry: ReadonlyMap<string,
     state: null,
   };
   try {
-    info.state = parseSnapshot(record).value;
+    // A queued saga (or one promoted and not yet written) has no statechart state yet.
+    info.state = record.snapshot.startsWith(NOT_STARTED_PREFIX) ? null : parseSnapshot(record).value;
     if (!hasEnded(record.status) && !registry.has(versionKey(record.sagaName, record.version))) {
       const e = versionError(record, registry);
       info.problem = { code: e.code, message: e.message };
@@ -47,4 +49,13 @@ export function describeRecord(record: SagaRecord, registry: ReadonlyMap<string,
     if (error instanceof OrsaError) info.problem = { code: error.code, message: error.message };
   }
   return info;
+}
+
+/** Unfinished (or queued) sagas a runtime knows by name but not by version: reported once at start, never touched. */
+export async function reportUnresumable(store: SagaStore, sagas: SagaRegistry, report: (error: unknown) => void): Promise<void> {
+  const names = new Set(sagas.latest.keys());
+  const unfinished = await store.list({ status: ['queued', 'running', 'waiting', 'compensating', 'failed'], limit: 10_000 });
+  for (const record of unfinished) {
+    if (names.has(record.sagaName) && !sagas.get(record.sagaName, record.version)) report(versionError(record, sagas.byVersion));
+  }
 }

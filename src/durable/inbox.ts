@@ -19,6 +19,8 @@ export interface InboxDeps {
   running: () => boolean;
   /** Asks the poller to claim the saga now (it runs elsewhere or not at all yet). */
   poll: (id: string) => void;
+  /** Ends a saga still waiting in its queue `cancelled`; false when it left the queue meanwhile. */
+  cancelQueued: (id: string) => Promise<boolean>;
 }
 
 /**
@@ -61,6 +63,8 @@ export class Inbox {
   async cancel(id: string): Promise<void> {
     const record = await this.target(id);
     if (hasEnded(record.status)) throw new SagaEndedError(id, record.status, 'cancel');
+    // Promoted meanwhile: it is no longer queued, and the command below cancels it where it runs.
+    if (record.status === 'queued' && (await this.deps.cancelQueued(id))) return;
     await this.command(id, 'cancel');
   }
 

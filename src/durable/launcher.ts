@@ -14,6 +14,7 @@ import { logTakeover } from '../observe/runtime-setup.js';
 import type { SagaInterceptor } from '../observe/interceptors.js';
 import type { RecordGate } from './claims.js';
 import { validateSnapshot } from './validate-snapshot.js';
+import { notStarted } from './queued.js';
 import type { SagaRegistry } from './registry.js';
 import { UNLOADED, type TransitionWriter } from './writer.js';
 
@@ -59,12 +60,15 @@ export class Launcher {
     const definition = this.deps.sagas.get(record.sagaName, record.version);
     try {
       if (!definition) throw versionError(record, this.deps.sagas.byVersion);
-      const snapshot = validateSnapshot(definition, record);
+      const queued = notStarted(record);
+      const snapshot = queued ? undefined : validateSnapshot(definition, record);
       // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
       // An event whose payload is not JSON is no reason to set the saga aside: toChartEvent makes it a consumed no-op.
       const inbox = await this.deps.store.inbox(record.id);
       logTakeover(this.deps.options.logger, record, this.deps.workerId);
-      const live = this.launch(definition, record.id, undefined, snapshot, { rowVersion: record.rowVersion, owner: this.deps.workerId }, true);
+      const fence = { rowVersion: record.rowVersion, owner: this.deps.workerId };
+      // A saga promoted from its queue starts from its input; its first write replaces the stored one.
+      const live = this.launch(definition, record.id, queued?.input, snapshot, fence, true, undefined, queued !== undefined);
       deliver(live, inbox, this.deps.clock.now());
     } catch (error) {
       this.deps.live.get(record.id)?.execution.stop(UNLOADED);
@@ -86,6 +90,7 @@ export class Launcher {
     fence: { rowVersion: number; owner: string },
     committed: boolean,
     onInsert?: (inserted: boolean, record: SagaRecord) => void,
+    dequeued = false,
   ): Live & { firstWrite: Promise<void> } {
     let firstWrite!: { resolve: () => void; reject: (e: unknown) => void };
     const first = new Promise<void>((resolve, reject) => (firstWrite = { resolve, reject }));
@@ -120,7 +125,7 @@ export class Launcher {
         }
       },
     });
-    const live: Live = { execution, definition, fence, delivered: new Set(), consumedUpTo: 0, committed, lost: false, journal: new JournalWriter(snapshot !== undefined) };
+    const live: Live = { execution, definition, fence, delivered: new Set(), consumedUpTo: 0, committed, lost: false, journal: new JournalWriter(snapshot !== undefined), dequeued };
     this.deps.live.set(id, live);
     execution.result.catch((error: unknown) => {
       // The outcome of a saga is handled by write() (final, failed and waiting sagas are unloaded there);

@@ -28,6 +28,8 @@ export interface Live {
   committed: boolean;
   /** Set once this worker reported losing the saga's lease (one `leaseLost` command per loss). */
   lost: boolean;
+  /** Started from a queue: its record exists (promoted), so its first write updates it instead of inserting. */
+  dequeued?: boolean;
   /** Splits each snapshot into control state and the journal entries not yet written. */
   journal: JournalWriter;
 }

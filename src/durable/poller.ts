@@ -22,6 +22,8 @@ export interface PollerDeps {
   resume: (record: SagaRecord) => Promise<void>;
   /** Whether the runtime still runs (between start and stop). */
   running: () => boolean;
+  /** Promotes queued sagas of the limited names this runtime runs (before it claims). */
+  promote: () => Promise<void>;
   /** Runs a task; what it throws is reported, never passed on. */
   guard: (task: () => unknown) => Promise<void>;
 }
@@ -62,6 +64,7 @@ export class Poller {
     const { store, clock, gate, live: running } = this.deps;
     const run = async () => {
       if (!this.deps.running()) return;
+      if (id === undefined) await this.deps.promote();
       const limit = this.deps.claimBatch;
       // One claim per saga name with that name's versions: a (name, version) pair this worker
       // cannot run is never touched, even when the version string belongs to another saga.

@@ -11,6 +11,9 @@ export { CorruptRecordError, VersionNotRegisteredError };
 export const hasEnded = (status: SagaStatus): boolean =>
   status === 'completed' || status === 'compensated' || status === 'failed' || status === 'cancelled';
 
+/** How the snapshot of a saga that never started begins (see `queued.ts`). */
+export const NOT_STARTED_PREFIX = '{"orsa.queued"';
+
 /** The key a definition is registered under. */
 export const versionKey = (sagaName: string, version: string): string => `${sagaName}@${version}`;
 
@@ -45,6 +48,10 @@ export function parseSnapshot(record: SagaRecord): ParsedSnapshot {
 
 /** The outcome of a finished record: its results, or the error a local run would have rejected with. */
 export function outcomeOf(record: SagaRecord, known?: SagaContext): { ok: true; results: unknown } | { ok: false; error: SagaFailedError } {
+  // Cancelled while queued: nothing ran, nothing to compensate.
+  if (!known && record.status === 'cancelled' && record.snapshot.startsWith(NOT_STARTED_PREFIX)) {
+    return { ok: false, error: new SagaFailedError(record.id, 'cancelled', null, undefined, { compensated: [], undone: [] }) };
+  }
   const context = known ?? parseSnapshot(record).context;
   if (record.status === 'completed') return { ok: true, results: toPlain(context.results) };
   const status = record.status === 'failed' || record.status === 'cancelled' ? record.status : 'compensated';

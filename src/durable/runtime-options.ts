@@ -135,3 +135,10 @@ export interface SagaInfo {
   /** Set when this runtime cannot resume the saga (unregistered version, corrupt snapshot). */
   problem?: { code: string; message: string };
 }
+
+/** `host:pid:random` in Node; `browser:random` where there is no process (a bundle for a page). */
+export function defaultWorkerId(): string {
+  const node = globalThis.process?.getBuiltinModule?.('node:os');
+  const where = node ? `${node.hostname()}:${globalThis.process.pid}` : 'browser';
+  return `${where}:${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -5,9 +5,9 @@ import { assertSagaId } from '../stores/input-checks.js';
 import { type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../stores/types.js';
 import { systemClock, type Clock } from '../interpretation/clock.js';
 import type { Transition } from '../interpretation/execution.js';
-import { validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
+import { defaultWorkerId, validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
 import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES } from '../interpretation/serialize.js';
-import { describeRecord, versionError } from './describe.js';
+import { describeRecord, reportUnresumable } from './describe.js';
 import { lostExecutions, type Live } from './live.js';
 import { Waiters } from './waiters.js';
 import { Inbox } from './inbox.js';
@@ -21,6 +21,7 @@ import { Poller } from './poller.js';
 import { Launcher } from './launcher.js';
 import { renewLeases } from './lease-renewal.js';
 import { Repeater } from './repeater.js';
+import { QueueKeeper } from './queues.js';
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -60,6 +61,7 @@ export class Runtime {
   private readonly gate = new RecordGate((r) => this.sagas.get(r.sagaName, r.version), (e) => this.report(e));
   private readonly poller: Poller;
   private readonly launcher: Launcher;
+  private readonly queues: QueueKeeper;
   private readonly waiters: Waiters;
   private readonly inbox: Inbox;
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
@@ -86,6 +88,7 @@ export class Runtime {
       maxInputBytes: options.maxInputBytes,
       running: () => this.running,
       poll: (id) => void this.poller.poll(id),
+      cancelQueued: (id) => this.cancelQueued(id),
     });
     const guard = (task: () => unknown) => this.guard(task);
     const common = { store: this.store, clock: this.clock, workerId: this.workerId, leaseMs: this.leaseMs, live: this.live, guard };
@@ -96,6 +99,7 @@ export class Runtime {
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
       versionsByName: this.sagas.versionsByName,
       resume: (record) => this.launcher.resume(record),
+      promote: () => this.queues.promoteAll(),
       running: () => this.running,
     });
     const writer = new TransitionWriter({
@@ -104,6 +108,8 @@ export class Runtime {
       announcing: this.announcing,
       wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
       leaseLost: (live, refused) => this.leaseLost(live, refused),
+      // A slot freed here: the next queued saga starts now, not at the next poll.
+      slotFreed: (name) => void (this.queues.limited(name) && this.queues.promote(name).catch((e: unknown) => this.report(e))),
     });
     this.launcher = new Launcher({
       ...common,
@@ -116,6 +122,16 @@ export class Runtime {
       interceptors: () => this.interceptors,
       running: () => this.running,
       wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
+    });
+    this.queues = new QueueKeeper({
+      ...common,
+      gate: this.gate,
+      sagas: this.sagas,
+      batch: options.claimBatch ?? 100,
+      resume: (record) => this.launcher.resume(record),
+      report: (e) => this.report(e),
+      wakeAt: (at) => this.poller.wakeAt(at),
+      running: () => this.running,
     });
   }
 
@@ -156,9 +172,11 @@ export class Runtime {
   /**
    * Starts a saga: one commit stores it with its first step started, then it
    * runs here. With a caller-chosen `id`, starting the same id again does not
-   * run it twice (`created: false`).
+   * run it twice (`created: false`). A saga with `.limits()` is stored
+   * `queued` and starts (here or on another worker) when its limits allow,
+   * higher `priority` first (an integer, default 0; ignored without limits).
    */
-  async startSaga<I>(saga: SagaDefinition<I, any> | string, input: I, options: { id?: string } = {}): Promise<{ id: string; created: boolean }> {
+  async startSaga<I>(saga: SagaDefinition<I, any> | string, input: I, options: { id?: string; priority?: number } = {}): Promise<{ id: string; created: boolean }> {
     await this.start();
     const definition = typeof saga === 'string' ? this.sagas.latest.get(saga) : this.sagas.get(saga.name, saga.version);
     if (!definition) {
@@ -174,6 +192,11 @@ export class Runtime {
       // Already running here: starting it again must not launch a second execution.
       if (running.definition.name !== definition.name) throw this.idTaken(id, running.definition.name, definition.name);
       return { id, created: false };
+    }
+    if (definition.declaration.limits) {
+      const { inserted, record } = await this.queues.enqueue(definition, id, validated, options.priority);
+      if (!inserted && record.sagaName !== definition.name) throw this.idTaken(id, record.sagaName, definition.name);
+      return { id, created: inserted };
     }
     let created = true;
     let existing: SagaRecord | undefined;
@@ -227,7 +250,10 @@ export class Runtime {
     return this.inbox.send(id, name, payload);
   }
 
-  /** Cancels a saga: running steps are aborted, completed ones compensated. Stored first, in the command channel. */
+  /**
+   * Cancels a saga: running steps are aborted, completed ones compensated. Stored first, in the command
+   * channel. A queued saga ends `cancelled` at once, having run nothing.
+   */
   cancel(id: string): Promise<void> {
     return this.inbox.cancel(id);
   }
@@ -245,18 +271,24 @@ export class Runtime {
 
   // ---- internals ----
 
+  /** Ends a queued saga `cancelled`; false when it was promoted meanwhile (then it is cancelled where it runs). */
+  private async cancelQueued(id: string): Promise<boolean> {
+    const cancelled = await this.queues.cancel(id);
+    if (!cancelled) return false;
+    this.waiters.wake(id);
+    const outcome = outcomeOf(cancelled);
+    if (!outcome.ok) await this.guard(() => this.options.hooks?.onAbort?.(cancelled, outcome.error));
+    return true;
+  }
+
   private idTaken(id: string, holder: string, wanted: string): OrsaError {
     return new SagaIdTakenError(id, holder, wanted);
   }
 
   /** Unfinished sagas this runtime knows by name but not by version: reported once, never touched. */
   private async reportUnresumable(): Promise<void> {
-    const names = new Set(this.sagas.latest.keys());
-    const unfinished = await this.store.list({ status: ['running', 'waiting', 'compensating', 'failed'], limit: 10_000 });
-    for (const record of unfinished) {
-      if (names.has(record.sagaName) && !this.sagas.get(record.sagaName, record.version)) this.report(versionError(record, this.sagas.byVersion));
-    }
-    await this.gate.knownCounts(this.store, names);
+    await reportUnresumable(this.store, this.sagas, (e) => this.report(e));
+    await this.gate.knownCounts(this.store, new Set(this.sagas.latest.keys()));
   }
 
   /**
@@ -285,11 +317,4 @@ export class Runtime {
     logProblem(this.options.logger, error, this.workerId);
     (this.options.onError ?? ((e: unknown) => console.error('[orsa]', e)))(error);
   }
-}
-
-/** `host:pid:random` in Node; `browser:random` where there is no process (a bundle for a page). */
-function defaultWorkerId(): string {
-  const node = globalThis.process?.getBuiltinModule?.('node:os');
-  const where = node ? `${node.hostname()}:${globalThis.process.pid}` : 'browser';
-  return `${where}:${Math.random().toString(36).slice(2, 8)}`;
 }

@@ -26,6 +26,8 @@ export interface WriterDeps {
   wakeAt: (dueAt: number | null) => void;
   /** Reports the steps that ran while the lease was lost (a refused fenced write). */
   leaseLost: (live: Live, refused: Transition) => void;
+  /** A saga of this name ended (or failed): if it held a queue slot, the next queued saga may start. */
+  slotFreed: (sagaName: string) => void;
   /** Runs a hook; what it throws is reported, never passed on. */
   guard: (task: () => unknown) => Promise<void>;
 }
@@ -66,7 +68,7 @@ export class TransitionWriter {
     };
     const history = historyFor(t, live.definition, persisted.context, workerId, execution);
     let record: SagaRecord;
-    if (t.event.type === 'orsa.start') {
+    if (t.event.type === 'orsa.start' && !live.dequeued) {
       const result = await store.insert(
         {
           id: t.sagaId,
@@ -103,6 +105,7 @@ export class TransitionWriter {
     if (hooks?.onStore) await this.deps.guard(() => hooks.onStore!({ ...record, snapshot: JSON.stringify(persisted) }));
     // Only when it becomes final: a failed saga that takes an event (and stays failed) is not aborted again.
     if (hasEnded(record.status) && t.previous !== t.status && (hooks?.onComplete || hooks?.onAbort)) await this.finished(record, persisted.context);
+    if (hasEnded(t.status) && t.previous !== t.status) this.deps.slotFreed(live.definition.name);
     if (final || unload) {
       if (this.deps.live.get(t.sagaId) === live) this.deps.live.delete(t.sagaId);
       execution.stop(UNLOADED);

@@ -57,7 +57,8 @@ export type OrsaErrorCode =
   | 'STORE_NOT_FOUND'
   | 'SAGA_MODULE'
   | 'INSPECTOR_MISSING'
-  | 'INSPECTOR_UNREACHABLE';
+  | 'INSPECTOR_UNREACHABLE'
+  | 'INVALID_QUEUE_OPTION';
 
 /** A plain-JSON record of an error, as kept in snapshots and history (Error objects do not survive JSON). */
 export interface ErrorRecord {

@@ -167,3 +167,23 @@ export class TracingUnavailableError extends OrsaError {
   }
 }
 brand(TracingUnavailableError, 'TracingUnavailableError');
+
+/**
+ * A saga with `.limits()` could not be queued: its `priority` is not a 32-bit
+ * integer, or its `key` function threw or gave no usable key. Nothing was stored.
+ *
+ * @example
+ * ```ts
+ * await runtime.startSaga(order, input, { priority: 1.5 }); // rejects: INVALID_QUEUE_OPTION
+ * ```
+ */
+export class InvalidQueueOptionError extends OrsaError {
+  constructor(
+    readonly sagaName: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('INVALID_QUEUE_OPTION', `saga "${sagaName}": ${message}; nothing was stored`, options);
+  }
+}
+brand(InvalidQueueOptionError, 'InvalidQueueOptionError');

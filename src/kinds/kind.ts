@@ -132,6 +132,8 @@ export interface Sequence {
 export interface ValidateContext {
   /** The saga's name. */
   readonly saga: string;
+  /** Whether the node sits inside another node's sequence (a parallel branch) rather than at the top level. */
+  readonly nested: boolean;
   /** Reports a definition mistake: `build()` throws one `SagaDefinitionError` listing them all. */
   fail(message: string): void;
   /** `saga "name": <position>`, the prefix of a message about `node`. */

@@ -7,6 +7,7 @@ import { FINAL_STATUSES, type HistoryEvent, type ListFilter, type SagaRecord, ty
 
 // A Record (not an array) so that a status added to SagaStatus fails to compile here until it is listed.
 const EVERY_STATUS: Record<SagaStatus, true> = {
+  queued: true,
   running: true,
   waiting: true,
   compensating: true,
@@ -16,14 +17,24 @@ const EVERY_STATUS: Record<SagaStatus, true> = {
   cancelled: true,
 };
 
+/** The status of a saga waiting for a slot of its limits (see `SagaStore.promote`). */
+export const QUEUED: SagaStatus = 'queued';
+
 /**
  * Statuses a saga may still leave, the complement of {@link FINAL_STATUSES}:
  * the ones claims and `nextDueAt` consider (a `failed` one is claimed only
  * when something is due for it: {@link DUE_ONLY_STATUS}).
  */
 export const UNFINISHED_STATUSES: readonly SagaStatus[] = (Object.keys(EVERY_STATUS) as SagaStatus[]).filter(
-  (status) => !FINAL_STATUSES.includes(status),
+  // A queued saga is not claimed (only `promote` starts it) and has no due time.
+  (status) => !FINAL_STATUSES.includes(status) && status !== QUEUED,
 );
+
+/** Statuses that hold a concurrency slot: from promotion until the saga ends (or fails and waits for an operator). */
+export const ACTIVE_STATUSES: readonly SagaStatus[] = ['running', 'waiting', 'compensating'];
+
+/** {@link ACTIVE_STATUSES} as an SQL list of literals. */
+export const ACTIVE_SQL = ACTIVE_STATUSES.map((status) => `'${status}'`).join(', ');
 
 /**
  * `UNFINISHED_STATUSES` as an SQL list of literals. Inlined rather than bound

@@ -14,6 +14,8 @@ import { StoreSchemaError } from './errors.js';
  * - `inbox`: seq (increasing) → saga_id, kind ('event' | 'command'), name, payload (JSON text), at, consumed.
  * - `journal`: (saga_id, seq) → field, key, value (JSON text): the pieces of a
  *   snapshot written once (migration 3); `sagas.journal_seq` numbers them.
+ * - `sagas.queue_key`, `priority`, `enqueue_seq` and `queue_starts` (saga_name,
+ *   queue_key, at): queues with limits (migration 4).
  *
  * Only `(status, due_at)` is indexed on `sagas`: claims and `nextDueAt` read it.
  * Columns every write changes (lease_until, updated_at, row_version) are
@@ -38,6 +40,13 @@ export interface Migration {
  * depends on version 1 only: its number may move when migrations merge.
  */
 export const JOURNAL_MIGRATION_NAME = 'journal: results, visits and log entries written once';
+
+/**
+ * The queues migration: each saga's queue key, priority and arrival number
+ * (`enqueue_seq`), and a table of promotion times for rate limits
+ * (`SagaStore.promote`). It depends on version 1 only.
+ */
+export const QUEUES_MIGRATION_NAME = 'queues: key, priority and arrival of queued sagas, promotion times';
 
 /**
  * The migrations of `list` not yet in `applied`, in order.

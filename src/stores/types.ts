@@ -11,6 +11,7 @@
 
 /** Where a saga instance stands, as the runtime last wrote it. */
 export type SagaStatus =
+  | 'queued'
   | 'running'
   | 'waiting'
   | 'compensating'
@@ -19,8 +20,12 @@ export type SagaStatus =
   | 'failed'
   | 'cancelled';
 
-/** Every status, in the order a saga may pass through them. */
-export const SAGA_STATUSES: readonly SagaStatus[] = ['running', 'waiting', 'compensating', 'completed', 'compensated', 'failed', 'cancelled'];
+/**
+ * Every status, in the order a saga may pass through them. `queued`: waiting
+ * in the store for a slot of its saga's limits; nothing of it runs or is held
+ * in memory until it is promoted to `running`.
+ */
+export const SAGA_STATUSES: readonly SagaStatus[] = ['queued', 'running', 'waiting', 'compensating', 'completed', 'compensated', 'failed', 'cancelled'];
 
 /**
  * Statuses a saga never leaves: claims skip such a record and `nextDueAt`
@@ -131,8 +136,70 @@ export interface RecordPatch {
   leaseUntil: number | null;
 }
 
+/**
+ * Where a saga waits in its name's queue (see {@link SagaStore.promote}). Given to `insert` with
+ * status `'queued'`; the store numbers queued records in the order they were inserted (first come first served).
+ */
+export interface QueuePlace {
+  /** The saga's key for per-key limits; null when its saga has no key. */
+  key: string | null;
+  /** Higher runs first; an integer in [-2^31, 2^31 - 1]. */
+  priority: number;
+}
+
 /** A record to insert: `snapshot` is the control state when `journal` is given (as in {@link RecordPatch}). */
-export type NewRecord = Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & { now: number; journal?: readonly JournalEntry[] };
+export type NewRecord = Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & {
+  now: number;
+  journal?: readonly JournalEntry[];
+  /** With status `'queued'`: its key and priority. Only records inserted with one hold a slot while active (a record inserted with another status may carry it too). */
+  queue?: QueuePlace;
+};
+
+/** At most `starts` promotions within any `perMs` milliseconds. */
+export interface RateLimitData {
+  starts: number;
+  perMs: number;
+}
+
+/** Concurrency (sagas holding a slot) and rate (promotions per window) limits; absent: unlimited. */
+export interface LimitData {
+  concurrency?: number;
+  rate?: RateLimitData;
+}
+
+/** A saga name's limits as a store applies them: for the whole name, and for each key. */
+export interface QueueLimitData extends LimitData {
+  perKey?: LimitData;
+}
+
+/**
+ * Asks {@link SagaStore.promote} to move queued records of one saga name to `running`, leased
+ * to `owner`, as far as the limits allow.
+ */
+export interface PromoteRequest {
+  sagaName: string;
+  limits: QueueLimitData;
+  owner: string;
+  now: number;
+  /** Lease expiry of what is promoted (also its dueAt, so another worker takes it over if this one dies). */
+  leaseUntil: number;
+  /** At most this many records. */
+  limit: number;
+  /** Only records of these definition versions; undefined filters nothing, an empty list promotes nothing. */
+  versions?: readonly string[];
+  /** Never these ids. */
+  excludeIds?: readonly string[];
+  /** Judges a record before it is promoted, as {@link ClaimRequest.accept}: a refused one stays queued, untouched, and takes no slot. */
+  accept?: (record: SagaRecord) => boolean;
+}
+
+/** What {@link SagaStore.promote} did. */
+export interface PromoteResult {
+  /** The promoted records (status `running`, leased to the owner), in queue order. */
+  promoted: SagaRecord[];
+  /** When a rate window next frees a start while queued records were held back by a rate; else null. */
+  nextAt: number | null;
+}
 
 /** What a writer believes it holds; a write whose belief is stale fails with {@link StaleRecordError}. */
 export interface WriteFence {
@@ -261,6 +328,21 @@ export interface SagaStore {
   pendingEvents(sagaIds: readonly string[]): Promise<InboxEvent[]>;
   /** How many records there are in each status (statuses with none may be absent), optionally of one saga: one query (a monitor calls it). */
   countByStatus(sagaName?: string): Promise<Partial<Record<SagaStatus, number>>>;
+  /**
+   * Moves queued records of one saga name to `running` (leased to the owner, dueAt = leaseUntil, rowVersion
+   * incremented), atomically with the counts it checks, so that workers promoting at once never over-admit.
+   * Order: higher priority first, then first inserted first. A record is promoted only while, counting it,
+   * the name and its key stay within their limits: concurrency counts records inserted with a queue place
+   * (`NewRecord.queue`) that are in an active status (`running`, `waiting`, `compensating`), rate counts
+   * promotions within the last `perMs` ms. A record
+   * whose key is full is skipped, not waited for: the next key's record may go first.
+   */
+  promote(request: PromoteRequest): Promise<PromoteResult>;
+  /**
+   * Ends a queued record `cancelled` with these history events, in one commit, and returns it; returns
+   * undefined (and writes nothing) when the record is not queued (unknown, promoted or ended meanwhile).
+   */
+  cancelQueued(id: string, now: number, history: readonly HistoryEvent[]): Promise<SagaRecord | undefined>;
   /** Earliest dueAt among unfinished records, for a worker's wake-up timer; null when none. */
   nextDueAt(sagaNames?: readonly string[]): Promise<number | null>;
   /** Releases connections. A store passed an external pool/connection leaves it open. */

@@ -12,7 +12,7 @@
 export const PAGE_SCRIPT = String.raw`(function () {
 'use strict';
 var REFRESH_MS = Number(document.body.getAttribute('data-refresh-ms')) || 1000;
-var STATUSES = ['running', 'waiting', 'compensating', 'completed', 'compensated', 'failed', 'cancelled'];
+var STATUSES = ['queued', 'running', 'waiting', 'compensating', 'completed', 'compensated', 'failed', 'cancelled'];
 var FINAL = ['completed', 'compensated', 'cancelled'];
 var app = document.getElementById('app');
 var live = document.getElementById('live');

@@ -39,7 +39,7 @@ export { PAGE_SCRIPT };
  */
 export const PAGE_STYLE = `
 :root { --fg:#1d2330; --muted:#667085; --line:#d0d5dd; --bg:#f6f7f9; --card:#fff; --accent:#2f6fed;
-  --running:#2f6fed; --waiting:#b26b00; --compensating:#9a3fd1; --completed:#16833a; --compensated:#6b7280; --failed:#c81e1e; --cancelled:#475467; }
+  --queued:#0e7490; --running:#2f6fed; --waiting:#b26b00; --compensating:#9a3fd1; --completed:#16833a; --compensated:#6b7280; --failed:#c81e1e; --cancelled:#475467; }
 * { box-sizing: border-box; }
 body { margin:0; font:14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color:var(--fg); background:var(--bg); }
 header { display:flex; align-items:center; gap:10px; padding:10px 20px; background:#101828; color:#fff; }
@@ -61,7 +61,7 @@ th, td { text-align:left; padding:6px 8px; border-bottom:1px solid #eaecf0; vert
 th { font-size:12px; color:var(--muted); font-weight:600; }
 td.id, td.mono, .mono { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:12.5px; word-break:break-all; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; color:#fff; font-size:12px; font-weight:600; }
-.badge.running { background:var(--running); } .badge.waiting { background:var(--waiting); } .badge.compensating { background:var(--compensating); }
+.badge.queued { background:var(--queued); } .badge.running { background:var(--running); } .badge.waiting { background:var(--waiting); } .badge.compensating { background:var(--compensating); }
 .badge.completed { background:var(--completed); } .badge.compensated { background:var(--compensated); } .badge.failed { background:var(--failed); } .badge.cancelled { background:var(--cancelled); }
 .facts { display:grid; grid-template-columns:max-content 1fr; gap:2px 14px; }
 .facts dt { color:var(--muted); } .facts dd { margin:0; }

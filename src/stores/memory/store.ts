@@ -8,13 +8,16 @@ import {
   listStatuses,
   nonNegativeInteger,
   newStoredRecord,
+  ACTIVE_STATUSES,
+  QUEUED,
+  UNFINISHED_STATUSES,
   type HistoryRow,
 } from '../encoding.js';
+import { MemoryQueues } from './queues.js';
 import { StoreNotReadyError } from '../errors.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from '../journal.js';
 import {
-  FINAL_STATUSES,
   StaleRecordError,
   UnknownSagaError,
   type ClaimRequest,
@@ -23,6 +26,8 @@ import {
   type InboxKind,
   type ListFilter,
   type NewRecord,
+  type PromoteRequest,
+  type PromoteResult,
   type RecordPatch,
   type SagaRecord,
   type SagaStatus,
@@ -59,6 +64,8 @@ export class MemoryStore implements SagaStore {
   /** Journal rows per saga (the record's snapshot is its control state). */
   readonly #journal = new Map<string, JournalRow[]>();
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
+  /** Queue places (key, priority, seq) and promotion times, by saga name. */
+  readonly #queues = new MemoryQueues();
   #inboxSeq = 0;
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
@@ -83,6 +90,7 @@ export class MemoryStore implements SagaStore {
     const rows = history.map(encodeHistory);
     const stored = newStoredRecord(record);
     this.#records.set(stored.id, stored);
+    if (record.queue) this.#queues.place(stored.id, record.queue);
     this.#history.set(stored.id, rows);
     this.#journal.set(stored.id, (record.journal ?? []).map(journalRow));
     this.#count(record.snapshot, record.journal, rows);
@@ -155,7 +163,7 @@ export class MemoryStore implements SagaStore {
     const candidates = [...this.#records.values()]
       .filter(
         (r) =>
-          !FINAL_STATUSES.includes(r.status) &&
+          UNFINISHED_STATUSES.includes(r.status) &&
           (r.owner === null || (r.leaseUntil ?? -Infinity) < now || r.owner === owner) &&
           (id === undefined || r.id === id) &&
           (sagaNames === undefined || sagaNames.includes(r.sagaName)) &&
@@ -235,11 +243,39 @@ export class MemoryStore implements SagaStore {
     this.#ready();
     let next: number | null = null;
     for (const r of this.#records.values()) {
-      if (r.dueAt === null || FINAL_STATUSES.includes(r.status)) continue;
+      if (r.dueAt === null || !UNFINISHED_STATUSES.includes(r.status)) continue;
       if (sagaNames !== undefined && !sagaNames.includes(r.sagaName)) continue;
       if (next === null || r.dueAt < next) next = r.dueAt;
     }
     return next;
+  }
+
+  async promote(request: PromoteRequest): Promise<PromoteResult> {
+    this.#ready();
+    const { sagaName, versions } = request;
+    const excluded = new Set(request.excludeIds);
+    const mine = [...this.#records.values()].filter((r) => r.sagaName === sagaName);
+    const all = mine.filter((r) => r.status === QUEUED);
+    const queued = all.filter((r) => (versions === undefined || versions.includes(r.version)) && !excluded.has(r.id));
+    const active = mine.filter((r) => ACTIVE_STATUSES.includes(r.status) && this.#queues.placed(r.id));
+    const { chosen, nextAt } = this.#queues.plan(request, queued.map((r) => this.#out(r)), active, all.length);
+    const promoted = chosen.map((record) => {
+      this.#records.set(record.id, { ...record, snapshot: this.#records.get(record.id)!.snapshot });
+      return this.#out(record);
+    });
+    return { promoted, nextAt };
+  }
+
+  async cancelQueued(id: string, now: number, history: readonly HistoryEvent[]): Promise<SagaRecord | undefined> {
+    this.#ready();
+    assertSagaId(id);
+    const current = this.#records.get(id);
+    if (!current || current.status !== QUEUED) return undefined;
+    const rows = history.map(encodeHistory);
+    const next: SagaRecord = { ...current, status: 'cancelled', dueAt: null, owner: null, leaseUntil: null, rowVersion: current.rowVersion + 1, updatedAt: now };
+    this.#records.set(id, next);
+    this.#history.get(id)?.push(...rows);
+    return this.#out(next);
   }
 
   async close(): Promise<void> {

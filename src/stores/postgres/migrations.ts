@@ -1,4 +1,4 @@
-import { JOURNAL_MIGRATION_NAME, type Migration } from '../migrations.js';
+import { JOURNAL_MIGRATION_NAME, QUEUES_MIGRATION_NAME, type Migration } from '../migrations.js';
 
 /**
  * PostgreSQL keeps orsa's tables in their own schema (default `orsa`). Ids
@@ -72,6 +72,28 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       )`,
       // A constant default: no table rewrite, and the column is not indexed, so updates stay HOT.
       `ALTER TABLE {schema}.sagas ADD COLUMN journal_seq integer NOT NULL DEFAULT 0`,
+    ],
+  },
+  {
+    version: 4,
+    name: QUEUES_MIGRATION_NAME,
+    up: [
+      // Nullable, no default: no table rewrite. None is changed by a step's write, so the indexes below keep
+      // updates HOT except when the status itself changes (already indexed by sagas_status_due_at).
+      `ALTER TABLE {schema}.sagas ADD COLUMN queue_key text`,
+      `ALTER TABLE {schema}.sagas ADD COLUMN priority integer`,
+      `ALTER TABLE {schema}.sagas ADD COLUMN enqueue_seq bigint`,
+      `CREATE INDEX sagas_queued ON {schema}.sagas (saga_name, priority DESC NULLS LAST, enqueue_seq) WHERE status = 'queued'`,
+      // Partial: a saga that never queued is not in it, so its per-step (non-HOT: due_at changes) writes
+      // maintain no extra index entry.
+      `CREATE INDEX sagas_slots ON {schema}.sagas (saga_name, status, queue_key) WHERE enqueue_seq IS NOT NULL`,
+      `CREATE SEQUENCE {schema}.enqueue_seq`,
+      `CREATE TABLE {schema}.queue_starts (
+        saga_name text NOT NULL,
+        queue_key text,
+        at bigint NOT NULL
+      )`,
+      `CREATE INDEX queue_starts_at ON {schema}.queue_starts (saga_name, at)`,
     ],
   },
 ];

@@ -19,7 +19,7 @@ function prepared(text: string): Prepared {
 }
 
 /** A record's columns under their SagaRecord names (bigints come back as strings). */
-const RECORD_COLUMNS = `id, saga_name AS "sagaName", version, status, snapshot, due_at AS "dueAt", owner,
+export const RECORD_COLUMNS = `id, saga_name AS "sagaName", version, status, snapshot, due_at AS "dueAt", owner,
   lease_until AS "leaseUntil", row_version AS "rowVersion", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /**
@@ -40,7 +40,7 @@ const WRITE_COLUMNS = `id, saga_name AS "sagaName", version, owner, row_version 
  * History arrives as one JSON array of encoded events ({@link HistoryRow}:
  * data already JSON text), numbered by `WITH ORDINALITY`.
  */
-const HISTORY_FIELDS = `(e.v->>'at')::bigint, e.v->>'type', e.v->>'step', (e.v->>'attempt')::integer, e.v->>'data'`;
+export const HISTORY_FIELDS = `(e.v->>'at')::bigint, e.v->>'type', e.v->>'step', (e.v->>'attempt')::integer, e.v->>'data'`;
 
 /** Every statement of one schema; variants are built on first use and kept. */
 export class PostgresStatements {
@@ -60,11 +60,13 @@ export class PostgresStatements {
     const t = { sagas: `${schema}.sagas`, history: `${schema}.history`, inbox: `${schema}.inbox`, journal: `${schema}.journal` };
     this.#t = t;
     // $1 id, $2 saga name, $3 version, $4 status, $5 snapshot, $6 due at, $7 owner, $8 lease until,
-    // $9 history count, $10 now, $11 history (JSON array), $12 journal (JSON array), $13 journal count.
+    // $9 history count, $10 now, $11 history (JSON array), $12 journal (JSON array), $13 journal count,
+    // $14 queue key, $15 priority, $16 whether it is queued (it then takes the next arrival number).
     this.insert = prepared(`WITH s AS (
         INSERT INTO ${t.sagas} (id, saga_name, version, status, snapshot, due_at, owner, lease_until,
-          row_version, history_seq, journal_seq, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::bigint, 1, $9::integer, $13::integer, $10::bigint, $10::bigint)
+          row_version, history_seq, journal_seq, created_at, updated_at, queue_key, priority, enqueue_seq)
+        VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::bigint, 1, $9::integer, $13::integer, $10::bigint, $10::bigint,
+          $14::text, $15::integer, CASE WHEN $16::boolean THEN nextval('${schema}.enqueue_seq') END)
         ON CONFLICT (id) DO NOTHING
         RETURNING id
       ), h AS (

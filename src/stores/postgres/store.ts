@@ -12,10 +12,12 @@ import {
 import { requireDriver, type PostgresPool } from '../driver.js';
 import { StoreConfigError, StoreNotReadyError } from '../errors.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
-import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from '../journal.js';
+import { journalRow, writeBytes, type StoreStats } from '../journal.js';
 import { pendingMigrations } from '../migrations.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { PostgresStatements, type Prepared } from './statements.js';
+import { toRecord, type RecordRow } from './rows.js';
+import { PostgresQueues } from './queue.js';
 import {
   StaleRecordError,
   UnknownSagaError,
@@ -25,6 +27,8 @@ import {
   type InboxKind,
   type ListFilter,
   type NewRecord,
+  type PromoteRequest,
+  type PromoteResult,
   type RecordPatch,
   type SagaRecord,
   type SagaStatus,
@@ -44,18 +48,6 @@ export interface PostgresStoreOptions {
   /** PostgreSQL schema that holds orsa's tables; created by `init()`. Default `'orsa'`. */
   schema?: string;
 }
-
-/** A record as pg returns it: bigint columns arrive as strings. */
-type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' | 'createdAt' | 'updatedAt' | 'snapshot'> & {
-  snapshot?: string;
-  /** The journal as [field, key, value] rows, in write order; null when it has none. */
-  journal?: JournalRow[] | null;
-  dueAt: string | null;
-  leaseUntil: string | null;
-  rowVersion: string;
-  createdAt: string;
-  updatedAt: string;
-};
 
 /** An inbox event as pg returns it: bigint columns arrive as strings. */
 type InboxRow = Omit<InboxEvent, 'seq' | 'at'> & { seq: string; at: string };
@@ -82,6 +74,7 @@ export class PostgresStore implements SagaStore {
   readonly #ownsPool: boolean;
   readonly #schema: string;
   readonly #sql: PostgresStatements;
+  readonly #queues: PostgresQueues;
   #state: 'uninitialized' | 'open' | 'closed' = 'uninitialized';
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
 
@@ -107,6 +100,7 @@ export class PostgresStore implements SagaStore {
     this.#sql = new PostgresStatements(`"${schema}"`);
     this.#ownsPool = !options.pool;
     this.#pool = (options.pool as pg.Pool | undefined) ?? new (requireDriver<typeof pg>('pg', 'PostgresStore').Pool)({ connectionString: options.connectionString });
+    this.#queues = new PostgresQueues(this.#pool, schema);
     if (this.#ownsPool) {
       // An idle connection the server dropped: the pool replaces it on next use. Unlistened, this
       // event would crash the process.
@@ -157,6 +151,9 @@ export class PostgresStore implements SagaStore {
       JSON.stringify(encoded),
       JSON.stringify(journal.map(journalRow)),
       journal.length,
+      record.queue?.key ?? null,
+      record.queue?.priority ?? null,
+      record.queue !== undefined,
     ]);
     if (rows.length === 0) {
       // Another insert of this id committed first (ON CONFLICT waited for it), so it is visible now.
@@ -335,6 +332,17 @@ export class PostgresStore implements SagaStore {
     return row?.next == null ? null : Number(row.next);
   }
 
+  async promote(request: PromoteRequest): Promise<PromoteResult> {
+    this.#ready();
+    return this.#queues.promote(request);
+  }
+
+  async cancelQueued(id: string, now: number, history: readonly HistoryEvent[]): Promise<SagaRecord | undefined> {
+    this.#ready();
+    assertSagaId(id);
+    return this.#queues.cancelQueued(id, now, history);
+  }
+
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
@@ -379,22 +387,6 @@ export class PostgresStore implements SagaStore {
       await client.query(`INSERT INTO ${q}.orsa_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
     }
   }
-}
-
-function toRecord(row: RecordRow, snapshot?: string): SagaRecord {
-  return {
-    id: row.id,
-    sagaName: row.sagaName,
-    version: row.version,
-    status: row.status,
-    snapshot: snapshot ?? assembleSnapshot(row.snapshot ?? '', row.journal),
-    dueAt: row.dueAt === null ? null : Number(row.dueAt),
-    owner: row.owner,
-    leaseUntil: row.leaseUntil === null ? null : Number(row.leaseUntil),
-    rowVersion: Number(row.rowVersion),
-    createdAt: Number(row.createdAt),
-    updatedAt: Number(row.updatedAt),
-  };
 }
 
 function toInboxEvent(row: InboxRow): InboxEvent {

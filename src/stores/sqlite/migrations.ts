@@ -1,4 +1,4 @@
-import { JOURNAL_MIGRATION_NAME, type Migration } from '../migrations.js';
+import { JOURNAL_MIGRATION_NAME, QUEUES_MIGRATION_NAME, type Migration } from '../migrations.js';
 
 /**
  * SQLite has no schemas, and its file may be an application's own database
@@ -72,6 +72,29 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (saga_id, seq)
       ) WITHOUT ROWID`,
       `ALTER TABLE orsa_sagas ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0`,
+    ],
+  },
+  {
+    version: 4,
+    name: QUEUES_MIGRATION_NAME,
+    up: [
+      `ALTER TABLE orsa_sagas ADD COLUMN queue_key TEXT`,
+      `ALTER TABLE orsa_sagas ADD COLUMN priority INTEGER`,
+      `ALTER TABLE orsa_sagas ADD COLUMN enqueue_seq INTEGER`,
+      // The queue of one name, in promotion order; only queued rows are in it.
+      `CREATE INDEX orsa_sagas_queued ON orsa_sagas (saga_name, priority DESC, enqueue_seq) WHERE status = 'queued'`,
+      // Slots: the active sagas of one name (and key) are counted at every promotion. Partial: a saga that
+      // never queued is not in it, so its per-step writes maintain no extra index.
+      `CREATE INDEX orsa_sagas_slots ON orsa_sagas (saga_name, status, queue_key) WHERE enqueue_seq IS NOT NULL`,
+      `CREATE TABLE orsa_queue_starts (
+        saga_name TEXT NOT NULL,
+        queue_key TEXT,
+        at INTEGER NOT NULL
+      )`,
+      `CREATE INDEX orsa_queue_starts_at ON orsa_queue_starts (saga_name, at)`,
+      // Arrival numbers: one counter, bumped inside the insert's write transaction.
+      `CREATE TABLE orsa_queue_seq (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)`,
+      `INSERT INTO orsa_queue_seq (id, value) VALUES (1, 0)`,
     ],
   },
 ];

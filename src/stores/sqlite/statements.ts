@@ -15,7 +15,7 @@ import type { InboxEvent, SagaRecord } from '../types.js';
 type Stmt<P, R = unknown> = Database.Statement<[P], R>;
 
 /** A record's columns under their SagaRecord names. */
-const RECORD_COLUMNS = `id, saga_name AS sagaName, version, status, snapshot, due_at AS dueAt, owner,
+export const RECORD_COLUMNS = `id, saga_name AS sagaName, version, status, snapshot, due_at AS dueAt, owner,
   lease_until AS leaseUntil, row_version AS rowVersion, created_at AS createdAt, updated_at AS updatedAt`;
 
 /** Without the snapshot (the writer already has it), plus the history counter. */
@@ -38,6 +38,9 @@ export interface InsertParams {
   historySeq: number;
   journalSeq: number;
   now: number;
+  queueKey: string | null;
+  priority: number | null;
+  enqueueSeq: number | null;
 }
 
 
@@ -156,8 +159,9 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
   return {
     insertSaga: db.prepare(
       `INSERT INTO orsa_sagas (id, saga_name, version, status, snapshot, due_at, owner, lease_until,
-         row_version, history_seq, journal_seq, created_at, updated_at)
-       VALUES (@id, @sagaName, @version, @status, @snapshot, @dueAt, @owner, @leaseUntil, 1, @historySeq, @journalSeq, @now, @now)
+         row_version, history_seq, journal_seq, created_at, updated_at, queue_key, priority, enqueue_seq)
+       VALUES (@id, @sagaName, @version, @status, @snapshot, @dueAt, @owner, @leaseUntil, 1, @historySeq, @journalSeq, @now, @now,
+         @queueKey, @priority, @enqueueSeq)
        ON CONFLICT (id) DO NOTHING`,
     ),
     insertHistoryRows: [2, 3, 4].reduce<Database.Statement<unknown[]>[]>((all, n) => {

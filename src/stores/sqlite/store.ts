@@ -8,6 +8,7 @@ import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { writeBytes, type StoreStats } from '../journal.js';
 import { listVariant, prepareStatements, type SqliteStatements } from './statements.js';
 import { assembled, migrate, transactions, type Transactions } from './transactions.js';
+import { prepareQueueStatements, queueTransactions, type QueueTransactions } from './queue.js';
 import {
   UnknownSagaError,
   type ClaimRequest,
@@ -16,6 +17,8 @@ import {
   type InboxKind,
   type ListFilter,
   type NewRecord,
+  type PromoteRequest,
+  type PromoteResult,
   type RecordPatch,
   type SagaRecord,
   type SagaStatus,
@@ -71,6 +74,7 @@ export class SqliteStore implements SagaStore {
   #db: Database.Database | undefined;
   #statements: SqliteStatements | undefined;
   #transactions: Transactions | undefined;
+  #queues: QueueTransactions | undefined;
   #closed = false;
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
 
@@ -97,8 +101,10 @@ export class SqliteStore implements SagaStore {
     db.pragma(`synchronous = ${this.#options.synchronous ?? 'FULL'}`);
     migrate(db);
     const s = prepareStatements(db);
+    const q = prepareQueueStatements(db);
     this.#statements = s;
-    this.#transactions = transactions(db, s);
+    this.#transactions = transactions(db, s, q);
+    this.#queues = queueTransactions(db, s, q);
   }
 
   async insert(
@@ -182,11 +188,23 @@ export class SqliteStore implements SagaStore {
     return statement!.get({ names: JSON.stringify(sagaNames ?? []) }) ?? null;
   }
 
+  async promote(request: PromoteRequest): Promise<PromoteResult> {
+    this.#s();
+    return this.#queues!.promote(request);
+  }
+
+  async cancelQueued(id: string, now: number, history: readonly HistoryEvent[]): Promise<SagaRecord | undefined> {
+    this.#s();
+    assertSagaId(id);
+    return this.#queues!.cancelQueued(id, now, history);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#statements = undefined;
     this.#transactions = undefined;
+    this.#queues = undefined;
     if (this.#db && !this.#options.database) this.#db.close();
     this.#db = undefined;
   }

@@ -4,6 +4,7 @@ import { assembleSnapshot, type JournalRow } from '../journal.js';
 import { pendingMigrations } from '../migrations.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { claimVariant, type SqliteStatements } from './statements.js';
+import type { QueueStatements } from './queue.js';
 import {
   StaleRecordError,
   type ClaimRequest,
@@ -57,7 +58,7 @@ export function migrate(db: Database.Database): void {
 }
 
 /** Appends history rows numbered from `first`, in one statement when there are 2 to 4 (one write's usual count). */
-function insertHistory(s: SqliteStatements, id: string, first: number, rows: readonly HistoryRow[]): void {
+export function insertHistory(s: SqliteStatements, id: string, first: number, rows: readonly HistoryRow[]): void {
   const many = s.insertHistoryRows[rows.length];
   if (many) {
     many.run(rows.flatMap((row, index) => [id, first + index, row.at, row.type, row.step, row.attempt, row.data]));
@@ -83,11 +84,15 @@ export function assembled(s: SqliteStatements, record: SagaRecord): SagaRecord {
   return record;
 }
 
-export function transactions(db: Database.Database, s: SqliteStatements): Transactions {
+export function transactions(db: Database.Database, s: SqliteStatements, q: QueueStatements): Transactions {
   const insert = db.transaction((record: NewRecord, history: readonly HistoryEvent[]) => {
     // Encode first: an event whose data cannot be stored must leave nothing behind.
     const rows = history.map(encodeHistory);
+    const queue = record.queue;
     const { changes } = s.insertSaga.run({
+      queueKey: queue?.key ?? null,
+      priority: queue?.priority ?? null,
+      enqueueSeq: queue ? q.nextSeq.get()! : null,
       id: record.id,
       sagaName: record.sagaName,
       version: record.version,
