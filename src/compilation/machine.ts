@@ -18,8 +18,6 @@ import {
   type SagaEvent,
   type SagaMachineInput,
 } from './context.js';
-import { itemCompletedLate } from '../kinds/map/actions.js';
-import { parseItemExec } from '../kinds/map/names.js';
 import type { KindRegistry } from '../kinds/kind.js';
 
 // The context and its helpers moved to context.ts; re-exported for existing imports.
@@ -51,7 +49,7 @@ function waitedEvents(config: unknown, found = new Set<string>()): Set<string> {
 /** Builds the XState machine for a compiled config. */
 export function createSagaMachine(config: StateConfig, kinds: KindRegistry): AnyStateMachine {
   const waited = waitedEvents(config);
-  const { actions, guards } = withKinds(sagaActions(waited), sagaGuards, kinds);
+  const { actions, guards } = withKinds(sagaActions(waited, kinds), sagaGuards, kinds);
   return setup({
     types: {} as { context: SagaContext; events: SagaEvent; input: SagaMachineInput },
     actions,
@@ -85,7 +83,7 @@ export function createSagaMachine(config: StateConfig, kinds: KindRegistry): Any
 
 
 /** The saga's own actions: readiness, cancel, timers, the inbox, rollback and compensation. */
-function sagaActions(waited: Set<string>): Record<string, unknown> {
+function sagaActions(waited: Set<string>, kinds: KindRegistry): Record<string, unknown> {
   return {
     notReady: assign(({ event }: Args) => ({ failure: { step: null, error: event.error as ErrorRecord } })),
     markCancelled: assign(({ context }: Args) =>
@@ -113,9 +111,11 @@ function sagaActions(waited: Set<string>): Record<string, unknown> {
     completeLate: assign(({ context, event }: Args, { compensable: steps }: { compensable: string[] }) => {
       const step = event.type.slice('orsa.done.'.length);
       if (!isCurrentExec(context, event, step)) return {};
-      // An item of a map (kinds/map): its result goes with the items, its log entry names its branch step.
-      const item = parseItemExec(event.exec);
-      if (item) return itemCompletedLate(context, event, step, item, steps.includes(item.step)) as Partial<SagaContext>;
+      // An execution a kind records its own way (an item of a map): the kind says how.
+      for (const kind of kinds.kinds) {
+        const update = kind.completeLate?.(context, event, step, steps);
+        if (update) return update as Partial<SagaContext>;
+      }
       // A branch that completed while its siblings failed: it is compensated like any other.
       const compensable = steps.includes(step);
       return {

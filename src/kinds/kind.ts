@@ -98,6 +98,15 @@ export interface StepKind<N extends KindNode = KindNode> {
 
   /** How the overview diagram draws the kind's states; without it they are drawn as plain states under their names. */
   readonly drawing?: KindDrawing;
+
+  /**
+   * A `orsa.done.*` that arrives while the saga rolls back (a branch or item
+   * that finished after a sibling failed): return the context update that
+   * records it when the execution is one of this kind's (its `exec` names
+   * it), else `undefined` and the chart records it as a plain step's result.
+   * `compensable` lists the names whose results are compensated.
+   */
+  readonly completeLate?: (context: Args['context'], event: Args['event'], slot: string, compensable: readonly string[]) => object | undefined;
 }
 
 /**

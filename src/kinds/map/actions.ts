@@ -1,7 +1,7 @@
 import { MapItemFailedError, type ErrorRecord } from '../../errors.js';
 import { chartRecord } from '../../errors/base.js';
 import { AppendMap, lookup, type RecordLike } from '../../compilation/append-map.js';
-import { retryDelayMs, type CompiledRetry } from '../../declaration/policy.js';
+import { retryDelayMs, type CompiledRetry } from '../../compilation/retry.js';
 import { itemExec, itemResultKey, itemSlot, parseItemExec, type ItemExec } from './names.js';
 
 /**

@@ -5,6 +5,8 @@ import type { StepKind } from '../kind.js';
 import { mapActions, mapGuards } from './actions.js';
 import { checkMap, compileMap } from './compile.js';
 import type { MapNode } from './declare.js';
+import { itemCompletedLate } from './actions.js';
+import { parseItemExec } from './names.js';
 
 /**
  * The fan-out kind (`.map`): one state of its own in the chart whatever the
@@ -40,6 +42,12 @@ export const mapKind: StepKind<MapNode> = {
   actions: Object.fromEntries(Object.entries(mapActions).map(([name, update]) => [name, assign((args: Args, params: any) => (update as (a: unknown, p: unknown) => object)(args, params))])),
 
   guards: mapGuards as unknown as Record<string, (args: Args, params: any) => boolean>,
+
+  // An item that finished while the saga rolls back: its result goes with the items, its log entry names its branch step.
+  completeLate(context, event, slot, compensable) {
+    const item = parseItemExec(event.exec);
+    return item ? itemCompletedLate(context as never, event as never, slot, item, compensable.includes(item.step)) : undefined;
+  },
 
   drawing: {
     owns: (state) => metaOf(state) !== undefined,
