@@ -60,6 +60,7 @@ export class Runtime {
   private readonly gate = new RecordGate((r) => this.sagas.get(r.sagaName, r.version), (e) => this.report(e));
   private readonly poller: Poller;
   private readonly launcher: Launcher;
+  private readonly writer: TransitionWriter;
   private readonly waiters: Waiters;
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
   private readonly announcing = new Set<string>();
@@ -88,13 +89,13 @@ export class Runtime {
       resume: (record) => this.launcher.resume(record),
       running: () => this.running,
     });
-    const writer = new TransitionWriter({
+    const writer = (this.writer = new TransitionWriter({
       ...common,
       hooks: options.hooks,
       announcing: this.announcing,
       wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
       leaseLost: (live, refused) => this.leaseLost(live, refused),
-    });
+    }));
     this.launcher = new Launcher({
       ...common,
       options,
@@ -138,6 +139,8 @@ export class Runtime {
     const held = [...this.live.entries()];
     this.live.clear();
     for (const [, live] of held) live.execution.stop();
+    // Writes already handed to a group commit land before the leases are given back (else their fence fails).
+    await this.writer.idle();
     await Promise.all(held.map(([id]) => this.store.release(id, this.workerId).catch((e) => this.report(e))));
     await this.guard(() => this.options.hooks?.onShutdown?.());
     if (!this.options.store) await this.store.close();
