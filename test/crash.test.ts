@@ -173,7 +173,7 @@ describe('crash recovery', () => {
     expect(outcome.compensated).toBeGreaterThan(0);
     await store.close();
     effectsDb.close();
-  }, 300_000);
+  }, 600_000);
 
   it(`finishes every saga on SQLite after ${KILLS} SIGKILLs inside group commits of ${GROUP_BATCH} concurrent sagas, compensating each completed step exactly once`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orsa-crash-group-sqlite-'));
@@ -215,7 +215,7 @@ describe('crash recovery', () => {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await pool.end();
     }
-  }, 300_000);
+  }, 600_000);
 
   it.skipIf(!url && !ci)(`finishes every saga on PostgreSQL after ${KILLS} SIGKILLs inside group commits of ${GROUP_BATCH} concurrent sagas, compensating each completed step exactly once`, async () => {
     if (!url) throw new Error('ORSA_TEST_PG_URL is not set, and CI is: the PostgreSQL crash test must run in CI');
