@@ -7,8 +7,14 @@
  *   { store, concurrency, steps, resultBytes, stepsPerSec, floorStepsPerSec, ratio,
  *     commitsPerStep, usPerStep, bytesWrittenPerStep }
  * bytesWrittenPerStep comes from the store's own accounting (stats()).
+ * At concurrency 50 (BENCH_CONCURRENCY), orsa runs 50 sagas at once in one
+ * process (its writes share group commits); the floor is 50 concurrent
+ * clients, each making its own commit per step (on PostgreSQL through a pool
+ * of 20 connections, as orsa's; SQLite commits one at a time whatever the
+ * concurrency). commitsPerStep counts commits (a group commit is one).
  * Knobs: BENCH_LENGTHS=3,100,1000 BENCH_RESULT_BYTES=100,10000 BENCH_ROUNDS=3
- * BENCH_STEPS_SQLITE=3000 BENCH_STEPS_PG=1500 (steps per measured run).
+ * BENCH_CONCURRENCY=50 BENCH_SQLITE_SYNC=NORMAL (or FULL,NORMAL)
+ * BENCH_STEPS_SQLITE=3000 BENCH_STEPS_PG=1500 (steps per measured run; 3× when concurrent).
  * Run: npm run bench:durable   (PostgreSQL from ORSA_BENCH_PG_URL or ORSA_TEST_PG_URL;
  * skipped with a note when neither is set)
  */
@@ -33,6 +39,10 @@ const LENGTHS = (process.env.BENCH_LENGTHS ?? '3,100,1000').split(',').map(Numbe
 const RESULT_BYTES = (process.env.BENCH_RESULT_BYTES ?? '100,10000').split(',').map(Number);
 const PG_URL = process.env.ORSA_BENCH_PG_URL ?? process.env.ORSA_TEST_PG_URL;
 const POOL_MAX = 20;
+/** Concurrent configurations (3 steps, the first result size): sagas in flight at once. */
+const CONCURRENT = (process.env.BENCH_CONCURRENCY ?? '50').split(',').filter(Boolean).map(Number);
+/** SQLite's synchronous settings to measure (NORMAL: a process crash loses nothing; FULL, the default: a power loss neither). */
+const SQLITE_SYNC = (process.env.BENCH_SQLITE_SYNC ?? 'NORMAL').split(',') as ('FULL' | 'NORMAL')[];
 
 /** What orsa writes for the first step of a saga (control state, journal entries, history rows): the floor writes the same at every step. */
 interface Payloads {
@@ -193,29 +203,31 @@ async function compare(label: { store: string; concurrency: number; steps: numbe
 const sagasFor = (stepsPerRun: number, steps: number) => Math.max(1, Math.round(stepsPerRun / steps));
 
 async function main() {
-  for (const steps of LENGTHS) {
-    for (const resultBytes of RESULT_BYTES) {
-      const definition = benchSaga(steps, resultBytes);
-      const payloads = await capturePayloads(definition);
-      const sagas = sagasFor(STEPS_PER_RUN_SQLITE, steps);
-      for (const synchronous of ['NORMAL'] as const) {
-        const dir = mkdtempSync(join(tmpdir(), 'orsa-bench-'));
-        const store = new SqliteStore({ path: join(dir, 'orsa.db'), synchronous });
-        // The floor's database gets its tables from the store's own migrations, then is written by hand.
-        const floorDb = new Database(join(dir, 'floor.db'));
-        const schemaMaker = new SqliteStore({ database: floorDb, synchronous });
-        await schemaMaker.init();
-        await schemaMaker.close();
-        const floor = sqliteFloor(floorDb, payloads);
-        await compare(
-          { store: `sqlite-${synchronous.toLowerCase()}`, concurrency: 1, steps, resultBytes },
-          () => runOrsa(store, definition, steps, sagas, 1),
-          () => runFloor(floor, steps, sagas, 1),
-        );
-        await store.close();
-        floorDb.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+  const sqliteConfigs = [
+    ...LENGTHS.flatMap((steps) => RESULT_BYTES.map((resultBytes) => ({ steps, resultBytes, concurrency: 1 }))),
+    ...CONCURRENT.map((concurrency) => ({ steps: 3, resultBytes: RESULT_BYTES[0]!, concurrency })),
+  ];
+  for (const { steps, resultBytes, concurrency } of sqliteConfigs) {
+    const definition = benchSaga(steps, resultBytes);
+    const payloads = await capturePayloads(definition);
+    const sagas = Math.max(concurrency, sagasFor(STEPS_PER_RUN_SQLITE * (concurrency > 1 ? 3 : 1), steps));
+    for (const synchronous of SQLITE_SYNC) {
+      const dir = mkdtempSync(join(tmpdir(), 'orsa-bench-'));
+      const store = new SqliteStore({ path: join(dir, 'orsa.db'), synchronous });
+      // The floor's database gets its tables from the store's own migrations, then is written by hand.
+      const floorDb = new Database(join(dir, 'floor.db'));
+      const schemaMaker = new SqliteStore({ database: floorDb, synchronous });
+      await schemaMaker.init();
+      await schemaMaker.close();
+      const floor = sqliteFloor(floorDb, payloads);
+      await compare(
+        { store: `sqlite-${synchronous.toLowerCase()}`, concurrency, steps, resultBytes },
+        () => runOrsa(store, definition, steps, sagas, concurrency),
+        () => runFloor(floor, steps, sagas, concurrency),
+      );
+      await store.close();
+      floorDb.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }
   if (!PG_URL) {
@@ -230,7 +242,7 @@ async function main() {
     await new PostgresStore({ pool, schema: `${schema}_floor` }).init();
     const configs = [
       ...LENGTHS.flatMap((steps) => RESULT_BYTES.map((resultBytes) => ({ steps, resultBytes, concurrency: 1 }))),
-      { steps: 3, resultBytes: RESULT_BYTES[0]!, concurrency: 50 },
+      ...CONCURRENT.map((concurrency) => ({ steps: 3, resultBytes: RESULT_BYTES[0]!, concurrency })),
     ];
     for (const { steps, resultBytes, concurrency } of configs) {
       const definition = benchSaga(steps, resultBytes);

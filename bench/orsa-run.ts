@@ -13,7 +13,7 @@ export function benchSaga(steps: number, resultBytes: number) {
   return b.build();
 }
 
-type Stats = { stats(): { bytesWritten: number; writes: number } };
+type Stats = { stats(): { bytesWritten: number; writes: number; commits: number } };
 
 /** Runs `sagas` sagas with `concurrency` in flight. */
 export async function runOrsa(
@@ -49,6 +49,6 @@ export async function runOrsa(
   const after = store.stats();
   await runtime.stop();
   const total = sagas * steps;
-  return { stepsPerSec: total / seconds, commitsPerStep: (after.writes - before.writes) / total, bytesWrittenPerStep: (after.bytesWritten - before.bytesWritten) / total };
+  return { stepsPerSec: total / seconds, commitsPerStep: (after.commits - before.commits) / total, bytesWrittenPerStep: (after.bytesWritten - before.bytesWritten) / total };
 }
 

@@ -27,6 +27,8 @@ export {
   type QueueLimitData,
   type LimitData,
   type RateLimitData,
+  type BatchWrite,
+  type BatchOutcome,
 } from './stores/types.js';
 export { StoreError, StaleRecordError, UnknownSagaError, StoreNotReadyError, StoreSchemaError, StoreConfigError, DriverMissingError } from './errors.js';
 export type { StoreUnderTest } from './testing/store-conformance.js';

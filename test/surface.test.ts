@@ -139,6 +139,8 @@ describe('public surface', () => {
   it('orsa/store exports the storage contract for store authors', () => {
     expect(actual['orsa/store']).toEqual(
       [
+        'BatchOutcome',
+        'BatchWrite',
         'ClaimRequest',
         'DriverMissingError',
         'FINAL_STATUSES',

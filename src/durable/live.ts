@@ -32,6 +32,8 @@ export interface Live {
   dequeued?: boolean;
   /** Splits each snapshot into control state and the journal entries not yet written. */
   journal: JournalWriter;
+  /** The transition whose write is under way (waiting in a group commit, or sent): its step ran under this lease too. */
+  writing?: Transition | undefined;
 }
 
 /** Hands stored inbox rows to the execution, each once. */
@@ -59,7 +61,9 @@ export function lostExecutions(live: Live, refused?: Transition): string[] {
   if (live.lost) return [];
   live.lost = true;
   const execs = new Set(live.execution.runningSteps().map((r) => r.exec));
-  // A step outcome whose write was refused: that step ran while the lease was lost, too.
+  // A step outcome whose write was refused (or is under way, when a renewal learns of the loss first): that
+  // step ran while the lease was lost, too.
+  refused ??= live.writing;
   if (refused && typeof refused.event.exec === 'string' && /^orsa\.(done|fail)\./.test(refused.event.type)) execs.add(refused.event.exec);
   return [...execs];
 }

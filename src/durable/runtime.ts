@@ -62,6 +62,7 @@ export class Runtime {
   private readonly poller: Poller;
   private readonly launcher: Launcher;
   private readonly queues: QueueKeeper;
+  private readonly writer: TransitionWriter;
   private readonly waiters: Waiters;
   private readonly inbox: Inbox;
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
@@ -102,7 +103,7 @@ export class Runtime {
       promote: () => this.queues.promoteAll(),
       running: () => this.running,
     });
-    const writer = new TransitionWriter({
+    const writer = (this.writer = new TransitionWriter({
       ...common,
       hooks: options.hooks,
       announcing: this.announcing,
@@ -110,7 +111,7 @@ export class Runtime {
       leaseLost: (live, refused) => this.leaseLost(live, refused),
       // A slot freed here: the next queued saga starts now, not at the next poll.
       slotFreed: (name) => void (this.queues.limited(name) && this.queues.promote(name).catch((e: unknown) => this.report(e))),
-    });
+    }));
     this.launcher = new Launcher({
       ...common,
       options,
@@ -164,6 +165,8 @@ export class Runtime {
     const held = [...this.live.entries()];
     this.live.clear();
     for (const [, live] of held) live.execution.stop();
+    // Writes already handed to a group commit land before the leases are given back (else their fence fails).
+    await this.writer.idle();
     await Promise.all(held.map(([id]) => this.store.release(id, this.workerId).catch((e) => this.report(e))));
     await this.guard(() => this.options.hooks?.onShutdown?.());
     if (!this.options.store) await this.store.close();

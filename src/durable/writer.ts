@@ -1,12 +1,13 @@
 import { SagaUnloadedError, StaleRecordError } from '../errors.js';
 import type { SagaContext } from '../compilation/machine.js';
-import { FINAL_STATUSES, type SagaRecord, type SagaStore } from '../stores/types.js';
+import { FINAL_STATUSES, type BatchOutcome, type BatchWrite, type SagaRecord, type SagaStore } from '../stores/types.js';
 import type { Clock } from '../interpretation/clock.js';
 import type { Transition } from '../interpretation/execution-options.js';
 import type { RuntimeHooks } from './runtime-options.js';
 import { consumed, type Live } from './live.js';
 import { historyFor } from './history-entries.js';
 import { hasEnded, outcomeOf } from './records.js';
+import { isTransientError } from './transient.js';
 
 /** Thrown into an execution that leaves memory (it ended, waits, or its id was taken): not a failure. */
 export const UNLOADED = new SagaUnloadedError();
@@ -45,10 +46,20 @@ export interface WriterDeps {
  * ```
  */
 export class TransitionWriter {
-  constructor(private readonly deps: WriterDeps) {}
+  private readonly commits: GroupCommit;
+
+  constructor(private readonly deps: WriterDeps) {
+    // More than one saga live here: writes of others may be on their way, so a commit waits a turn of the event loop for them.
+    this.commits = new GroupCommit(deps.store, () => deps.live.size > 1);
+  }
+
+  /** Resolves once every write handed to the store has been answered (the runtime stops after that). */
+  idle(): Promise<void> {
+    return this.commits.idle();
+  }
 
   async write(live: Live, t: Transition, onInsert?: (inserted: boolean, record: SagaRecord) => void): Promise<void> {
-    const { store, clock, workerId, leaseMs } = this.deps;
+    const { clock, workerId, leaseMs } = this.deps;
     const { execution } = live;
     // A resume changes no state; it is written only to record the steps it runs again (for the audit trail).
     if (t.event.type === 'orsa.resume' && t.observations.length === 0) return;
@@ -69,7 +80,7 @@ export class TransitionWriter {
     const history = historyFor(t, live.definition, persisted.context, workerId, execution);
     let record: SagaRecord;
     if (t.event.type === 'orsa.start' && !live.dequeued) {
-      const result = await store.insert(
+      const result = await this.commits.insert(
         {
           id: t.sagaId,
           sagaName: live.definition.name,
@@ -89,11 +100,14 @@ export class TransitionWriter {
     } else {
       const seq = typeof t.event.seq === 'number' ? t.event.seq : undefined;
       try {
-        record = await store.update(t.sagaId, live.fence, { ...patch, journal: split.journal }, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
+        live.writing = t;
+        record = await this.commits.update(t.sagaId, live.fence, { ...patch, journal: split.journal }, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
       } catch (error) {
         // The fence moved: another worker claimed the saga, so this one lost its lease during what it ran.
         if (error instanceof StaleRecordError) this.deps.leaseLost(live, t);
         throw error;
+      } finally {
+        live.writing = undefined;
       }
       if (seq !== undefined) consumed(live, seq);
     }
@@ -118,5 +132,127 @@ export class TransitionWriter {
     const hooks = this.deps.hooks;
     if (outcome.ok) await this.deps.guard(() => hooks?.onComplete?.(record, outcome.results));
     else await this.deps.guard(() => hooks?.onAbort?.(record, outcome.error));
+  }
+}
+
+/** A write waiting for the next group commit. */
+interface Pending {
+  write: BatchWrite;
+  resolve: (outcome: BatchOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most writes in one group commit. */
+const MAX_BATCH = 256;
+
+/** A turn of the event loop (setImmediate where there is one: Node; a task elsewhere). */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+
+/**
+ * Group commit: the writes of concurrent sagas share one commit
+ * (`SagaStore.writeBatch`). A write goes out at once when no commit is in
+ * flight; the writes that arrive while one is share the next. Each write's
+ * promise settles only when its own commit has (a step's effects start after
+ * the transition that starts them is durable), with its own outcome: a fence
+ * refused for one saga fails that saga's write alone. A saga has at most one
+ * write in a batch. A batch the store refuses as a whole for a reason that
+ * is not transient (one write's data the database will not take) is written
+ * again one by one, so that only the write at fault fails; a transient fault
+ * (connection lost) fails the batch's writes, as it would fail each alone.
+ * A store without `writeBatch` is written one by one.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const commits = new GroupCommit(store, () => live.size > 1);
+ * const record = await commits.update(id, fence, patch, history, { now });
+ * ```
+ */
+export class GroupCommit {
+  #pending: Pending[] = [];
+  #flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: SagaStore,
+    /** Whether other writes may be on their way: then the first write of a batch waits a turn of the event loop. */
+    private readonly gather: () => boolean = () => false,
+  ) {}
+
+  async insert(...[record, history]: Parameters<SagaStore['insert']>): Promise<{ inserted: boolean; record: SagaRecord }> {
+    if (!this.store.writeBatch) return this.store.insert(record, history);
+    const outcome = await this.#submit({ kind: 'insert', record, history });
+    return { inserted: outcome.inserted !== false, record: outcome.record };
+  }
+
+  async update(...[id, fence, patch, history, options]: Parameters<SagaStore['update']>): Promise<SagaRecord> {
+    if (!this.store.writeBatch) return this.store.update(id, fence, patch, history, options);
+    // The fence is read now, not when the batch goes out: it is what this write believes it holds.
+    return (await this.#submit({ kind: 'update', id, fence: { ...fence }, patch, history, options })).record;
+  }
+
+  /** Resolves once nothing is pending or in flight. */
+  async idle(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+  }
+
+  #submit(write: BatchWrite): Promise<Extract<BatchOutcome, { ok: true }>> {
+    return new Promise<BatchOutcome>((resolve, reject) => {
+      this.#pending.push({ write, resolve, reject });
+      this.#flushing ??= this.#flush();
+    }).then((outcome) => {
+      if (!outcome.ok) throw outcome.error;
+      return outcome;
+    });
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      if (this.gather()) await nextTurn();
+      while (this.#pending.length > 0) await this.#commit(this.#take());
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  /** The next batch: the oldest pending writes, one per saga (a second write of a saga waits for the next batch). */
+  #take(): Pending[] {
+    const batch: Pending[] = [];
+    const ids = new Set<string>();
+    const rest: Pending[] = [];
+    for (const pending of this.#pending) {
+      const id = pending.write.kind === 'insert' ? pending.write.record.id : pending.write.id;
+      if (batch.length < MAX_BATCH && !ids.has(id)) {
+        ids.add(id);
+        batch.push(pending);
+      } else rest.push(pending);
+    }
+    this.#pending = rest;
+    return batch;
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    let outcomes: BatchOutcome[];
+    try {
+      outcomes = batch.length === 1 ? [await this.#one(batch[0]!.write)] : await this.store.writeBatch!(batch.map((p) => p.write));
+    } catch (error) {
+      if (batch.length === 1 || isTransientError(error)) {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+      outcomes = [];
+      for (const pending of batch) outcomes.push(await this.#one(pending.write));
+    }
+    batch.forEach((pending, i) => pending.resolve(outcomes[i]!));
+  }
+
+  /** One write alone, through the store's own insert or update (one prepared statement, cheaper than a batch of one). */
+  async #one(write: BatchWrite): Promise<BatchOutcome> {
+    try {
+      if (write.kind === 'insert') return { ok: true, ...(await this.store.insert(write.record, write.history)) };
+      return { ok: true, record: await this.store.update(write.id, write.fence, write.patch, write.history, write.options) };
+    } catch (error) {
+      return { ok: false, error };
+    }
   }
 }

@@ -92,8 +92,10 @@ function define(target: Record<string, unknown>, key: string, value: unknown): v
 export interface StoreStats {
   /** Bytes of snapshot, journal values and history data written (UTF-16 length: what the store handed on, not the page I/O). */
   bytesWritten: number;
-  /** Insert and update commits. */
+  /** Inserts and updates written (a group commit counts each of its writes). */
   writes: number;
+  /** Commits that wrote them: a group commit is one. */
+  commits: number;
 }
 
 /** Counts the text a write hands to the database. */

@@ -255,6 +255,24 @@ export interface ClaimRequest {
   accept?: (record: SagaRecord) => boolean;
 }
 
+/** The options of {@link SagaStore.update}. */
+export interface UpdateOptions {
+  now: number;
+  consumedInboxSeq?: number;
+}
+
+/** One write of a group commit ({@link SagaStore.writeBatch}): what `insert` or `update` would take. */
+export type BatchWrite =
+  | { kind: 'insert'; record: NewRecord; history: readonly HistoryEvent[] }
+  | { kind: 'update'; id: string; fence: WriteFence; patch: RecordPatch; history: readonly HistoryEvent[]; options: UpdateOptions };
+
+/**
+ * What one write of a group commit came to: what `insert` or `update` would
+ * have returned (`inserted` for an insert), or what it would have thrown
+ * ({@link StaleRecordError} for a refused fence).
+ */
+export type BatchOutcome = { ok: true; record: SagaRecord; inserted?: boolean } | { ok: false; error: unknown };
+
 /**
  * The storage interface. All methods are atomic; `insert` and `update` each
  * are exactly one commit.
@@ -297,6 +315,17 @@ export interface SagaStore {
     history: readonly HistoryEvent[],
     options: { now: number; consumedInboxSeq?: number },
   ): Promise<SagaRecord>;
+  /**
+   * Optional: group commit. Writes every item in **one commit**, each exactly
+   * as `insert` or `update` would (same checks, same result), except that a
+   * write refused for its own reasons (a fence that no longer matches: a
+   * {@link StaleRecordError}; history that cannot be stored) writes nothing of
+   * its own and is reported in its outcome, while the others commit. Outcomes
+   * come back in the order of `writes`. Ids are distinct (the caller sends at
+   * most one write per saga). When the commit itself fails (connection lost),
+   * it rejects and nothing is written. Without it, the runtime writes one by one.
+   */
+  writeBatch?(writes: readonly BatchWrite[]): Promise<BatchOutcome[]>;
   get(id: string): Promise<SagaRecord | undefined>;
   /** Records by filter, most recently updated first. */
   list(filter?: ListFilter): Promise<SagaRecord[]>;

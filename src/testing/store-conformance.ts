@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SagaStore } from '../stores/types.js';
 import { insertRecord, type StoreRef } from './conformance/fixtures.js';
+import { describeBatch } from './conformance/batch.js';
 import { describeIds } from './conformance/ids.js';
 import { describeInbox } from './conformance/inbox.js';
 import { describeJournal } from './conformance/journal.js';
@@ -75,5 +76,6 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     describeIds(store);
     describeJournal(store);
     describeQueues(store);
+    describeBatch(store);
   });
 }

@@ -33,6 +33,9 @@ import {
   type SagaStatus,
   type SagaStore,
   type WriteFence,
+  type BatchOutcome,
+  type BatchWrite,
+  type UpdateOptions,
 } from '../types.js';
 
 interface StoredInboxEvent {
@@ -63,7 +66,7 @@ export class MemoryStore implements SagaStore {
   readonly #inbox = new Map<string, StoredInboxEvent[]>();
   /** Journal rows per saga (the record's snapshot is its control state). */
   readonly #journal = new Map<string, JournalRow[]>();
-  readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
+  readonly #stats: StoreStats = { bytesWritten: 0, writes: 0, commits: 0 };
   /** Queue places (key, priority, seq) and promotion times, by saga name. */
   readonly #queues = new MemoryQueues();
   #inboxSeq = 0;
@@ -83,6 +86,37 @@ export class MemoryStore implements SagaStore {
     history: readonly HistoryEvent[],
   ): Promise<{ inserted: boolean; record: SagaRecord }> {
     this.#ready();
+    return this.#insert(record, history);
+  }
+
+  async update(
+    id: string,
+    fence: WriteFence,
+    patch: RecordPatch,
+    history: readonly HistoryEvent[],
+    options: UpdateOptions,
+  ): Promise<SagaRecord> {
+    this.#ready();
+    return this.#update(id, fence, patch, history, options);
+  }
+
+  /** Group commit: every write in one synchronous sweep (nothing interleaves), each refused alone. */
+  async writeBatch(writes: readonly BatchWrite[]): Promise<BatchOutcome[]> {
+    this.#ready();
+    const commits = this.#stats.commits;
+    const outcomes = writes.map((w): BatchOutcome => {
+      try {
+        if (w.kind === 'insert') return { ok: true, ...this.#insert(w.record, w.history) };
+        return { ok: true, record: this.#update(w.id, w.fence, w.patch, w.history, w.options) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    });
+    this.#stats.commits = commits + 1;
+    return outcomes;
+  }
+
+  #insert(record: NewRecord, history: readonly HistoryEvent[]): { inserted: boolean; record: SagaRecord } {
     assertSagaId(record.id);
     const existing = this.#records.get(record.id);
     if (existing) return { inserted: false, record: this.#out(existing) };
@@ -97,14 +131,7 @@ export class MemoryStore implements SagaStore {
     return { inserted: true, record: { ...stored } };
   }
 
-  async update(
-    id: string,
-    fence: WriteFence,
-    patch: RecordPatch,
-    history: readonly HistoryEvent[],
-    options: { now: number; consumedInboxSeq?: number },
-  ): Promise<SagaRecord> {
-    this.#ready();
+  #update(id: string, fence: WriteFence, patch: RecordPatch, history: readonly HistoryEvent[], options: UpdateOptions): SagaRecord {
     const current = this.#records.get(id);
     if (!current || current.rowVersion !== fence.rowVersion || current.owner !== fence.owner) {
       throw new StaleRecordError(id);
@@ -289,6 +316,7 @@ export class MemoryStore implements SagaStore {
 
   #count(snapshot: string, journal: Parameters<typeof writeBytes>[1], history: readonly HistoryRow[]): void {
     this.#stats.writes++;
+    this.#stats.commits++;
     this.#stats.bytesWritten += writeBytes(snapshot, journal, history);
   }
 

@@ -14,7 +14,7 @@ export interface Prepared {
   text: string;
 }
 
-function prepared(text: string): Prepared {
+export function prepared(text: string): Prepared {
   return { name: `orsa_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text };
 }
 
@@ -31,7 +31,7 @@ const recordColumns = (journal: string) => `${RECORD_COLUMNS},
   (SELECT json_agg(json_build_array(j.field, j.key, j.value) ORDER BY j.seq) FROM ${journal} j WHERE j.saga_id = s.id) AS journal`;
 
 /** Journal entries arrive as one JSON array of [field, key, value], numbered by `WITH ORDINALITY`. */
-const JOURNAL_FIELDS = `e.v->>0, e.v->>1, e.v->>2`;
+export const JOURNAL_FIELDS = `e.v->>0, e.v->>1, e.v->>2`;
 
 /** What a write reads back: only what the writer does not know (not the snapshot, the status or the times it wrote). */
 const WRITE_COLUMNS = `id, saga_name AS "sagaName", version, owner, row_version AS "rowVersion", created_at AS "createdAt"`;

@@ -24,6 +24,8 @@ import {
   type SagaStatus,
   type SagaStore,
   type WriteFence,
+  type BatchOutcome,
+  type BatchWrite,
 } from '../types.js';
 
 /** Options of {@link SqliteStore}. */
@@ -76,7 +78,7 @@ export class SqliteStore implements SagaStore {
   #transactions: Transactions | undefined;
   #queues: QueueTransactions | undefined;
   #closed = false;
-  readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
+  readonly #stats: StoreStats = { bytesWritten: 0, writes: 0, commits: 0 };
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {
@@ -127,6 +129,18 @@ export class SqliteStore implements SagaStore {
     const record = this.#tx().update(id, fence, patch, history, options);
     this.#count(patch.snapshot, patch.journal?.entries, history);
     return record;
+  }
+
+  async writeBatch(writes: readonly BatchWrite[]): Promise<BatchOutcome[]> {
+    const outcomes = this.#tx().batch(writes);
+    this.#stats.commits++;
+    outcomes.forEach((outcome, i) => {
+      const w = writes[i]!;
+      if (!outcome.ok || outcome.inserted === false) return;
+      if (w.kind === 'insert') this.#count(w.record.snapshot, w.record.journal, w.history, 0);
+      else this.#count(w.patch.snapshot, w.patch.journal?.entries, w.history, 0);
+    });
+    return outcomes;
   }
 
   async get(id: string): Promise<SagaRecord | undefined> {
@@ -222,8 +236,10 @@ export class SqliteStore implements SagaStore {
     return new Driver(path, { timeout: nonNegativeInteger(this.#options.busyTimeoutMs ?? 5000) });
   }
 
-  #count(snapshot: string, journal: Parameters<typeof writeBytes>[1], history: readonly HistoryEvent[]): void {
+  /** `commits` 0: a write of a group commit, whose one commit is counted apart. */
+  #count(snapshot: string, journal: Parameters<typeof writeBytes>[1], history: readonly HistoryEvent[], commits = 1): void {
     this.#stats.writes++;
+    this.#stats.commits += commits;
     // History is encoded again here only for its size: cheap beside the commit, and only the store knows what it wrote.
     this.#stats.bytesWritten += writeBytes(snapshot, journal, history.map(encodeHistory));
   }

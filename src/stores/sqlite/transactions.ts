@@ -14,7 +14,10 @@ import {
   type RecordPatch,
   type SagaRecord,
   type WriteFence,
+  type BatchOutcome,
+  type BatchWrite,
 } from '../types.js';
+import { assertSagaId } from '../input-checks.js';
 
 /*
  * SqliteStore's multi-statement writes, each one `BEGIN IMMEDIATE`
@@ -31,6 +34,8 @@ export interface Transactions {
     history: readonly HistoryEvent[],
     options: { now: number; consumedInboxSeq?: number },
   ): SagaRecord;
+  /** Group commit: one `BEGIN IMMEDIATE` transaction, each write in a savepoint of its own (refused alone). */
+  batch(writes: readonly BatchWrite[]): BatchOutcome[];
   claim(request: ClaimRequest): SagaRecord[];
   renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): string[];
 }
@@ -149,6 +154,19 @@ export function transactions(db: Database.Database, s: SqliteStatements, q: Queu
     };
   });
 
+  // Called inside this transaction, insert and update run as savepoints: a refused write rolls back only itself.
+  const batch = db.transaction((writes: readonly BatchWrite[]) =>
+    writes.map((w): BatchOutcome => {
+      try {
+        if (w.kind === 'update') return { ok: true, record: update(w.id, w.fence, w.patch, w.history, w.options) };
+        assertSagaId(w.record.id);
+        return { ok: true, ...insert(w.record, w.history) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
+
   const claim = db.transaction((request: ClaimRequest) => {
     const variant = claimVariant(request.dueOnly === true, request.id !== undefined);
     const ids = s.claimIds.get(variant)!.all({
@@ -180,6 +198,7 @@ export function transactions(db: Database.Database, s: SqliteStatements, q: Queu
   return {
     insert: (...args) => insert.immediate(...args),
     update: (...args) => update.immediate(...args),
+    batch: (...args) => batch.immediate(...args),
     claim: (...args) => claim.immediate(...args),
     renew: (...args) => renew.immediate(...args),
   };

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRuntime, saga } from '../src/index.js';
+import type { BatchWrite, SagaStore } from '../src/stores/types.js';
+import { PostgresStore } from '../src/stores/postgres/store.js';
+import { SqliteStore } from '../src/stores/sqlite/store.js';
+
+/*
+ * Group commit in the runtime: the transitions of sagas running at once in
+ * one worker share commits, and a step still starts only after the commit
+ * that holds the transition starting it.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'orsa-group-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const url = process.env.ORSA_TEST_PG_URL;
+
+/** Watches a store's commits: which steps each committed write started, and how many writes each commit held. */
+function watched(store: SagaStore) {
+  const durable = new Set<string>();
+  const sizes: number[] = [];
+  const started = (id: string, history: BatchWrite['history']) => {
+    for (const event of history) if (event.type === 'step.started') durable.add(`${id}:${event.step}`);
+  };
+  const { insert, update, writeBatch } = store;
+  store.insert = async (record, history) => {
+    const result = await insert.call(store, record, history);
+    sizes.push(1);
+    started(record.id, history);
+    return result;
+  };
+  store.update = async (id, fence, patch, history, options) => {
+    const record = await update.call(store, id, fence, patch, history, options);
+    sizes.push(1);
+    started(id, history);
+    return record;
+  };
+  store.writeBatch = async (writes) => {
+    const outcomes = await writeBatch!.call(store, writes);
+    sizes.push(writes.length);
+    writes.forEach((w, i) => outcomes[i]!.ok && started(w.kind === 'insert' ? w.record.id : w.id, w.history));
+    return outcomes;
+  };
+  return { store, durable, sizes };
+}
+
+const cases: [string, () => Promise<{ store: SagaStore; cleanup: () => Promise<void> }>][] = [
+  ['SQLite', async () => ({ store: new SqliteStore({ path: join(dir, `${randomBytes(4).toString('hex')}.db`) }), cleanup: async () => {} })],
+  [
+    'PostgreSQL',
+    async () => {
+      const pool = new pg.Pool({ connectionString: url });
+      const schema = `orsa_group_${randomBytes(5).toString('hex')}`;
+      return {
+        store: new PostgresStore({ pool, schema }),
+        cleanup: async () => {
+          await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+          await pool.end();
+        },
+      };
+    },
+  ],
+];
+
+describe.each(cases)('group commit on %s', (kind, make) => {
+  it.skipIf(kind === 'PostgreSQL' && !url && !process.env.CI)('shares commits between concurrent sagas, and starts each step only after the commit that started it', async () => {
+    if (kind === 'PostgreSQL' && !url) throw new Error('ORSA_TEST_PG_URL is not set, and CI is: set it to the test server URL');
+    const { store: raw, cleanup } = await make();
+    const { store, durable, sizes } = watched(raw);
+    const early: string[] = [];
+    const ran: string[] = [];
+    const step = (name: string) => async ({ sagaId }: { sagaId: string }) => {
+      // The commit holding "step.started" for this step must have committed before the step runs.
+      if (!durable.has(`${sagaId}:${name}`)) early.push(`${sagaId}:${name}`);
+      ran.push(`${sagaId}:${name}`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return name;
+    };
+    const definition = saga('grouped').step('a', step('a')).step('b', step('b')).step('c', step('c')).build();
+    const runtime = createRuntime({ sagas: [definition], store });
+    try {
+      const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => runtime.startSaga(definition, undefined, { id: `g-${i}` }).then((r) => r.id)));
+      const results = await Promise.all(ids.map((id) => runtime.result(id)));
+      expect(results).toEqual(ids.map(() => ({ a: 'a', b: 'b', c: 'c' })));
+      expect(ran).toHaveLength(120);
+      expect(early).toEqual([]);
+      // Writes of different sagas did share commits: 40 inserts and 120 updates in fewer commits.
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(160);
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(sizes.length).toBeLessThan(160);
+    } finally {
+      await runtime.stop();
+      await raw.close();
+      await cleanup();
+    }
+  }, 60_000);
+});
