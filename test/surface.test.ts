@@ -146,6 +146,8 @@ describe('public surface', () => {
         'StoreNotReadyError',
         'StoreSchemaError',
         'StoreUnderTest',
+        'StoreWake',
+        'StoreWakeError',
         'UnknownSagaError',
         'WriteFence',
       ].sort(),

@@ -11,6 +11,7 @@ import {
   type HistoryRow,
 } from '../encoding.js';
 import { StoreNotReadyError } from '../errors.js';
+import { releasedDueAt, releasedWake, WakeFanout } from '../wakes.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from '../journal.js';
 import {
@@ -27,6 +28,8 @@ import {
   type SagaRecord,
   type SagaStatus,
   type SagaStore,
+  type StoreWake,
+  type StoreWakeError,
   type WriteFence,
 } from '../types.js';
 
@@ -60,6 +63,7 @@ export class MemoryStore implements SagaStore {
   readonly #journal = new Map<string, JournalRow[]>();
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
   #inboxSeq = 0;
+  readonly #wakes = new WakeFanout();
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {
@@ -86,6 +90,7 @@ export class MemoryStore implements SagaStore {
     this.#history.set(stored.id, rows);
     this.#journal.set(stored.id, (record.journal ?? []).map(journalRow));
     this.#count(record.snapshot, record.journal, rows);
+    this.#wakes.emit(releasedWake(true, stored));
     return { inserted: true, record: { ...stored } };
   }
 
@@ -123,6 +128,7 @@ export class MemoryStore implements SagaStore {
     if (consumed !== undefined) {
       for (const entry of this.#inbox.get(id) ?? []) if (entry.event.seq <= consumed) entry.consumed = true;
     }
+    this.#wakes.emit(releasedWake(current.owner !== null, next));
     return { ...next };
   }
 
@@ -193,7 +199,10 @@ export class MemoryStore implements SagaStore {
   async release(id: string, owner: string): Promise<void> {
     this.#ready();
     const record = this.#records.get(id);
-    if (record && record.owner === owner) this.#records.set(id, { ...record, owner: null, leaseUntil: null });
+    if (!record || record.owner !== owner) return;
+    const released = { ...record, owner: null, leaseUntil: null, dueAt: releasedDueAt(record) };
+    this.#records.set(id, released);
+    this.#wakes.emit(releasedWake(true, released));
   }
 
   async sendEvent(sagaId: string, name: string, payload: string, at: number, kind: InboxKind = 'event'): Promise<InboxEvent> {
@@ -205,6 +214,7 @@ export class MemoryStore implements SagaStore {
     const events = this.#inbox.get(sagaId) ?? [];
     events.push({ event, consumed: false });
     this.#inbox.set(sagaId, events);
+    this.#wakes.emit({ sagaId });
     return { ...event };
   }
 
@@ -240,6 +250,12 @@ export class MemoryStore implements SagaStore {
       if (next === null || r.dueAt < next) next = r.dueAt;
     }
     return next;
+  }
+
+  /** Wake-ups of the runtimes sharing this store in this process (see `SagaStore.subscribe`). */
+  subscribe(onWake: (wake: StoreWake) => void, onError?: StoreWakeError): Promise<() => Promise<void>> {
+    this.#ready();
+    return this.#wakes.subscribe(onWake, onError);
   }
 
   async close(): Promise<void> {
