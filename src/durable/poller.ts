@@ -26,6 +26,9 @@ export interface PollerDeps {
   guard: (task: () => unknown) => Promise<void>;
 }
 
+/** Most sagas named by wake-ups that are claimed one by one; more are taken by one claim of everything due. */
+const CLAIMS_BY_ID = 8;
+
 /**
  * Claims due, orphaned and signalled sagas, one poll at a time, and keeps the
  * one wake-up timer for the earliest due time this process knows of.
@@ -95,7 +98,10 @@ export class Poller {
       }
       const live = this.deps.live;
       await this.deliverPending(ids.filter((id) => live.has(id)));
-      for (const id of ids) if (!live.has(id)) await this.claimDue(id);
+      const others = ids.filter((id) => !live.has(id));
+      // A claim by id is one transaction each: past a few, one batched claim of everything due costs less.
+      if (others.length > CLAIMS_BY_ID) await this.claimDue();
+      else for (const id of others) await this.claimDue(id);
     };
     void this.queue(run, 'claiming sagas a wake-up named', false);
   }
