@@ -29,6 +29,8 @@ export {
   type RateLimitData,
   type BatchWrite,
   type BatchOutcome,
+  type StoreWake,
+  type StoreWakeError,
 } from './stores/types.js';
 export { StoreError, StaleRecordError, UnknownSagaError, StoreNotReadyError, StoreSchemaError, StoreConfigError, DriverMissingError } from './errors.js';
 export type { StoreUnderTest } from './testing/store-conformance.js';

@@ -164,6 +164,8 @@ describe('public surface', () => {
         'StoreNotReadyError',
         'StoreSchemaError',
         'StoreUnderTest',
+        'StoreWake',
+        'StoreWakeError',
         'UnknownSagaError',
         'WriteFence',
       ].sort(),

@@ -1,6 +1,6 @@
 import { SagaFailedError, StaleRecordError } from '../errors.js';
 import type { SagaDefinition } from '../interpretation/definition.js';
-import type { SagaRecord, SagaStore } from '../stores/types.js';
+import type { InboxEvent, SagaRecord, SagaStore } from '../stores/types.js';
 import type { Clock } from '../interpretation/clock.js';
 import { Execution } from '../interpretation/execution.js';
 import type { RuntimeOptions } from './runtime-options.js';
@@ -56,7 +56,11 @@ export interface LauncherDeps {
 export class Launcher {
   constructor(private readonly deps: LauncherDeps) {}
 
-  async resume(record: SagaRecord): Promise<void> {
+  /**
+   * Resumes a claimed record here. `inbox`: its unconsumed inbox rows when the caller read them already (the
+   * poller reads a claimed batch's inboxes in one query); read here otherwise.
+   */
+  async resume(record: SagaRecord, inbox?: readonly InboxEvent[]): Promise<void> {
     const definition = this.deps.sagas.get(record.sagaName, record.version);
     try {
       if (!definition) throw versionError(record, this.deps.sagas.byVersion);
@@ -64,7 +68,7 @@ export class Launcher {
       const snapshot = queued ? undefined : validateSnapshot(definition, record);
       // Read the inbox first: its events are queued before the resume's own write, so that write does not unload the saga.
       // An event whose payload is not JSON is no reason to set the saga aside: toChartEvent makes it a consumed no-op.
-      const inbox = await this.deps.store.inbox(record.id);
+      inbox ??= await this.deps.store.inbox(record.id);
       logTakeover(this.deps.options.logger, record, this.deps.workerId);
       const fence = { rowVersion: record.rowVersion, owner: this.deps.workerId };
       // A saga promoted from its queue starts from its input; its first write replaces the stored one.

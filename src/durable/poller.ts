@@ -1,4 +1,4 @@
-import type { SagaRecord, SagaStore } from '../stores/types.js';
+import type { InboxEvent, SagaRecord, SagaStore, StoreWake } from '../stores/types.js';
 import type { Clock } from '../interpretation/clock.js';
 import type { RecordGate } from './claims.js';
 import { deliver, type Live } from './live.js';
@@ -18,8 +18,8 @@ export interface PollerDeps {
   versionsByName: ReadonlyMap<string, string[]>;
   /** The sagas this worker runs, by id. */
   live: Map<string, Live>;
-  /** Resumes a claimed record here. */
-  resume: (record: SagaRecord) => Promise<void>;
+  /** Resumes a claimed record here, with its unconsumed inbox rows. */
+  resume: (record: SagaRecord, inbox: readonly InboxEvent[]) => Promise<void>;
   /** Whether the runtime still runs (between start and stop). */
   running: () => boolean;
   /** Promotes queued sagas of the limited names this runtime runs (before it claims). */
@@ -27,6 +27,9 @@ export interface PollerDeps {
   /** Runs a task; what it throws is reported, never passed on. */
   guard: (task: () => unknown) => Promise<void>;
 }
+
+/** Most sagas named by wake-ups that are claimed one by one; more are taken by one claim of everything due. */
+const CLAIMS_BY_ID = 8;
 
 /**
  * Claims due, orphaned and signalled sagas, one poll at a time, and keeps the
@@ -45,6 +48,8 @@ export class Poller {
   /** Delay of the next look at a due time already past (see wakeForNextDue), in ms. */
   private dueBackoffMs = 0;
   private polling: Promise<void> | null = null;
+  /** Sagas named by store wake-ups since the last look at them (see notice). */
+  private noticed = { ids: new Set<string>(), everything: false, queued: false };
 
   constructor(private readonly deps: PollerDeps) {}
 
@@ -61,48 +66,100 @@ export class Poller {
    * batch is resumed concurrently. Then the one wake-up timer is set for the earliest due time left.
    */
   poll(id?: string): Promise<void> {
-    const { store, clock, gate, live: running } = this.deps;
     const run = async () => {
       if (!this.deps.running()) return;
       if (id === undefined) await this.deps.promote();
-      const limit = this.deps.claimBatch;
-      // One claim per saga name with that name's versions: a (name, version) pair this worker
-      // cannot run is never touched, even when the version string belongs to another saga.
-      for (const [name, versions] of this.deps.versionsByName) {
-        for (;;) {
-          const now = clock.now();
-          // The gate judges each record inside the claim: one this worker cannot read is not even leased.
-          const claimed = await gate.claim(store, [...running.keys()], {
-            owner: this.deps.workerId,
-            now,
-            leaseUntil: now + this.deps.leaseMs,
-            limit,
-            dueOnly: true,
-            sagaNames: [name],
-            versions,
-            ...(id ? { id } : {}),
-          });
-          if (claimed.length > 0) this.dueBackoffMs = 0; // progress: the next look at a past due time comes soon
-          await Promise.all(claimed.map((record) => this.deps.resume(record)));
-          // Drain the backlog, but not a batch that could not be resumed (a flaky store): the gate retries that later.
-          const launched = claimed.filter((record) => running.has(record.id)).length;
-          if (id !== undefined || claimed.length < limit || launched < claimed.length || limit <= 0 || !this.deps.running()) break;
-        }
-      }
-      if (running.size > 0) {
-        const pending = await store.pendingEvents([...running.keys()]);
-        for (const event of pending) {
-          const live = running.get(event.sagaId);
-          // An unreadable payload (stored by a raw store user) reaches the chart as a no-op that the next write consumes (toChartEvent).
-          if (live) deliver(live, [event], clock.now());
-        }
-      }
+      await this.claimDue(id);
+      await this.deliverPending([...this.deps.live.keys()]);
     };
-    const attempt = () => gate.retrying(run, 'claiming due sagas', (ms) => this.wakeAt(clock.now() + ms));
-    const guard = this.deps.guard;
-    const next = (this.polling ?? Promise.resolve()).then(() => guard(attempt)).then(() => (id === undefined ? guard(() => this.wakeForNextDue()) : undefined));
+    return this.queue(run, 'claiming due sagas', id === undefined);
+  }
+
+  /**
+   * A store wake-up (see `SagaStore.subscribe`): a saga got an inbox row or was released, maybe by another
+   * process. Wake-ups that arrive while a poll runs are gathered into one look after it: new inbox rows
+   * are delivered to the sagas running here, the others are claimed if due. A wake-up without a saga
+   * (the store may have missed some) is a whole poll; one for a later due time only sets the timer.
+   */
+  notice(wake: StoreWake): void {
+    if (!this.deps.running()) return;
+    if (wake.sagaId === undefined) this.noticed.everything = true;
+    else if (wake.dueAt !== undefined && wake.dueAt > this.deps.clock.now()) return this.wakeAt(wake.dueAt);
+    else this.noticed.ids.add(wake.sagaId);
+    if (this.noticed.queued) return;
+    this.noticed.queued = true;
+    const run = async () => {
+      this.noticed.queued = false;
+      const ids = [...this.noticed.ids];
+      const everything = this.noticed.everything || ids.length > this.deps.claimBatch;
+      this.noticed = { ids: new Set(), everything: false, queued: false };
+      if (!this.deps.running()) return;
+      if (everything) {
+        await this.deps.promote();
+        await this.claimDue();
+        await this.deliverPending([...this.deps.live.keys()]);
+        return this.wakeForNextDue();
+      }
+      const live = this.deps.live;
+      await this.deliverPending(ids.filter((id) => live.has(id)));
+      const others = ids.filter((id) => !live.has(id));
+      // A claim by id is one transaction each: past a few, one batched claim of everything due costs less.
+      if (others.length > CLAIMS_BY_ID) await this.claimDue();
+      else for (const id of others) await this.claimDue(id);
+    };
+    void this.queue(run, 'claiming sagas a wake-up named', false);
+  }
+
+  /** Runs `task` after the poll under way (one at a time); a transient store fault retries with a whole poll later. */
+  private queue(task: () => Promise<void>, doing: string, thenTimer: boolean): Promise<void> {
+    const { gate, clock, guard } = this.deps;
+    const attempt = () => gate.retrying(task, doing, (ms) => this.wakeAt(clock.now() + ms));
+    const next = (this.polling ?? Promise.resolve()).then(() => guard(attempt)).then(() => (thenTimer ? guard(() => this.wakeForNextDue()) : undefined));
     this.polling = next;
     return next;
+  }
+
+  /** Claims due sagas (or one id), name by name, until a claim comes back short; resumes each batch concurrently. */
+  private async claimDue(id?: string): Promise<void> {
+    const { store, clock, gate, live: running } = this.deps;
+    const limit = this.deps.claimBatch;
+    // One claim per saga name with that name's versions: a (name, version) pair this worker
+    // cannot run is never touched, even when the version string belongs to another saga.
+    for (const [name, versions] of this.deps.versionsByName) {
+      for (;;) {
+        const now = clock.now();
+        // The gate judges each record inside the claim: one this worker cannot read is not even leased.
+        const claimed = await gate.claim(store, [...running.keys()], {
+          owner: this.deps.workerId,
+          now,
+          leaseUntil: now + this.deps.leaseMs,
+          limit,
+          dueOnly: true,
+          sagaNames: [name],
+          versions,
+          ...(id ? { id } : {}),
+        });
+        if (claimed.length > 0) this.dueBackoffMs = 0; // progress: the next look at a past due time comes soon
+        // The batch's inboxes in one query, read before any of it runs (see Launcher.resume).
+        const inboxes = groupBySaga(claimed.length > 0 ? await store.pendingEvents(claimed.map((r) => r.id)) : []);
+        await Promise.all(claimed.map((record) => this.deps.resume(record, inboxes.get(record.id) ?? [])));
+        // Drain the backlog, but not a batch that could not be resumed (a flaky store): the gate retries that later.
+        const launched = claimed.filter((record) => running.has(record.id)).length;
+        if (id !== undefined || claimed.length < limit || launched < claimed.length || limit <= 0 || !this.deps.running()) break;
+      }
+      if (id !== undefined && running.has(id)) break;
+    }
+  }
+
+  /** Hands the unconsumed inbox rows of these sagas (running here) to their executions; one query. */
+  private async deliverPending(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const pending = await this.deps.store.pendingEvents(ids);
+    for (const event of pending) {
+      const live = this.deps.live.get(event.sagaId);
+      // An unreadable payload (stored by a raw store user) reaches the chart as a no-op that the next write consumes (toChartEvent).
+      if (live) deliver(live, [event], this.deps.clock.now());
+    }
   }
 
   /**
@@ -139,4 +196,15 @@ export class Poller {
     this.dueBackoffMs = Math.min(this.deps.pollIntervalMs, Math.max(10, this.dueBackoffMs * 2));
     this.wakeAt(now + this.dueBackoffMs);
   }
+}
+
+/** Inbox rows by saga, each saga's in seq order. */
+function groupBySaga(events: readonly InboxEvent[]): Map<string, InboxEvent[]> {
+  const bySaga = new Map<string, InboxEvent[]>();
+  for (const event of events) {
+    const rows = bySaga.get(event.sagaId);
+    if (rows) rows.push(event);
+    else bySaga.set(event.sagaId, [event]);
+  }
+  return bySaga;
 }

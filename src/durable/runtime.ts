@@ -22,6 +22,7 @@ import { Launcher } from './launcher.js';
 import { renewLeases } from './lease-renewal.js';
 import { Repeater } from './repeater.js';
 import { QueueKeeper } from './queues.js';
+import { subscribeWakeups } from './wakeups.js';
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -69,6 +70,8 @@ export class Runtime {
   private readonly announcing = new Set<string>();
   private readonly repeater: Repeater;
   private running = false;
+  /** Ends the store wake-up subscription taken at start. */
+  private unsubscribe: (() => Promise<void>) | null = null;
   private started: Promise<void> | null = null;
   private interceptors: SagaInterceptor[] = [];
 
@@ -99,7 +102,7 @@ export class Runtime {
       claimBatch: options.claimBatch ?? 100,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
       versionsByName: this.sagas.versionsByName,
-      resume: (record) => this.launcher.resume(record),
+      resume: (record, inbox) => this.launcher.resume(record, inbox),
       promote: () => this.queues.promoteAll(),
       running: () => this.running,
     });
@@ -142,6 +145,8 @@ export class Runtime {
       this.interceptors = await runtimeInterceptors(this.options, this.workerId);
       await this.store.init();
       this.running = true;
+      // Before the first poll: what happens after that poll's look is heard of.
+      this.unsubscribe = await subscribeWakeups(this.store, (wake) => this.poller.notice(wake), (e) => this.report(e));
       await this.reportUnresumable();
       await this.poller.poll();
       this.repeater.every(this.options.pollIntervalMs ?? 1_000, () => this.poller.poll());
@@ -161,6 +166,8 @@ export class Runtime {
     if (!this.running) return;
     this.running = false;
     this.repeater.clear();
+    await this.unsubscribe?.().catch((e: unknown) => this.report(e));
+    this.unsubscribe = null;
     await this.poller.stop();
     const held = [...this.live.entries()];
     this.live.clear();

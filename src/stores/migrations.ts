@@ -70,3 +70,10 @@ export function pendingMigrations(list: readonly Migration[], applied: readonly 
   const done = new Set(applied);
   return list.filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version);
 }
+
+/**
+ * PostgreSQL only: triggers that NOTIFY a store's wake-up channel when a saga
+ * gets an inbox row or is released with a due time (see `SagaStore.subscribe`).
+ * It depends on version 1 only: its number may move when migrations merge.
+ */
+export const WAKE_MIGRATION_NAME = 'wake-ups: notify on inbox rows and released sagas';

@@ -274,6 +274,24 @@ export type BatchWrite =
 export type BatchOutcome = { ok: true; record: SagaRecord; inserted?: boolean } | { ok: false; error: unknown };
 
 /**
+ * A wake-up from {@link SagaStore.subscribe}: something happened to a saga,
+ * possibly in another process, that a worker may act on now.
+ */
+export interface StoreWake {
+  /**
+   * The saga: it has a new inbox row, or it was released (a stopped worker gave up its lease, or a write
+   * unloaded it to wait). Absent: anything may have changed (wake-ups may have been missed while the
+   * store reconnected), so look at everything.
+   */
+  sagaId?: string;
+  /** For a released saga: when it falls due (epoch ms); a worker claims it then, or at once when that is past. */
+  dueAt?: number;
+}
+
+/** Called by a store's wake-up subscription when it cannot listen: `retryInMs` is when it tries again (polling goes on meanwhile). */
+export type StoreWakeError = (error: unknown, retryInMs: number) => void;
+
+/**
  * The storage interface. All methods are atomic; `insert` and `update` each
  * are exactly one commit.
  *
@@ -338,7 +356,12 @@ export interface SagaStore {
    * expiry a write set); returns the ids it still holds. An expired lease is not renewed.
    */
   renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): Promise<string[]>;
-  /** Clears owner and lease if `owner` holds it. Does not change rowVersion. */
+  /**
+   * Clears owner and lease if `owner` holds it. Does not change rowVersion. A
+   * `running` or `compensating` saga (one stopped inside a step) becomes due at
+   * once (dueAt no later than its updatedAt), so another worker can take it
+   * without waiting for the lease it gave up to run out.
+   */
   release(id: string, owner: string): Promise<void>;
   /**
    * Stores an event (or, with `kind: 'command'`, a control command) for a
@@ -374,6 +397,19 @@ export interface SagaStore {
   cancelQueued(id: string, now: number, history: readonly HistoryEvent[]): Promise<SagaRecord | undefined>;
   /** Earliest dueAt among unfinished records, for a worker's wake-up timer; null when none. */
   nextDueAt(sagaNames?: readonly string[]): Promise<number | null>;
+  /**
+   * Optional capability: wake-ups without polling. `onWake` is called when a
+   * saga gets an inbox row ({@link sendEvent}) or is released with a due time
+   * (a {@link release}, or a write that sets the lease to null while the saga
+   * is unfinished and has a `dueAt`), by this process or another one sharing
+   * the store, after that write committed. A hint only: a wake-up may come
+   * twice, late, or (while the store reconnects) not at all, in which case a
+   * wake-up without `sagaId` follows; workers keep polling as the fallback.
+   * Resolves once listening (or once the first attempt failed: `onError`
+   * hears of each failure, and the store retries with backoff). The returned
+   * function stops the subscription. A store without it is polled only.
+   */
+  subscribe?(onWake: (wake: StoreWake) => void, onError?: StoreWakeError): Promise<() => Promise<void>>;
   /** Releases connections. A store passed an external pool/connection leaves it open. */
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { describeLeases } from './conformance/leases.js';
 import { describeListing } from './conformance/listing.js';
 import { describeRecords } from './conformance/records.js';
 import { describeQueues } from './conformance/queues.js';
+import { describeWakes } from './conformance/wakes.js';
 
 /** What {@link runStoreConformance} needs: a store, not yet initialized, and how to clean up after it. */
 export interface StoreUnderTest {
@@ -77,5 +78,6 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     describeJournal(store);
     describeQueues(store);
     describeBatch(store);
+    describeWakes(store);
   });
 }

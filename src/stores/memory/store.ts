@@ -15,6 +15,7 @@ import {
 } from '../encoding.js';
 import { MemoryQueues } from './queues.js';
 import { StoreNotReadyError } from '../errors.js';
+import { releasedDueAt, releasedWake, WakeFanout } from '../wakes.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from '../journal.js';
 import {
@@ -32,6 +33,8 @@ import {
   type SagaRecord,
   type SagaStatus,
   type SagaStore,
+  type StoreWake,
+  type StoreWakeError,
   type WriteFence,
   type BatchOutcome,
   type BatchWrite,
@@ -70,6 +73,7 @@ export class MemoryStore implements SagaStore {
   /** Queue places (key, priority, seq) and promotion times, by saga name. */
   readonly #queues = new MemoryQueues();
   #inboxSeq = 0;
+  readonly #wakes = new WakeFanout();
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {
@@ -128,6 +132,7 @@ export class MemoryStore implements SagaStore {
     this.#history.set(stored.id, rows);
     this.#journal.set(stored.id, (record.journal ?? []).map(journalRow));
     this.#count(record.snapshot, record.journal, rows);
+    this.#wakes.emit(releasedWake(true, stored));
     return { inserted: true, record: { ...stored } };
   }
 
@@ -158,6 +163,7 @@ export class MemoryStore implements SagaStore {
     if (consumed !== undefined) {
       for (const entry of this.#inbox.get(id) ?? []) if (entry.event.seq <= consumed) entry.consumed = true;
     }
+    this.#wakes.emit(releasedWake(current.owner !== null, next));
     return { ...next };
   }
 
@@ -228,7 +234,10 @@ export class MemoryStore implements SagaStore {
   async release(id: string, owner: string): Promise<void> {
     this.#ready();
     const record = this.#records.get(id);
-    if (record && record.owner === owner) this.#records.set(id, { ...record, owner: null, leaseUntil: null });
+    if (!record || record.owner !== owner) return;
+    const released = { ...record, owner: null, leaseUntil: null, dueAt: releasedDueAt(record) };
+    this.#records.set(id, released);
+    this.#wakes.emit(releasedWake(true, released));
   }
 
   async sendEvent(sagaId: string, name: string, payload: string, at: number, kind: InboxKind = 'event'): Promise<InboxEvent> {
@@ -240,6 +249,7 @@ export class MemoryStore implements SagaStore {
     const events = this.#inbox.get(sagaId) ?? [];
     events.push({ event, consumed: false });
     this.#inbox.set(sagaId, events);
+    this.#wakes.emit({ sagaId });
     return { ...event };
   }
 
@@ -303,6 +313,12 @@ export class MemoryStore implements SagaStore {
     this.#records.set(id, next);
     this.#history.get(id)?.push(...rows);
     return this.#out(next);
+  }
+
+  /** Wake-ups of the runtimes sharing this store in this process (see `SagaStore.subscribe`). */
+  subscribe(onWake: (wake: StoreWake) => void, onError?: StoreWakeError): Promise<() => Promise<void>> {
+    this.#ready();
+    return this.#wakes.subscribe(onWake, onError);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,7 @@
-import { JOURNAL_MIGRATION_NAME, QUEUES_MIGRATION_NAME, type Migration } from '../migrations.js';
+import { JOURNAL_MIGRATION_NAME, QUEUES_MIGRATION_NAME, WAKE_MIGRATION_NAME, type Migration } from '../migrations.js';
+
+// The final statuses as they were when migration 7 was released: a released migration never changes.
+const FINAL_SQL = `'completed', 'compensated', 'cancelled'`;
 
 /**
  * PostgreSQL keeps orsa's tables in their own schema (default `orsa`). Ids
@@ -94,6 +97,32 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         at bigint NOT NULL
       )`,
       `CREATE INDEX queue_starts_at ON {schema}.queue_starts (saga_name, at)`,
+    ],
+  },
+  {
+    version: 7,
+    name: WAKE_MIGRATION_NAME,
+    up: [
+      // Triggers, not statements: every write path (one saga's write, a group commit, a hand-made UPDATE)
+      // notifies, and NOTIFY is delivered only when its transaction commits. Channel: wakeChannel(schema).
+      `CREATE FUNCTION {schema}.orsa_wake() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_TABLE_NAME = 'inbox' THEN
+          PERFORM pg_notify('orsa_wake_' || md5(TG_TABLE_SCHEMA), 'i:' || NEW.saga_id);
+        ELSE
+          PERFORM pg_notify('orsa_wake_' || md5(TG_TABLE_SCHEMA), 'r:' || NEW.due_at || ':' || NEW.id);
+        END IF;
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER inbox_wake AFTER INSERT ON {schema}.inbox FOR EACH ROW EXECUTE FUNCTION {schema}.orsa_wake()`,
+      // The WHEN clauses run without calling the function: a write that keeps its lease (almost every
+      // step) costs nothing more. Mirrors releasedWake (src/stores/wakes.ts).
+      `CREATE TRIGGER sagas_wake_insert AFTER INSERT ON {schema}.sagas FOR EACH ROW
+        WHEN (NEW.owner IS NULL AND NEW.due_at IS NOT NULL AND NEW.status NOT IN (${FINAL_SQL}))
+        EXECUTE FUNCTION {schema}.orsa_wake()`,
+      `CREATE TRIGGER sagas_wake_release AFTER UPDATE ON {schema}.sagas FOR EACH ROW
+        WHEN (OLD.owner IS NOT NULL AND NEW.owner IS NULL AND NEW.due_at IS NOT NULL AND NEW.status NOT IN (${FINAL_SQL}))
+        EXECUTE FUNCTION {schema}.orsa_wake()`,
     ],
   },
 ];

@@ -1,5 +1,9 @@
 import { assembleSnapshot, type JournalRow } from '../journal.js';
-import type { SagaRecord } from '../types.js';
+import type { InboxEvent, SagaRecord } from '../types.js';
+
+/*
+ * Rows as pg returns them, and their conversion to the contract's shapes.
+ */
 
 /** A record as pg returns it: bigint columns arrive as strings. */
 export type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' | 'createdAt' | 'updatedAt' | 'snapshot'> & {
@@ -13,7 +17,10 @@ export type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' |
   updatedAt: string;
 };
 
-/** A record from a row: bigints to numbers, the snapshot assembled from its journal. */
+/** An inbox event as pg returns it: bigint columns arrive as strings. */
+export type InboxRow = Omit<InboxEvent, 'seq' | 'at'> & { seq: string; at: string };
+
+/** A stored record from its row; the snapshot is assembled from the row's journal. */
 export function toRecord(row: RecordRow, snapshot?: string): SagaRecord {
   return {
     id: row.id,
@@ -30,3 +37,7 @@ export function toRecord(row: RecordRow, snapshot?: string): SagaRecord {
   };
 }
 
+/** An inbox event from its row. */
+export function toInboxEvent(row: InboxRow): InboxEvent {
+  return { ...row, seq: Number(row.seq), at: Number(row.at) };
+}

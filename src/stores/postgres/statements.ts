@@ -82,7 +82,10 @@ export class PostgresStatements {
     // GREATEST: a renewal that waited in a queue must not shorten a lease a later write extended.
     this.renew = prepared(`UPDATE ${t.sagas} SET lease_until = GREATEST(lease_until, $3::bigint)
       WHERE id = ANY($2::text[]) AND owner = $1 AND lease_until >= $4 RETURNING id`);
-    this.release = prepared(`UPDATE ${t.sagas} SET owner = NULL, lease_until = NULL WHERE id = $1 AND owner = $2`);
+    // A saga stopped inside a step is due at once (releasedDueAt): another worker need not wait for the lease to run out.
+    this.release = prepared(`UPDATE ${t.sagas} SET owner = NULL, lease_until = NULL,
+      due_at = CASE WHEN status IN ('running', 'compensating') THEN LEAST(due_at, updated_at) ELSE due_at END
+      WHERE id = $1 AND owner = $2`);
     // The row lock serializes the sends to one saga, so their seqs commit in order: a reader that saw
     // seq n has seen every smaller seq of that saga, and consuming "up to n" can never drop an unseen event.
     this.sendEvent = prepared(`INSERT INTO ${t.inbox} (saga_id, name, payload, at, kind)
@@ -178,12 +181,12 @@ export class PostgresStatements {
     });
   }
 
-  /** Leases rows locked by {@link claimCandidates}: $1 owner, $2 lease until, $3 ids. */
+  /** Leases rows locked by {@link claimCandidates}: $1 owner, $2 lease until, $3 ids. Returns each one's new row version only. */
   get claimAccepted(): Prepared {
     return this.#variant(
       'claim-accepted',
       () => `UPDATE ${this.#t.sagas} s SET owner = $1, lease_until = $2::bigint, row_version = s.row_version + 1
-        WHERE s.id = ANY($3::text[]) RETURNING ${recordColumns(this.#t.journal)}`,
+        WHERE s.id = ANY($3::text[]) RETURNING id, row_version AS "rowVersion"`,
     );
   }
 

@@ -1,22 +1,14 @@
 import type pg from 'pg';
-import {
-  claimOrder,
-  decodeHistory,
-  encodeHistory,
-  listLimit,
-  listStatuses,
-  nonNegativeInteger,
-  newStoredRecord,
-  type HistoryRow,
-} from '../encoding.js';
+import { decodeHistory, encodeHistory, listLimit, listStatuses, newStoredRecord, type HistoryRow } from '../encoding.js';
 import { requireDriver, type PostgresPool } from '../driver.js';
 import { StoreConfigError, StoreNotReadyError } from '../errors.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { journalRow, writeBytes, type StoreStats } from '../journal.js';
-import { pendingMigrations } from '../migrations.js';
-import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { claimAll, claimJudged } from './claims.js';
+import { PostgresListener, wakeChannel } from './listener.js';
+import { toInboxEvent, toRecord, type InboxRow, type RecordRow } from './rows.js';
+import { initSchema } from './schema.js';
 import { PostgresStatements, type Prepared } from './statements.js';
-import { toRecord, type RecordRow } from './rows.js';
 import { PostgresQueues } from './queue.js';
 import { batchStatement, writeBatch, type BatchRow } from './batch.js';
 import {
@@ -34,6 +26,8 @@ import {
   type SagaRecord,
   type SagaStatus,
   type SagaStore,
+  type StoreWake,
+  type StoreWakeError,
   type WriteFence,
   type BatchOutcome,
   type BatchWrite,
@@ -50,10 +44,13 @@ export interface PostgresStoreOptions {
   connectionString?: string;
   /** PostgreSQL schema that holds orsa's tables; created by `init()`. Default `'orsa'`. */
   schema?: string;
+  /**
+   * Wake-ups without polling (`subscribe`): a connection of its own, outside the pool, LISTENs for
+   * what other processes notify (inbox rows, released sagas). `false`: no subscription, workers only
+   * poll. Default `true`.
+   */
+  listen?: boolean;
 }
-
-/** An inbox event as pg returns it: bigint columns arrive as strings. */
-type InboxRow = Omit<InboxEvent, 'seq' | 'at'> & { seq: string; at: string };
 
 /**
  * A {@link SagaStore} in PostgreSQL, through `pg`: for many worker processes
@@ -79,6 +76,7 @@ export class PostgresStore implements SagaStore {
   readonly #sql: PostgresStatements;
   readonly #queues: PostgresQueues;
   #batch: Prepared | undefined;
+  readonly #listener: PostgresListener | null;
   #state: 'uninitialized' | 'open' | 'closed' = 'uninitialized';
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0, commits: 0 };
 
@@ -107,6 +105,10 @@ export class PostgresStore implements SagaStore {
     this.#ownsPool = !options.pool;
     this.#pool = (options.pool as pg.Pool | undefined) ?? new (requireDriver<typeof pg>('pg', 'PostgresStore').Pool)({ connectionString: options.connectionString });
     this.#queues = new PostgresQueues(this.#pool, schema);
+    const Client = requireDriver<typeof pg>('pg', 'PostgresStore').Client;
+    // The listener connects as the pool does (a given pool's own settings), on a connection of its own.
+    const clientConfig: pg.ClientConfig = options.pool ? { ...((options.pool as pg.Pool).options ?? {}) } : { connectionString: options.connectionString };
+    this.#listener = options.listen === false ? null : new PostgresListener(() => new Client(clientConfig), wakeChannel(schema));
     if (this.#ownsPool) {
       // An idle connection the server dropped: the pool replaces it on next use. Unlistened, this
       // event would crash the process.
@@ -119,20 +121,7 @@ export class PostgresStore implements SagaStore {
 
   async init(): Promise<void> {
     if (this.#state === 'closed') throw new StoreNotReadyError('PostgresStore', 'closed');
-    const client = await this.#pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      // Serializes concurrent inits (of every process) on this schema; released at commit.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`orsa.migrations:${this.#schema}`]);
-      await this.#migrate(client);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    await initSchema(this.#pool, this.#schema);
     this.#state = 'open';
   }
 
@@ -253,61 +242,8 @@ export class PostgresStore implements SagaStore {
   }
 
   async claim(request: ClaimRequest): Promise<SagaRecord[]> {
-    const { id } = request;
-    if (request.accept) return this.#claimAccepted(request, request.accept);
-    const values: unknown[] = [
-      request.owner,
-      request.now,
-      request.leaseUntil,
-      nonNegativeInteger(request.limit),
-      request.sagaNames ?? null,
-      request.versions ?? null,
-      request.excludeIds ?? [],
-    ];
-    if (id !== undefined) values.push(id);
-    const statement = this.#sql.claim(request.dueOnly === true, id !== undefined);
-    const rows = await this.#query<RecordRow>(statement, values);
-    // RETURNING follows no order; give back what was claimed in the order it was picked.
-    return rows.map((row) => toRecord(row)).sort(claimOrder);
-  }
-
-  /** Claim with a look first: candidates are locked, judged, and only the accepted ones leased, in one transaction. */
-  async #claimAccepted(request: ClaimRequest, accept: (record: SagaRecord) => boolean): Promise<SagaRecord[]> {
     this.#ready();
-    const { id } = request;
-    const values: unknown[] = [
-      request.owner,
-      request.now,
-      nonNegativeInteger(request.limit),
-      request.sagaNames ?? null,
-      request.versions ?? null,
-      request.excludeIds ?? [],
-    ];
-    if (id !== undefined) values.push(id);
-    const client = await this.#pool.connect();
-    let broken = false;
-    // A checked-out client whose connection drops between queries emits 'error'; unheard, that crashes the process.
-    const onError = () => (broken = true);
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      const candidates = await client.query<RecordRow>({ ...this.#sql.claimCandidates(request.dueOnly === true, id !== undefined), values });
-      const accepted = candidates.rows.map((row) => toRecord(row)).filter((record) => accept(record));
-      let claimed: SagaRecord[] = [];
-      if (accepted.length > 0) {
-        const rows = await client.query<RecordRow>({ ...this.#sql.claimAccepted, values: [request.owner, request.leaseUntil, accepted.map((r) => r.id)] });
-        claimed = rows.rows.map((row) => toRecord(row)).sort(claimOrder);
-      }
-      await client.query('COMMIT');
-      return claimed;
-    } catch (error) {
-      // A connection that cannot even roll back is dropped from the pool rather than reused.
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    return request.accept ? claimJudged(this.#pool, this.#sql, request, request.accept) : claimAll(this.#pool, this.#sql, request);
   }
 
   async renew(owner: string, ids: readonly string[], leaseUntil: number, now: number): Promise<string[]> {
@@ -364,9 +300,23 @@ export class PostgresStore implements SagaStore {
     return this.#queues.cancelQueued(id, now, history);
   }
 
+  /**
+   * Wake-ups through LISTEN/NOTIFY (see `SagaStore.subscribe`); absent with `listen: false`. The schema's
+   * triggers notify in the transaction of the write, so a wake-up is heard only once the write committed.
+   */
+  get subscribe(): ((onWake: (wake: StoreWake) => void, onError?: StoreWakeError) => Promise<() => Promise<void>>) | undefined {
+    const listener = this.#listener;
+    if (!listener) return undefined;
+    return (onWake, onError) => {
+      this.#ready();
+      return listener.subscribe(onWake, onError);
+    };
+  }
+
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    await this.#listener?.close();
     if (this.#ownsPool) await this.#pool.end();
   }
 
@@ -379,37 +329,4 @@ export class PostgresStore implements SagaStore {
     const result = await this.#pool.query<R>({ name: statement.name, text: statement.text, values });
     return result.rows;
   }
-
-  /**
-   * Creates what is missing and applies pending migrations. Existence is
-   * checked before each CREATE because CREATE … IF NOT EXISTS still demands
-   * the CREATE privilege: a role with plain read/write rights can then init
-   * a schema that an administrator migrated.
-   */
-  async #migrate(client: pg.PoolClient): Promise<void> {
-    const q = `"${this.#schema}"`;
-    const found = await client.query<{ hasSchema: boolean; hasTable: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS "hasSchema", to_regclass($2) IS NOT NULL AS "hasTable"`,
-      [this.#schema, `${q}.orsa_migrations`],
-    );
-    const { hasSchema, hasTable } = found.rows[0]!;
-    if (!hasSchema) await client.query(`CREATE SCHEMA ${q}`);
-    if (!hasTable) {
-      await client.query(`CREATE TABLE ${q}.orsa_migrations (
-        version integer PRIMARY KEY,
-        name text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`);
-    }
-    const applied = await client.query<{ version: number }>(`SELECT version FROM ${q}.orsa_migrations`);
-    const versions = applied.rows.map((row) => row.version);
-    for (const migration of pendingMigrations(POSTGRES_MIGRATIONS, versions, `PostgreSQL schema ${q}`)) {
-      for (const statement of migration.up) await client.query(statement.replaceAll('{schema}', q));
-      await client.query(`INSERT INTO ${q}.orsa_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
-    }
-  }
-}
-
-function toInboxEvent(row: InboxRow): InboxEvent {
-  return { ...row, seq: Number(row.seq), at: Number(row.at) };
 }

@@ -205,7 +205,10 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
       // MAX: a renewal that waited for the write lock must not shorten a lease a later write extended.
       `UPDATE orsa_sagas SET lease_until = MAX(lease_until, @leaseUntil) WHERE id = @id AND owner = @owner AND lease_until >= @now`,
     ),
-    release: db.prepare(`UPDATE orsa_sagas SET owner = NULL, lease_until = NULL WHERE id = @id AND owner = @owner`),
+    // A saga stopped inside a step is due at once (releasedDueAt): another worker need not wait for the lease to run out.
+    release: db.prepare(`UPDATE orsa_sagas SET owner = NULL, lease_until = NULL,
+      due_at = CASE WHEN status IN ('running', 'compensating') THEN min(coalesce(due_at, updated_at), updated_at) ELSE due_at END
+      WHERE id = @id AND owner = @owner`),
     // Reads the saga row in the same statement, so an unknown id inserts nothing.
     sendEvent: db
       .prepare<[{ sagaId: string; kind: string; name: string; payload: string; at: number }], number>(

@@ -245,7 +245,7 @@ export function describeLeases(store: StoreRef): void {
 
   describe('release', () => {
     it('clears owner and lease without changing rowVersion', async () => {
-      const held = await insertHeld(store());
+      const held = await insertHeld(store(), { status: 'waiting', dueAt: T0 + 5_000 });
       await store().release(held.id, WORKER_A);
       expect(await store().get(held.id)).toEqual({ ...held, owner: null, leaseUntil: null });
     });
