@@ -50,6 +50,13 @@ export class DefaultStore implements SagaStore {
   pendingEvents: SagaStore['pendingEvents'] = (...args) => this.#call((s) => s.pendingEvents(...args));
   countByStatus: SagaStore['countByStatus'] = (...args) => this.#call((s) => s.countByStatus(...args));
   nextDueAt: SagaStore['nextDueAt'] = (...args) => this.#call((s) => s.nextDueAt(...args));
+  readonly schedules: SagaStore['schedules'] = {
+    put: (...args) => this.#call((s) => s.schedules.put(...args)),
+    get: (...args) => this.#call((s) => s.schedules.get(...args)),
+    list: () => this.#call((s) => s.schedules.list()),
+    remove: (...args) => this.#call((s) => s.schedules.remove(...args)),
+    advance: (...args) => this.#call((s) => s.schedules.advance(...args)),
+  };
 
   async #call<T>(use: (store: SagaStore) => Promise<T>): Promise<T> {
     return use(this.#store());

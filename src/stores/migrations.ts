@@ -14,6 +14,8 @@ import { StoreSchemaError } from './errors.js';
  * - `inbox`: seq (increasing) → saga_id, kind ('event' | 'command'), name, payload (JSON text), at, consumed.
  * - `journal`: (saga_id, seq) → field, key, value (JSON text): the pieces of a
  *   snapshot written once (migration 3); `sagas.journal_seq` numbers them.
+ * - `schedules`: name → saga_name, cron, timezone, input (JSON text), missed
+ *   ('skip' | 'latest'), last_tick_at, created_at, updated_at (migration 5).
  *
  * Only `(status, due_at)` is indexed on `sagas`: claims and `nextDueAt` read it.
  * Columns every write changes (lease_until, updated_at, row_version) are
@@ -39,6 +41,9 @@ export interface Migration {
  */
 export const JOURNAL_MIGRATION_NAME = 'journal: results, visits and log entries written once';
 
+/** The schedules migration (named cron schedules, see `src/stores/schedules.ts`). It depends on version 1 only. */
+export const SCHEDULES_MIGRATION_NAME = 'schedules: named cron schedules and the last tick each fired';
+
 /**
  * The migrations of `list` not yet in `applied`, in order.
  *
@@ -55,7 +60,7 @@ export function pendingMigrations(list: readonly Migration[], applied: readonly 
   const unknown = applied.filter((v) => !known.has(v));
   if (unknown.length > 0) {
     throw new StoreSchemaError(
-      `${where} has schema version ${Math.max(...unknown)}, newer than this orsa knows (${list.length}); upgrade orsa in every process that shares this database`,
+      `${where} has schema version ${Math.max(...unknown)}, newer than this orsa knows (${Math.max(0, ...known)}); upgrade orsa in every process that shares this database`,
     );
   }
   const done = new Set(applied);

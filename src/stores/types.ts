@@ -262,9 +262,14 @@ export interface SagaStore {
   countByStatus(sagaName?: string): Promise<Partial<Record<SagaStatus, number>>>;
   /** Earliest dueAt among unfinished records, for a worker's wake-up timer; null when none. */
   nextDueAt(sagaNames?: readonly string[]): Promise<number | null>;
+  /** The store's named cron schedules (see {@link ScheduleStore}); usable once `init()` has run. */
+  readonly schedules: ScheduleStore;
   /** Releases connections. A store passed an external pool/connection leaves it open. */
   close(): Promise<void>;
 }
+
+import type { ScheduleStore } from './schedules.js';
+export type { MissedTickPolicy, ScheduleChange, ScheduleDefinition, ScheduleRecord, ScheduleStore } from './schedules.js';
 
 // The store's error classes live in ../errors.ts with every other orsa error; re-exported here for existing imports.
 export { StoreError, StaleRecordError, UnknownSagaError } from '../errors.js';

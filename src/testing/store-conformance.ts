@@ -7,6 +7,7 @@ import { describeJournal } from './conformance/journal.js';
 import { describeLeases } from './conformance/leases.js';
 import { describeListing } from './conformance/listing.js';
 import { describeRecords } from './conformance/records.js';
+import { describeSchedules } from './conformance/schedules.js';
 
 /** What {@link runStoreConformance} needs: a store, not yet initialized, and how to clean up after it. */
 export interface StoreUnderTest {
@@ -73,5 +74,6 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     describeInbox(store);
     describeIds(store);
     describeJournal(store);
+    describeSchedules(store);
   });
 }

@@ -11,6 +11,7 @@ import {
   type HistoryRow,
 } from '../encoding.js';
 import { StoreNotReadyError } from '../errors.js';
+import { MemorySchedules } from './schedules.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from '../journal.js';
 import {
@@ -60,6 +61,7 @@ export class MemoryStore implements SagaStore {
   readonly #journal = new Map<string, JournalRow[]>();
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
   #inboxSeq = 0;
+  readonly schedules = new MemorySchedules(() => this.#ready());
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {

@@ -1,4 +1,4 @@
-import { JOURNAL_MIGRATION_NAME, type Migration } from '../migrations.js';
+import { JOURNAL_MIGRATION_NAME, SCHEDULES_MIGRATION_NAME, type Migration } from '../migrations.js';
 
 /**
  * PostgreSQL keeps orsa's tables in their own schema (default `orsa`). Ids
@@ -72,6 +72,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       )`,
       // A constant default: no table rewrite, and the column is not indexed, so updates stay HOT.
       `ALTER TABLE {schema}.sagas ADD COLUMN journal_seq integer NOT NULL DEFAULT 0`,
+    ],
+  },
+  {
+    version: 5,
+    name: SCHEDULES_MIGRATION_NAME,
+    up: [
+      `CREATE TABLE {schema}.schedules (
+        name text COLLATE "C" NOT NULL PRIMARY KEY,
+        saga_name text NOT NULL,
+        cron text NOT NULL,
+        timezone text NOT NULL,
+        input text NOT NULL,
+        missed text NOT NULL CHECK (missed IN ('skip', 'latest')),
+        last_tick_at bigint NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL
+      )`,
     ],
   },
 ];

@@ -14,7 +14,7 @@ export interface Prepared {
   text: string;
 }
 
-function prepared(text: string): Prepared {
+export function prepared(text: string): Prepared {
   return { name: `orsa_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text };
 }
 

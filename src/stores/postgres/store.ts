@@ -15,6 +15,7 @@ import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from '../journal.js';
 import { pendingMigrations } from '../migrations.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { PostgresSchedules } from './schedules.js';
 import { PostgresStatements, type Prepared } from './statements.js';
 import {
   StaleRecordError,
@@ -84,6 +85,7 @@ export class PostgresStore implements SagaStore {
   readonly #sql: PostgresStatements;
   #state: 'uninitialized' | 'open' | 'closed' = 'uninitialized';
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
+  readonly schedules: PostgresSchedules;
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {
@@ -105,6 +107,7 @@ export class PostgresStore implements SagaStore {
     }
     this.#schema = schema;
     this.#sql = new PostgresStatements(`"${schema}"`);
+    this.schedules = new PostgresSchedules(`"${schema}"`, (statement, values) => this.#query(statement, values));
     this.#ownsPool = !options.pool;
     this.#pool = (options.pool as pg.Pool | undefined) ?? new (requireDriver<typeof pg>('pg', 'PostgresStore').Pool)({ connectionString: options.connectionString });
     if (this.#ownsPool) {

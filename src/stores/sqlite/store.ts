@@ -7,6 +7,7 @@ import { StoreConfigError, StoreNotReadyError } from '../errors.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { writeBytes, type StoreStats } from '../journal.js';
 import { listVariant, prepareStatements, type SqliteStatements } from './statements.js';
+import { SqliteSchedules } from './schedules.js';
 import { assembled, migrate, transactions, type Transactions } from './transactions.js';
 import {
   UnknownSagaError,
@@ -73,6 +74,10 @@ export class SqliteStore implements SagaStore {
   #transactions: Transactions | undefined;
   #closed = false;
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
+  readonly schedules = new SqliteSchedules(() => {
+    this.#s();
+    return this.#db!;
+  });
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {
