@@ -21,6 +21,11 @@ export {
   type WriteFence,
   type ListFilter,
   type ClaimRequest,
+  type ScheduleStore,
+  type ScheduleRecord,
+  type ScheduleDefinition,
+  type ScheduleChange,
+  type MissedTickPolicy,
 } from './stores/types.js';
 export { StoreError, StaleRecordError, UnknownSagaError, StoreNotReadyError, StoreSchemaError, StoreConfigError, DriverMissingError } from './errors.js';
 export type { StoreUnderTest } from './testing/store-conformance.js';

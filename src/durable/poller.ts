@@ -24,6 +24,8 @@ export interface PollerDeps {
   running: () => boolean;
   /** Runs a task; what it throws is reported, never passed on. */
   guard: (task: () => unknown) => Promise<void>;
+  /** The schedules this runtime fires: each regular poll fires their due ticks, and the wake-up timer covers their next tick. */
+  schedules?: { fire: () => Promise<void>; nextTickAt: () => number | null };
 }
 
 /**
@@ -97,7 +99,11 @@ export class Poller {
     };
     const attempt = () => gate.retrying(run, 'claiming due sagas', (ms) => this.wakeAt(clock.now() + ms));
     const guard = this.deps.guard;
-    const next = (this.polling ?? Promise.resolve()).then(() => guard(attempt)).then(() => (id === undefined ? guard(() => this.wakeForNextDue()) : undefined));
+    const schedules = this.deps.schedules;
+    const next = (this.polling ?? Promise.resolve())
+      .then(() => guard(attempt))
+      .then(() => (id === undefined && schedules && this.deps.running() ? guard(() => schedules.fire()) : undefined))
+      .then(() => (id === undefined ? guard(() => this.wakeForNextDue()) : undefined));
     this.polling = next;
     return next;
   }
@@ -119,10 +125,12 @@ export class Poller {
     this.wake = { handle, at: dueAt };
   }
 
-  /** Sets the wake-up timer from the store's earliest due time among the sagas this runtime runs. */
+  /** Sets the wake-up timer from the store's earliest due time among the sagas this runtime runs, or the next schedule tick if sooner. */
   private async wakeForNextDue(): Promise<void> {
     if (!this.deps.running()) return;
-    const next = await this.deps.store.nextDueAt([...this.deps.versionsByName.keys()]);
+    const due = await this.deps.store.nextDueAt([...this.deps.versionsByName.keys()]);
+    const tick = this.deps.schedules?.nextTickAt() ?? null;
+    const next = due === null ? tick : tick === null ? due : Math.min(due, tick);
     const now = this.deps.clock.now();
     if (next === null) return;
     if (next > now) {

@@ -1,4 +1,4 @@
-import { OrsaError, SagaEndedError, SagaIdTakenError, SagaNotFailedError, SagaNotRegisteredError, UnknownEventError, UnknownSagaError } from '../errors.js';
+import { SagaEndedError, SagaNotFailedError, SagaNotRegisteredError, UnknownEventError, UnknownSagaError } from '../errors.js';
 import { InvalidEventError, type SagaDefinition } from '../interpretation/definition.js';
 import { DefaultStore } from './default-store.js';
 import { assertSagaId } from '../stores/input-checks.js';
@@ -21,6 +21,8 @@ import { Poller } from './poller.js';
 import { Launcher } from './launcher.js';
 import { renewLeases } from './lease-renewal.js';
 import { Repeater } from './repeater.js';
+import { Scheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler.js';
+import type { ScheduleChange } from '../stores/schedules.js';
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -64,6 +66,7 @@ export class Runtime {
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
   private readonly announcing = new Set<string>();
   private readonly repeater: Repeater;
+  private readonly scheduler: Scheduler;
   private running = false;
   private started: Promise<void> | null = null;
   private interceptors: SagaInterceptor[] = [];
@@ -78,6 +81,15 @@ export class Runtime {
     this.waiters = new Waiters(this.clock);
     this.repeater = new Repeater(this.clock, () => this.running, (e) => this.report(e));
     const guard = (task: () => unknown) => this.guard(task);
+    this.scheduler = new Scheduler({
+      store: this.store,
+      clock: this.clock,
+      sagas: this.sagas,
+      graceMs: options.scheduleGraceMs ?? 60_000,
+      maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+      start: (definition, input, id) => this.begin(definition, input, id),
+      report: (e) => this.report(e),
+    });
     const common = { store: this.store, clock: this.clock, workerId: this.workerId, leaseMs: this.leaseMs, live: this.live, guard };
     this.poller = new Poller({
       ...common,
@@ -87,6 +99,7 @@ export class Runtime {
       versionsByName: this.sagas.versionsByName,
       resume: (record) => this.launcher.resume(record),
       running: () => this.running,
+      schedules: this.scheduler,
     });
     const writer = new TransitionWriter({
       ...common,
@@ -155,25 +168,38 @@ export class Runtime {
       const name = typeof saga === 'string' ? saga : saga.name;
       throw new SagaNotRegisteredError(name);
     }
-    const validated = await definition.validateInput(input);
-    assertInputSerializable(definition.name, validated, this.options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
-    const id = options.id ?? crypto.randomUUID();
-    assertSagaId(id);
-    const running = this.live.get(id);
-    if (running) {
-      // Already running here: starting it again must not launch a second execution.
-      if (running.definition.name !== definition.name) throw this.idTaken(id, running.definition.name, definition.name);
-      return { id, created: false };
-    }
-    let created = true;
-    let existing: SagaRecord | undefined;
-    const live = this.launcher.launch(definition, id, validated, undefined, { rowVersion: 0, owner: this.workerId }, false, (inserted, record) => {
-      created = inserted;
-      existing = record;
-    });
-    await live.firstWrite;
-    if (!created && existing && existing.sagaName !== definition.name) throw this.idTaken(id, existing.sagaName, definition.name);
-    return { id, created };
+    return this.begin(definition, input, options.id ?? crypto.randomUUID());
+  }
+
+  /**
+   * Declares a schedule: one saga per cron tick, started by whichever worker sharing the store fires the
+   * tick first (its id is `name@<tick time, ISO>`, so a tick never starts twice). The schedule is stored:
+   * every runtime that runs its saga fires it, after restarts too. Declaring it again unchanged does
+   * nothing; with another cron, time zone, input or policy it is updated, counting ticks from then.
+   *
+   * @throws {InvalidScheduleError} for a cron, time zone, name, policy or input that cannot be kept.
+   * @example
+   * ```ts
+   * await runtime.schedule('nightly-report', report, { cron: '30 2 * * *', timezone: 'Europe/Berlin', input: { format: 'pdf' } });
+   * ```
+   */
+  async schedule<I>(name: string, saga: SagaDefinition<I, any> | string, options: ScheduleOptions<I>): Promise<{ change: ScheduleChange; schedule: ScheduleInfo }> {
+    await this.start();
+    const declared = await this.scheduler.declare(name, saga, options);
+    this.poller.wakeAt(declared.schedule.nextTickAt);
+    return declared;
+  }
+
+  /** Every stored schedule, by name, with its next tick. */
+  async schedules(): Promise<ScheduleInfo[]> {
+    await this.start();
+    return this.scheduler.list();
+  }
+
+  /** Removes a stored schedule (sagas it started run on); false when there was none of that name. */
+  async unschedule(name: string): Promise<boolean> {
+    await this.start();
+    return this.scheduler.remove(name);
   }
 
   /** Resolves with a saga's results once it completes, or rejects with its `SagaFailedError`. Works for sagas run by any worker. */
@@ -253,6 +279,14 @@ export class Runtime {
 
   // ---- internals ----
 
+  /** Starts a saga with this id (startSaga once the runtime runs, and the scheduler's ticks). */
+  private async begin(definition: SagaDefinition<any, any>, input: unknown, id: string): Promise<{ id: string; created: boolean }> {
+    const validated = await definition.validateInput(input);
+    assertInputSerializable(definition.name, validated, this.options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+    assertSagaId(id);
+    return this.launcher.start(definition, id, validated);
+  }
+
   /** The record a send or command is for; the id is checked first. */
   private async target(id: string): Promise<SagaRecord> {
     assertSagaId(id);
@@ -272,10 +306,6 @@ export class Runtime {
     // Everything still pending, in order: events stored by other processes before this one come first.
     if (live) deliver(live, await this.store.inbox(id), this.clock.now());
     else if (this.running) void this.poller.poll(id);
-  }
-
-  private idTaken(id: string, holder: string, wanted: string): OrsaError {
-    return new SagaIdTakenError(id, holder, wanted);
   }
 
   /** Unfinished sagas this runtime knows by name but not by version: reported once, never touched. */

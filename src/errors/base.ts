@@ -56,7 +56,8 @@ export type OrsaErrorCode =
   | 'STORE_NOT_FOUND'
   | 'SAGA_MODULE'
   | 'INSPECTOR_MISSING'
-  | 'INSPECTOR_UNREACHABLE';
+  | 'INSPECTOR_UNREACHABLE'
+  | 'INVALID_SCHEDULE';
 
 /** A plain-JSON record of an error, as kept in snapshots and history (Error objects do not survive JSON). */
 export interface ErrorRecord {
