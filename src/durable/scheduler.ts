@@ -71,6 +71,11 @@ export interface SchedulerDeps {
 export class Scheduler {
   /** The earliest tick to come among the schedules this runtime fires, as of the last {@link fire}. */
   private next: number | null = null;
+  /**
+   * Each schedule's next tick, for the cron, zone and last tick it was worked out from: a poll then
+   * asks croner (~0.5 ms a call) only about a schedule that changed or fell due, not about every one.
+   */
+  private upcoming = new Map<string, { key: string; at: number | null }>();
   /** Stored schedules no worker can fire, by name and definition: reported once each. */
   private readonly unreadable = new Set<string>();
 
@@ -126,9 +131,18 @@ export class Scheduler {
     const earlier = (at: number | null) => {
       if (at !== null && (next === null || at < next)) next = at;
     };
+    const known = this.upcoming;
+    this.upcoming = new Map(); // schedules removed since the last poll drop out
     for (const row of await this.deps.store.schedules.list()) {
       const definition = this.deps.sagas.latest.get(row.sagaName);
       if (!definition) continue; // another worker's saga
+      const key = `${row.cron}\u0000${row.timezone}\u0000${row.lastTickAt}`;
+      const cached = known.get(row.name);
+      if (cached?.key === key && (cached.at === null || cached.at > now)) {
+        this.upcoming.set(row.name, cached);
+        earlier(cached.at);
+        continue;
+      }
       let cron;
       try {
         cron = parseCron(row.name, row.cron, row.timezone);
@@ -141,7 +155,10 @@ export class Scheduler {
         earlier(now); // kept for the next look
         continue;
       }
-      earlier(tickAfter(cron, Math.max(row.lastTickAt, tickAt ?? row.lastTickAt)));
+      const lastTickAt = Math.max(row.lastTickAt, tickAt ?? row.lastTickAt);
+      const at = tickAfter(cron, lastTickAt);
+      this.upcoming.set(row.name, { key: `${row.cron}\u0000${row.timezone}\u0000${lastTickAt}`, at });
+      earlier(at);
     }
     this.next = next;
   }
