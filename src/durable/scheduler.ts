@@ -94,6 +94,8 @@ export class Scheduler {
     let input: string;
     try {
       // The same checks as a start, now: a schedule that could never start its saga is refused when declared.
+      // The raw input is what is stored and validated again at each tick: it must survive JSON as well.
+      assertInputSerializable(definition.name, options.input, this.deps.maxInputBytes);
       assertInputSerializable(definition.name, await definition.validateInput(options.input), this.deps.maxInputBytes);
       input = JSON.stringify(options.input ?? null);
     } catch (error) {
