@@ -45,7 +45,7 @@ async function timeMs(task: () => Promise<unknown>): Promise<number> {
 
 async function poll(name: string, store: SagaStore): Promise<void> {
   const clock = createTestClock(Date.parse('2026-01-01T00:00:30Z'));
-  const scheduler = new Scheduler({ store, clock, sagas: new SagaRegistry([report]), graceMs: 60_000, maxInputBytes: 1 << 20, start: async () => ({}), report: (e) => { throw e; } });
+  const scheduler = new Scheduler({ store, clock, sagas: new SagaRegistry([report]), graceMs: 60_000, maxInputBytes: 1 << 20, start: async () => ({}), report: (e) => { throw e; }, running: () => true });
   let stored = 0;
   for (const size of SIZES) {
     for (; stored < size; stored++) {

@@ -89,6 +89,7 @@ export class Runtime {
       maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
       start: (definition, input, id) => this.begin(definition, input, id),
       report: (e) => this.report(e),
+      running: () => this.running,
     });
     const common = { store: this.store, clock: this.clock, workerId: this.workerId, leaseMs: this.leaseMs, live: this.live, guard };
     this.poller = new Poller({

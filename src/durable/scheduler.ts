@@ -50,6 +50,8 @@ export interface SchedulerDeps {
   /** Starts a saga with this id (idempotent: an id that exists is not started again). */
   start: (definition: SagaDefinition<any, any>, input: unknown, id: string) => Promise<unknown>;
   report: (error: unknown) => void;
+  /** Whether the runtime still runs: a stop halfway through a poll starts no more ticks. */
+  running: () => boolean;
 }
 
 /**
@@ -136,6 +138,7 @@ export class Scheduler {
     const known = this.upcoming;
     this.upcoming = new Map(); // schedules removed since the last poll drop out
     for (const row of await this.deps.store.schedules.list()) {
+      if (!this.deps.running()) return;
       const definition = this.deps.sagas.latest.get(row.sagaName);
       if (!definition) continue; // another worker's saga
       const key = `${row.cron}\u0000${row.timezone}\u0000${row.lastTickAt}`;
