@@ -349,3 +349,40 @@ describe('declaring a schedule', () => {
     expect(await runtime.unschedule('fast')).toBe(true);
   });
 });
+
+describe('a store that fails for a moment while a tick fires', () => {
+  const busy = () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+
+  it.each(['insert', 'advance'] as const)('keeps the tick when %s fails transiently, and fires it at the next look', async (failing) => {
+    const clock = createTestClock(at('2026-01-01T00:59:00Z'));
+    const inner = new MemoryStore();
+    let failures = 1;
+    const store = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'insert' && failing === 'insert') {
+          return (...args: Parameters<MemoryStore['insert']>) => (failures-- > 0 ? Promise.reject(busy()) : target.insert(...args));
+        }
+        if (prop === 'schedules' && failing === 'advance') {
+          const advance = (name: string, tickAt: number) => (failures-- > 0 ? Promise.reject(busy()) : target.schedules.advance(name, tickAt));
+          return { ...bound(target.schedules), advance };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const errors: unknown[] = [];
+    const report = saga('report').input<{ format: string }>().step('render', ({ input }) => input.format).build();
+    const runtime = createRuntime({ sagas: [report], store, clock, pollIntervalMs: HOUR, leaseMs: 3 * HOUR, onError: (e) => errors.push(e) });
+    try {
+      await runtime.schedule('hourly', report, { cron: '0 * * * *', input: { format: 'pdf' } });
+      await to(clock, '2026-01-01T01:00:00Z');
+      expect(failures).toBe(0); // the fault happened
+      expect(errors.length).toBeGreaterThan(0);
+      await clock.advance(1_000); // the poller looks again soon (backing off up to pollIntervalMs)
+      expect((await inner.list({ sagaName: 'report' })).map((r) => [r.id, r.status])).toEqual([['hourly@2026-01-01T01:00:00.000Z', 'completed']]);
+      expect((await inner.schedules.get('hourly'))?.lastTickAt).toBe(at('2026-01-01T01:00:00Z'));
+    } finally {
+      await runtime.stop();
+    }
+  });
+});

@@ -65,7 +65,7 @@ export interface SchedulerDeps {
  * @internal
  * @example
  * ```ts
- * const scheduler = new Scheduler({ store, clock, sagas, graceMs: 60_000, maxInputBytes, start, report });
+ * const scheduler = new Scheduler({ store, clock, sagas, graceMs: 60_000, maxInputBytes, start, report, running });
  * await scheduler.fire();
  * scheduler.nextTickAt(); // when the poller should wake for the next tick
  * ```
@@ -156,7 +156,15 @@ export class Scheduler {
         continue;
       }
       const tickAt = dueTick(cron, row.lastTickAt, now);
-      if (tickAt !== null && !(await this.fireTick(row, definition, tickAt, now))) {
+      let fired = true;
+      try {
+        if (tickAt !== null) fired = await this.fireTick(row, definition, tickAt, now);
+      } catch (error) {
+        // The advance failed (the store is down?): the tick is still due, and the other schedules go on.
+        this.deps.report(error);
+        fired = false;
+      }
+      if (!fired) {
         earlier(now); // kept for the next look
         continue;
       }
