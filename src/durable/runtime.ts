@@ -21,7 +21,8 @@ import { Poller } from './poller.js';
 import { Launcher } from './launcher.js';
 import { renewLeases } from './lease-renewal.js';
 import { Repeater } from './repeater.js';
-import { Scheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
+import type { ScheduleInfo, ScheduleOptions } from './schedule-types.js';
 import type { ScheduleChange } from '../stores/schedules.js';
 
 /**

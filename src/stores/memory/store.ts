@@ -1,3 +1,4 @@
+import type { ScheduleStore } from '../schedules.js';
 import {
   claimOrder,
   compareIds,
@@ -61,7 +62,7 @@ export class MemoryStore implements SagaStore {
   readonly #journal = new Map<string, JournalRow[]>();
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
   #inboxSeq = 0;
-  readonly schedules = new MemorySchedules(() => this.#ready());
+  readonly schedules: ScheduleStore = new MemorySchedules(() => this.#ready());
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {

@@ -1,3 +1,4 @@
+import type { ScheduleStore } from '../schedules.js';
 import type pg from 'pg';
 import {
   claimOrder,
@@ -85,7 +86,7 @@ export class PostgresStore implements SagaStore {
   readonly #sql: PostgresStatements;
   #state: 'uninitialized' | 'open' | 'closed' = 'uninitialized';
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
-  readonly schedules: PostgresSchedules;
+  readonly schedules: ScheduleStore;
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {

@@ -1,3 +1,4 @@
+import type { ScheduleStore } from '../schedules.js';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -74,7 +75,7 @@ export class SqliteStore implements SagaStore {
   #transactions: Transactions | undefined;
   #closed = false;
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0 };
-  readonly schedules = new SqliteSchedules(() => {
+  readonly schedules: ScheduleStore = new SqliteSchedules(() => {
     this.#s();
     return this.#db!;
   });
