@@ -81,9 +81,10 @@ async function to(clock: TestClock, iso: string): Promise<void> {
 
 /** Waits (in real time: database round trips) until `check` holds; fails after a generous bound. */
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 2_000; i++) {
+  // A generous bound (about a minute): the machine may be shared and loaded.
+  for (let i = 0; i < 6_000; i++) {
     if (await check()) return;
-    await sleep(5);
+    await sleep(10);
   }
   throw new Error(`never happened: ${what}`);
 }

@@ -1,4 +1,4 @@
-import { InvalidScheduleError, SagaNotRegisteredError } from '../errors.js';
+import { InvalidScheduleError, RuntimeConfigError, SagaNotRegisteredError } from '../errors.js';
 import type { SagaDefinition } from '../interpretation/definition.js';
 import type { Clock } from '../interpretation/clock.js';
 import { assertInputSerializable } from '../interpretation/serialize.js';
@@ -74,18 +74,18 @@ export class Scheduler {
       throw new InvalidScheduleError(name, `its input is not one saga "${definition.name}" accepts: ${(error as Error).message}`, { cause: error });
     }
     const now = this.deps.clock.now();
-    const { change, schedule } = await this.deps.store.schedules.put({ name, sagaName: definition.name, cron: options.cron, timezone, input, missed }, now);
+    const { change, schedule } = await this.table().put({ name, sagaName: definition.name, cron: options.cron, timezone, input, missed }, now);
     const info = this.describe(schedule);
     if (info.nextTickAt !== null) this.next = this.next === null ? info.nextTickAt : Math.min(this.next, info.nextTickAt);
     return { change, schedule: info };
   }
 
   async list(): Promise<ScheduleInfo[]> {
-    return (await this.deps.store.schedules.list()).map((row) => this.describe(row));
+    return (await this.table().list()).map((row) => this.describe(row));
   }
 
   remove(name: string): Promise<boolean> {
-    return this.deps.store.schedules.remove(name);
+    return this.table().remove(name);
   }
 
   /** When the next tick of a schedule this runtime fires comes, as of the last fire(); null when none. */
@@ -105,6 +105,8 @@ export class Scheduler {
     const earlier = (at: number | null) => {
       if (at !== null && (next === null || at < next)) next = at;
     };
+    // A store written before schedules (or a wrapper that does not pass them on) keeps none: nothing to fire.
+    if (!this.deps.store.schedules) return;
     const known = this.upcoming;
     this.upcoming = new Map(); // schedules removed since the last poll drop out
     for (const row of await this.deps.store.schedules.list()) {
@@ -164,6 +166,12 @@ export class Scheduler {
     }
     await this.deps.store.schedules.advance(row.name, tickAt);
     return true;
+  }
+
+  private table(): SagaStore['schedules'] {
+    const table = this.deps.store.schedules as SagaStore['schedules'] | undefined;
+    if (!table) throw new RuntimeConfigError('this store keeps no schedules (it has no store.schedules); use SqliteStore, PostgresStore or MemoryStore, or implement ScheduleStore from orsa/store');
+    return table;
   }
 
   private reportOnce(row: ScheduleRecord, error: unknown): void {
