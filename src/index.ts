@@ -67,6 +67,7 @@ export {
   StoreUnavailableError,
   TracingUnavailableError,
   InvalidQueueOptionError,
+  InvalidScheduleError,
   toErrorRecord,
   type OrsaErrorCode,
   type ErrorRecord,
@@ -79,6 +80,8 @@ export { createRuntime, Runtime } from './durable/runtime.js';
 export type { SagaInterceptor, SagaRun, SagaRunEnd, SagaRunEvent, StepCall } from './observe/interceptors.js';
 export { loggingInterceptor, type Logger } from './observe/logger.js';
 export type { RuntimeOptions, RuntimeHooks, SagaInfo } from './durable/runtime-options.js';
+export type { ScheduleOptions, ScheduleInfo } from './durable/schedule-types.js';
+export type { MissedTickPolicy, ScheduleChange } from './stores/schedules.js';
 export { isTransientError } from './durable/transient.js';
 export { MemoryStore } from './stores/memory/store.js';
 // What a runtime's queries and hooks hand back; the contract a store implements is in `orsa/store`.

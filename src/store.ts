@@ -31,6 +31,11 @@ export {
   type BatchOutcome,
   type StoreWake,
   type StoreWakeError,
+  type ScheduleStore,
+  type ScheduleRecord,
+  type ScheduleDefinition,
+  type ScheduleChange,
+  type MissedTickPolicy,
 } from './stores/types.js';
 export { StoreError, StaleRecordError, UnknownSagaError, StoreNotReadyError, StoreSchemaError, StoreConfigError, DriverMissingError } from './errors.js';
 export type { StoreUnderTest } from './testing/store-conformance.js';

@@ -54,6 +54,7 @@ const samples = (m: typeof errors): errors.OrsaError[] => [
   new m.InspectorMissingError(),
   new m.InspectorUnreachableError('ws://localhost:9', 'ECONNREFUSED'),
   new m.InvalidQueueOptionError('order', 'priority must be an integer'),
+  new m.InvalidScheduleError('nightly', "timezone 'Mars/Olympus' is not an IANA time zone this runtime knows; write one such as 'UTC'"),
 ];
 
 // Every code of the union; the compiler rejects this object when a code is added without a line here.
@@ -66,7 +67,7 @@ const everyCode: Record<errors.OrsaErrorCode, true> = {
   DRIVER_MISSING: true, UNKNOWN_EVENT: true, SAGA_ENDED: true, NOT_FAILED: true, INPUT_NOT_SERIALIZABLE: true, INVALID_SAGA_ID: true,
   INVALID_INBOX_KIND: true, LEASE_LOST: true, STORE_UNAVAILABLE: true, TRACING_UNAVAILABLE: true, EXPLORE_CONFIG: true,
   EXPLORE_STOPPED: true, BAD_EVENT: true, STORE_NOT_FOUND: true, SAGA_MODULE: true, INSPECTOR_MISSING: true, INSPECTOR_UNREACHABLE: true,
-  INVALID_QUEUE_OPTION: true,
+  INVALID_QUEUE_OPTION: true, INVALID_SCHEDULE: true,
 };
 
 describe('errors', () => {

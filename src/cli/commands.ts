@@ -22,7 +22,8 @@ export interface CommandValues {
 /** Longest result shown per step without `--full`, in characters. */
 const RESULT_PREVIEW_CHARS = 120;
 
-function table(rows: string[][]): string {
+/** Rows as aligned columns, each cell cleaned of control characters. */
+export function table(rows: string[][]): string {
   const cells = rows.map((r) => r.map(clean));
   const widths = cells[0]!.map((_, i) => cells.reduce((max, r) => Math.max(max, r[i]!.length), 0));
   return cells.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');

@@ -19,6 +19,8 @@ commands:
   resume <id>          ask the workers to pick the saga up now (e.g. after fixing its cause)
   cancel <id>          cancel: abort the running step, compensate what completed
   retry <id>           retry the compensation of a saga that ended failed
+  schedules            the stored schedules: cron, time zone, last and next tick   [--json] [--full]
+  schedules remove <name>  remove a schedule: no worker fires it again (sagas it started run on)
   dashboard            serve a web page to watch and steer sagas   [--host 127.0.0.1] [--port 7070] [--sagas MODULE]
   inspect <id>         replay a saga into the Stately inspector and follow it   --url ws://HOST:PORT [--sagas MODULE]
   check <module> [export]  explore every failure path of the sagas a .js module exports; exit 1 on violations or a truncated search
@@ -103,6 +105,12 @@ export async function main(argv: string[], out: Output = { log: (s) => console.l
     if (command === 'inspect') {
       const { runInspect } = await import('./inspect.js');
       return await runInspect(store, id, { ...values, intervalMs, signal, out });
+    }
+    if (command === 'schedules') {
+      const { schedulesText } = await import('./schedules.js');
+      const { code, text } = await schedulesText(store, positionals.slice(1), values);
+      (code === 0 ? out.log : out.error)(text);
+      return code;
     }
     if (values.watch && (command === 'list' || command === 'show')) return await watch(store, command, id, values, { intervalMs, signal, out });
     return await runCommand(store, command, id, values, out);

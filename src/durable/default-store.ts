@@ -52,6 +52,13 @@ export class DefaultStore implements SagaStore {
   nextDueAt: SagaStore['nextDueAt'] = (...args) => this.#call((s) => s.nextDueAt(...args));
   promote: SagaStore['promote'] = (...args) => this.#call((s) => s.promote(...args));
   cancelQueued: SagaStore['cancelQueued'] = (...args) => this.#call((s) => s.cancelQueued(...args));
+  readonly schedules: SagaStore['schedules'] = {
+    put: (...args) => this.#call((s) => s.schedules!.put(...args)),
+    get: (...args) => this.#call((s) => s.schedules!.get(...args)),
+    list: () => this.#call((s) => s.schedules!.list()),
+    remove: (...args) => this.#call((s) => s.schedules!.remove(...args)),
+    advance: (...args) => this.#call((s) => s.schedules!.advance(...args)),
+  };
 
   async #call<T>(use: (store: SagaStore) => Promise<T>): Promise<T> {
     return use(this.#store());

@@ -1,4 +1,4 @@
-import { SagaFailedError, StaleRecordError } from '../errors.js';
+import { SagaFailedError, SagaIdTakenError, StaleRecordError } from '../errors.js';
 import type { SagaDefinition } from '../interpretation/definition.js';
 import type { InboxEvent, SagaRecord, SagaStore } from '../stores/types.js';
 import type { Clock } from '../interpretation/clock.js';
@@ -85,6 +85,28 @@ export class Launcher {
     }
   }
 
+  /**
+   * Starts a new saga with this id here, once its first write (insert with the first step started) commits.
+   * An id that exists already is not started again (`created: false`); one held by a saga of another name
+   * is refused with `SagaIdTakenError`.
+   */
+  async start(definition: SagaDefinition<any, any>, id: string, input: unknown): Promise<{ id: string; created: boolean }> {
+    const running = this.deps.live.get(id);
+    if (running) {
+      // Already running here: starting it again must not launch a second execution.
+      if (running.definition.name !== definition.name) throw new SagaIdTakenError(id, running.definition.name, definition.name);
+      return { id, created: false };
+    }
+    let created = true;
+    let existing: SagaRecord | undefined;
+    const live = this.launch(definition, id, input, undefined, { rowVersion: 0, owner: this.deps.workerId }, false, (inserted, record) => {
+      created = inserted;
+      existing = record;
+    });
+    await live.firstWrite;
+    if (!created && existing && existing.sagaName !== definition.name) throw new SagaIdTakenError(id, existing.sagaName, definition.name);
+    return { id, created };
+  }
 
   launch(
     definition: SagaDefinition<any, any>,

@@ -26,6 +26,8 @@ export interface PollerDeps {
   promote: () => Promise<void>;
   /** Runs a task; what it throws is reported, never passed on. */
   guard: (task: () => unknown) => Promise<void>;
+  /** The schedules this runtime fires: each regular poll fires their due ticks, and the wake-up timer covers their next tick. */
+  schedules?: { fire: () => Promise<void>; nextTickAt: () => number | null };
 }
 
 /** Most sagas named by wake-ups that are claimed one by one; more are taken by one claim of everything due. */
@@ -114,7 +116,12 @@ export class Poller {
   private queue(task: () => Promise<void>, doing: string, thenTimer: boolean): Promise<void> {
     const { gate, clock, guard } = this.deps;
     const attempt = () => gate.retrying(task, doing, (ms) => this.wakeAt(clock.now() + ms));
-    const next = (this.polling ?? Promise.resolve()).then(() => guard(attempt)).then(() => (thenTimer ? guard(() => this.wakeForNextDue()) : undefined));
+    const schedules = this.deps.schedules;
+    // A whole poll (thenTimer) also fires the schedules' due ticks, then sets the one timer.
+    const next = (this.polling ?? Promise.resolve())
+      .then(() => guard(attempt))
+      .then(() => (thenTimer && schedules && this.deps.running() ? guard(() => schedules.fire()) : undefined))
+      .then(() => (thenTimer ? guard(() => this.wakeForNextDue()) : undefined));
     this.polling = next;
     return next;
   }
@@ -179,10 +186,12 @@ export class Poller {
     this.wake = { handle, at: dueAt };
   }
 
-  /** Sets the wake-up timer from the store's earliest due time among the sagas this runtime runs. */
+  /** Sets the wake-up timer from the store's earliest due time among the sagas this runtime runs, or the next schedule tick if sooner. */
   private async wakeForNextDue(): Promise<void> {
     if (!this.deps.running()) return;
-    const next = await this.deps.store.nextDueAt([...this.deps.versionsByName.keys()]);
+    const due = await this.deps.store.nextDueAt([...this.deps.versionsByName.keys()]);
+    const tick = this.deps.schedules?.nextTickAt() ?? null;
+    const next = due === null ? tick : tick === null ? due : Math.min(due, tick);
     const now = this.deps.clock.now();
     if (next === null) return;
     if (next > now) {

@@ -67,6 +67,12 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Wrap every saga run, step and compensation, after tracing and logging (`(input, next)`). Default: none. */
   interceptors?: readonly SagaInterceptor[];
+  /**
+   * How late a schedule's tick may be fired and still count as on time, in ms:
+   * a tick no worker fired within this long after its time was missed (while
+   * no worker ran), and its schedule's `missed` policy decides. Default `60_000`.
+   */
+  scheduleGraceMs?: number;
 }
 
 /** The options that must be positive integers, with what each means (for the error message). */
@@ -77,6 +83,7 @@ const POSITIVE_INTEGERS = [
   ['maxResultBytes', 'a size in bytes, e.g. 1_048_576'],
   ['maxInputBytes', 'a size in bytes, e.g. 1_048_576'],
   ['maxLeaseLosses', 'a count, e.g. 3'],
+  ['scheduleGraceMs', 'how late a schedule tick may run in ms, e.g. 60_000'],
 ] as const;
 
 /**

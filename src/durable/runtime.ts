@@ -1,8 +1,8 @@
-import { OrsaError, SagaIdTakenError, SagaNotRegisteredError, UnknownSagaError } from '../errors.js';
+import { SagaIdTakenError, SagaNotRegisteredError, UnknownSagaError } from '../errors.js';
 import type { SagaDefinition } from '../interpretation/definition.js';
 import { DefaultStore } from './default-store.js';
 import { assertSagaId } from '../stores/input-checks.js';
-import { type HistoryEvent, type ListFilter, type SagaRecord, type SagaStatus, type SagaStore } from '../stores/types.js';
+import { type HistoryEvent, type ListFilter, type SagaStatus, type SagaStore } from '../stores/types.js';
 import { systemClock, type Clock } from '../interpretation/clock.js';
 import type { Transition } from '../interpretation/execution.js';
 import { defaultWorkerId, validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
@@ -23,6 +23,9 @@ import { renewLeases } from './lease-renewal.js';
 import { Repeater } from './repeater.js';
 import { QueueKeeper } from './queues.js';
 import { subscribeWakeups } from './wakeups.js';
+import { Scheduler } from './scheduler.js';
+import type { ScheduleInfo, ScheduleOptions } from './schedule-types.js';
+import type { ScheduleChange } from '../stores/schedules.js';
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -69,6 +72,7 @@ export class Runtime {
   /** Ended sagas whose final write committed and whose observers have not yet heard of it: result() waits for them. */
   private readonly announcing = new Set<string>();
   private readonly repeater: Repeater;
+  private readonly scheduler: Scheduler;
   private running = false;
   /** Ends the store wake-up subscription taken at start. */
   private unsubscribe: (() => Promise<void>) | null = null;
@@ -95,6 +99,16 @@ export class Runtime {
       cancelQueued: (id) => this.cancelQueued(id),
     });
     const guard = (task: () => unknown) => this.guard(task);
+    this.scheduler = new Scheduler({
+      store: this.store,
+      clock: this.clock,
+      sagas: this.sagas,
+      graceMs: options.scheduleGraceMs ?? 60_000,
+      maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+      start: (definition, input, id) => this.begin(definition, input, id),
+      report: (e) => this.report(e),
+      running: () => this.running,
+    });
     const common = { store: this.store, clock: this.clock, workerId: this.workerId, leaseMs: this.leaseMs, live: this.live, guard };
     this.poller = new Poller({
       ...common,
@@ -105,6 +119,7 @@ export class Runtime {
       resume: (record, inbox) => this.launcher.resume(record, inbox),
       promote: () => this.queues.promoteAll(),
       running: () => this.running,
+      schedules: this.scheduler,
     });
     const writer = (this.writer = new TransitionWriter({
       ...common,
@@ -193,30 +208,38 @@ export class Runtime {
       const name = typeof saga === 'string' ? saga : saga.name;
       throw new SagaNotRegisteredError(name);
     }
-    const validated = await definition.validateInput(input);
-    assertInputSerializable(definition.name, validated, this.options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
-    const id = options.id ?? crypto.randomUUID();
-    assertSagaId(id);
-    const running = this.live.get(id);
-    if (running) {
-      // Already running here: starting it again must not launch a second execution.
-      if (running.definition.name !== definition.name) throw this.idTaken(id, running.definition.name, definition.name);
-      return { id, created: false };
-    }
-    if (definition.declaration.limits) {
-      const { inserted, record } = await this.queues.enqueue(definition, id, validated, options.priority);
-      if (!inserted && record.sagaName !== definition.name) throw this.idTaken(id, record.sagaName, definition.name);
-      return { id, created: inserted };
-    }
-    let created = true;
-    let existing: SagaRecord | undefined;
-    const live = this.launcher.launch(definition, id, validated, undefined, { rowVersion: 0, owner: this.workerId }, false, (inserted, record) => {
-      created = inserted;
-      existing = record;
-    });
-    await live.firstWrite;
-    if (!created && existing && existing.sagaName !== definition.name) throw this.idTaken(id, existing.sagaName, definition.name);
-    return { id, created };
+    return this.begin(definition, input, options.id ?? crypto.randomUUID(), options.priority);
+  }
+
+  /**
+   * Declares a schedule: one saga per cron tick, started by whichever worker sharing the store fires the
+   * tick first (its id is `name@<tick time, ISO>`, so a tick never starts twice). The schedule is stored:
+   * every runtime that runs its saga fires it, after restarts too. Declaring it again unchanged does
+   * nothing; with another cron, time zone, input or policy it is updated, counting ticks from then.
+   *
+   * @throws {InvalidScheduleError} for a cron, time zone, name, policy or input that cannot be kept.
+   * @example
+   * ```ts
+   * await runtime.schedule('nightly-report', report, { cron: '30 2 * * *', timezone: 'Europe/Berlin', input: { format: 'pdf' } });
+   * ```
+   */
+  async schedule<I>(name: string, saga: SagaDefinition<I, any> | string, options: ScheduleOptions<I>): Promise<{ change: ScheduleChange; schedule: ScheduleInfo }> {
+    await this.start();
+    const declared = await this.scheduler.declare(name, saga, options);
+    this.poller.wakeAt(declared.schedule.nextTickAt);
+    return declared;
+  }
+
+  /** Every stored schedule, by name, with its next tick. */
+  async schedules(): Promise<ScheduleInfo[]> {
+    await this.start();
+    return this.scheduler.list();
+  }
+
+  /** Removes a stored schedule (sagas it started run on); false when there was none of that name. */
+  async unschedule(name: string): Promise<boolean> {
+    await this.start();
+    return this.scheduler.remove(name);
   }
 
   /** Resolves with a saga's results once it completes, or rejects with its `SagaFailedError`. Works for sagas run by any worker. */
@@ -291,8 +314,17 @@ export class Runtime {
     return true;
   }
 
-  private idTaken(id: string, holder: string, wanted: string): OrsaError {
-    return new SagaIdTakenError(id, holder, wanted);
+  /** Starts a saga with this id (startSaga once the runtime runs, and the scheduler's ticks); a limited saga is queued. */
+  private async begin(definition: SagaDefinition<any, any>, input: unknown, id: string, priority?: unknown): Promise<{ id: string; created: boolean }> {
+    const validated = await definition.validateInput(input);
+    assertInputSerializable(definition.name, validated, this.options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+    assertSagaId(id);
+    if (definition.declaration.limits && !this.live.has(id)) {
+      const { inserted, record } = await this.queues.enqueue(definition, id, validated, priority);
+      if (!inserted && record.sagaName !== definition.name) throw new SagaIdTakenError(id, record.sagaName, definition.name);
+      return { id, created: inserted };
+    }
+    return this.launcher.start(definition, id, validated);
   }
 
   /** Unfinished sagas this runtime knows by name but not by version: reported once, never touched. */

@@ -58,7 +58,9 @@ export type OrsaErrorCode =
   | 'SAGA_MODULE'
   | 'INSPECTOR_MISSING'
   | 'INSPECTOR_UNREACHABLE'
-  | 'INVALID_QUEUE_OPTION';
+  | 'INVALID_QUEUE_OPTION'
+
+  | 'INVALID_SCHEDULE';
 
 /** A plain-JSON record of an error, as kept in snapshots and history (Error objects do not survive JSON). */
 export interface ErrorRecord {

@@ -187,3 +187,26 @@ export class InvalidQueueOptionError extends OrsaError {
   }
 }
 brand(InvalidQueueOptionError, 'InvalidQueueOptionError');
+
+/**
+ * A schedule cannot be kept as declared: a cron expression croner cannot
+ * read or that never fires, an unknown time zone, a bad name, missed policy or
+ * input; or, reported to `onError`, a stored schedule whose tick could not
+ * start its saga (the tick is then passed over). The message says which and
+ * what to change.
+ *
+ * @example
+ * ```ts
+ * await runtime.schedule('nightly', report, { cron: '0 25 * * *', input: {} }); // rejects: INVALID_SCHEDULE, hour 25
+ * ```
+ */
+export class InvalidScheduleError extends OrsaError {
+  constructor(
+    readonly scheduleName: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('INVALID_SCHEDULE', `schedule ${JSON.stringify(scheduleName)}: ${message}`, options);
+  }
+}
+brand(InvalidScheduleError, 'InvalidScheduleError');

@@ -16,6 +16,8 @@ import { StoreSchemaError } from './errors.js';
  *   snapshot written once (migration 3); `sagas.journal_seq` numbers them.
  * - `sagas.queue_key`, `priority`, `enqueue_seq` and `queue_starts` (saga_name,
  *   queue_key, at): queues with limits (migration 4).
+ * - `schedules`: name → saga_name, cron, timezone, input (JSON text), missed
+ *   ('skip' | 'latest'), last_tick_at, created_at, updated_at (migration 5).
  *
  * Only `(status, due_at)` is indexed on `sagas`: claims and `nextDueAt` read it.
  * Columns every write changes (lease_until, updated_at, row_version) are
@@ -41,6 +43,9 @@ export interface Migration {
  */
 export const JOURNAL_MIGRATION_NAME = 'journal: results, visits and log entries written once';
 
+/** The schedules migration (named cron schedules, see `src/stores/schedules.ts`). It depends on version 1 only. */
+export const SCHEDULES_MIGRATION_NAME = 'schedules: named cron schedules and the last tick each fired';
+
 /**
  * The queues migration: each saga's queue key, priority and arrival number
  * (`enqueue_seq`), and a table of promotion times for rate limits
@@ -64,7 +69,7 @@ export function pendingMigrations(list: readonly Migration[], applied: readonly 
   const unknown = applied.filter((v) => !known.has(v));
   if (unknown.length > 0) {
     throw new StoreSchemaError(
-      `${where} has schema version ${Math.max(...unknown)}, newer than this orsa knows (${list.length}); upgrade orsa in every process that shares this database`,
+      `${where} has schema version ${Math.max(...unknown)}, newer than this orsa knows (${Math.max(0, ...known)}); upgrade orsa in every process that shares this database`,
     );
   }
   const done = new Set(applied);

@@ -410,9 +410,18 @@ export interface SagaStore {
    * function stops the subscription. A store without it is polled only.
    */
   subscribe?(onWake: (wake: StoreWake) => void, onError?: StoreWakeError): Promise<() => Promise<void>>;
+
+  /**
+   * Optional capability: the store's named cron schedules (see {@link ScheduleStore}), usable once
+   * `init()` has run. A store without it runs sagas but refuses `runtime.schedule()`.
+   */
+  readonly schedules?: ScheduleStore;
   /** Releases connections. A store passed an external pool/connection leaves it open. */
   close(): Promise<void>;
 }
+
+import type { ScheduleStore } from './schedules.js';
+export type { MissedTickPolicy, ScheduleChange, ScheduleDefinition, ScheduleRecord, ScheduleStore } from './schedules.js';
 
 // The store's error classes live in ../errors.ts with every other orsa error; re-exported here for existing imports.
 export { StoreError, StaleRecordError, UnknownSagaError } from '../errors.js';

@@ -10,6 +10,7 @@ import { describeListing } from './conformance/listing.js';
 import { describeRecords } from './conformance/records.js';
 import { describeQueues } from './conformance/queues.js';
 import { describeWakes } from './conformance/wakes.js';
+import { describeSchedules } from './conformance/schedules.js';
 
 /** What {@link runStoreConformance} needs: a store, not yet initialized, and how to clean up after it. */
 export interface StoreUnderTest {
@@ -79,5 +80,6 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     describeQueues(store);
     describeBatch(store);
     describeWakes(store);
+    describeSchedules(store);
   });
 }

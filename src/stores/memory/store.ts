@@ -1,3 +1,4 @@
+import type { ScheduleStore } from '../schedules.js';
 import {
   claimOrder,
   compareIds,
@@ -16,6 +17,7 @@ import {
 import { MemoryQueues } from './queues.js';
 import { StoreNotReadyError } from '../errors.js';
 import { releasedDueAt, releasedWake, WakeFanout } from '../wakes.js';
+import { MemorySchedules } from './schedules.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { assembleSnapshot, journalRow, writeBytes, type JournalRow, type StoreStats } from '../journal.js';
 import {
@@ -74,6 +76,7 @@ export class MemoryStore implements SagaStore {
   readonly #queues = new MemoryQueues();
   #inboxSeq = 0;
   readonly #wakes = new WakeFanout();
+  readonly schedules: ScheduleStore = new MemorySchedules(() => this.#ready());
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {

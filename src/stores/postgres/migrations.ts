@@ -1,4 +1,4 @@
-import { JOURNAL_MIGRATION_NAME, QUEUES_MIGRATION_NAME, WAKE_MIGRATION_NAME, type Migration } from '../migrations.js';
+import { JOURNAL_MIGRATION_NAME, QUEUES_MIGRATION_NAME, SCHEDULES_MIGRATION_NAME, WAKE_MIGRATION_NAME, type Migration } from '../migrations.js';
 
 // The final statuses as they were when migration 7 was released: a released migration never changes.
 const FINAL_SQL = `'completed', 'compensated', 'cancelled'`;
@@ -97,6 +97,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         at bigint NOT NULL
       )`,
       `CREATE INDEX queue_starts_at ON {schema}.queue_starts (saga_name, at)`,
+    ],
+  },
+  {
+    version: 5,
+    name: SCHEDULES_MIGRATION_NAME,
+    up: [
+      `CREATE TABLE {schema}.schedules (
+        name text COLLATE "C" NOT NULL PRIMARY KEY,
+        saga_name text NOT NULL,
+        cron text NOT NULL,
+        timezone text NOT NULL,
+        input text NOT NULL,
+        missed text NOT NULL CHECK (missed IN ('skip', 'latest')),
+        last_tick_at bigint NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL
+      )`,
     ],
   },
   {

@@ -1,3 +1,4 @@
+import type { ScheduleStore } from '../schedules.js';
 import type pg from 'pg';
 import { decodeHistory, encodeHistory, listLimit, listStatuses, newStoredRecord, type HistoryRow } from '../encoding.js';
 import { requireDriver, type PostgresPool } from '../driver.js';
@@ -8,6 +9,7 @@ import { claimAll, claimJudged } from './claims.js';
 import { PostgresListener, wakeChannel } from './listener.js';
 import { toInboxEvent, toRecord, type InboxRow, type RecordRow } from './rows.js';
 import { initSchema } from './schema.js';
+import { PostgresSchedules } from './schedules.js';
 import { PostgresStatements, type Prepared } from './statements.js';
 import { PostgresQueues } from './queue.js';
 import { batchStatement, writeBatch, type BatchRow } from './batch.js';
@@ -79,6 +81,7 @@ export class PostgresStore implements SagaStore {
   readonly #listener: PostgresListener | null;
   #state: 'uninitialized' | 'open' | 'closed' = 'uninitialized';
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0, commits: 0 };
+  readonly schedules: ScheduleStore;
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {
@@ -102,6 +105,7 @@ export class PostgresStore implements SagaStore {
     }
     this.#schema = schema;
     this.#sql = new PostgresStatements(`"${schema}"`);
+    this.schedules = new PostgresSchedules(`"${schema}"`, (statement, values) => this.#query(statement, values));
     this.#ownsPool = !options.pool;
     this.#pool = (options.pool as pg.Pool | undefined) ?? new (requireDriver<typeof pg>('pg', 'PostgresStore').Pool)({ connectionString: options.connectionString });
     this.#queues = new PostgresQueues(this.#pool, schema);

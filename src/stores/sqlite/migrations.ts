@@ -1,4 +1,4 @@
-import { JOURNAL_MIGRATION_NAME, QUEUES_MIGRATION_NAME, type Migration } from '../migrations.js';
+import { JOURNAL_MIGRATION_NAME, QUEUES_MIGRATION_NAME, SCHEDULES_MIGRATION_NAME, type Migration } from '../migrations.js';
 
 /**
  * SQLite has no schemas, and its file may be an application's own database
@@ -95,6 +95,24 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       // Arrival numbers: one counter, bumped inside the insert's write transaction.
       `CREATE TABLE orsa_queue_seq (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)`,
       `INSERT INTO orsa_queue_seq (id, value) VALUES (1, 0)`,
+    ],
+  },
+  {
+    version: 5,
+    name: SCHEDULES_MIGRATION_NAME,
+    // Read by every worker at every poll and written once per tick: small, keyed by name, no other index.
+    up: [
+      `CREATE TABLE orsa_schedules (
+        name TEXT NOT NULL PRIMARY KEY,
+        saga_name TEXT NOT NULL,
+        cron TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        input TEXT NOT NULL,
+        missed TEXT NOT NULL CHECK (missed IN ('skip', 'latest')),
+        last_tick_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID`,
     ],
   },
 ];

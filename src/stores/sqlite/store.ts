@@ -1,3 +1,4 @@
+import type { ScheduleStore } from '../schedules.js';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -7,6 +8,7 @@ import { StoreConfigError, StoreNotReadyError } from '../errors.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
 import { writeBytes, type StoreStats } from '../journal.js';
 import { listVariant, prepareStatements, type SqliteStatements } from './statements.js';
+import { SqliteSchedules } from './schedules.js';
 import { assembled, migrate, transactions, type Transactions } from './transactions.js';
 import { prepareQueueStatements, queueTransactions, type QueueTransactions } from './queue.js';
 import {
@@ -79,6 +81,10 @@ export class SqliteStore implements SagaStore {
   #queues: QueueTransactions | undefined;
   #closed = false;
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0, commits: 0 };
+  readonly schedules: ScheduleStore = new SqliteSchedules(() => {
+    this.#s();
+    return this.#db!;
+  });
 
   /** What this store has written so far (not part of the SagaStore contract; benches read it). */
   stats(): StoreStats {
