@@ -47,6 +47,8 @@ export {
   UnknownStepError,
   GotoLimitError,
   WaitTimeoutError,
+  ChildSagaFailedError,
+  ParentRolledBackError,
   ExecutionStoppedError,
   SagaRollingBackError,
   CorruptRecordError,

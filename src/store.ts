@@ -21,6 +21,8 @@ export {
   type WriteFence,
   type ListFilter,
   type ClaimRequest,
+  type UpdateOptions,
+  type InboxNotice,
 } from './stores/types.js';
 export { StoreError, StaleRecordError, UnknownSagaError, StoreNotReadyError, StoreSchemaError, StoreConfigError, DriverMissingError } from './errors.js';
 export type { StoreUnderTest } from './testing/store-conformance.js';

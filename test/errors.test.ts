@@ -52,6 +52,8 @@ const samples = (m: typeof errors): errors.OrsaError[] => [
   new m.SagaModuleError('sagas.ts', 'cannot load the saga module sagas.ts; pass a built .js or .mjs module'),
   new m.InspectorMissingError(),
   new m.InspectorUnreachableError('ws://localhost:9', 'ECONNREFUSED'),
+  new m.ChildSagaFailedError('payment', 'order-1:payment#1', 'payment', 'compensated', { name: 'Error', message: 'card declined' }),
+  new m.ParentRolledBackError('order-1'),
 ];
 
 // Every code of the union; the compiler rejects this object when a code is added without a line here.
@@ -64,6 +66,7 @@ const everyCode: Record<errors.OrsaErrorCode, true> = {
   DRIVER_MISSING: true, UNKNOWN_EVENT: true, SAGA_ENDED: true, NOT_FAILED: true, INPUT_NOT_SERIALIZABLE: true, INVALID_SAGA_ID: true,
   INVALID_INBOX_KIND: true, LEASE_LOST: true, STORE_UNAVAILABLE: true, TRACING_UNAVAILABLE: true, EXPLORE_CONFIG: true,
   EXPLORE_STOPPED: true, BAD_EVENT: true, STORE_NOT_FOUND: true, SAGA_MODULE: true, INSPECTOR_MISSING: true, INSPECTOR_UNREACHABLE: true,
+  CHILD_FAILED: true, PARENT_ROLLED_BACK: true,
 };
 
 describe('errors', () => {

@@ -26,6 +26,7 @@ function exportsOf(): Record<keyof typeof entries, string[]> {
 }
 
 const errorClasses = [
+  'ChildSagaFailedError',
   'CorruptRecordError',
   'DriverMissingError',
   'ExecutionStoppedError',
@@ -38,6 +39,7 @@ const errorClasses = [
   'NonRetryableError',
   'NotReadyError',
   'OrsaError',
+  'ParentRolledBackError',
   'ResultNotSerializableError',
   'RuntimeConfigError',
   'SagaDefinitionError',
@@ -134,6 +136,7 @@ describe('public surface', () => {
         'FINAL_STATUSES',
         'HistoryEvent',
         'InboxEvent',
+        'InboxNotice',
         'ListFilter',
         'RecordPatch',
         'SAGA_STATUSES',
@@ -147,6 +150,7 @@ describe('public surface', () => {
         'StoreSchemaError',
         'StoreUnderTest',
         'UnknownSagaError',
+        'UpdateOptions',
         'WriteFence',
       ].sort(),
     );

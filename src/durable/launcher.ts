@@ -16,6 +16,8 @@ import type { RecordGate } from './claims.js';
 import { validateSnapshot } from './validate-snapshot.js';
 import type { SagaRegistry } from './registry.js';
 import { UNLOADED, type TransitionWriter } from './writer.js';
+import type { ChildHost } from '../kinds/child-effect.js';
+import type { ParentRef } from '../kinds/child.js';
 
 /** What the launcher needs of its runtime. */
 export interface LauncherDeps {
@@ -38,6 +40,8 @@ export interface LauncherDeps {
   running: () => boolean;
   /** Wakes the poller at this time (ms since epoch). */
   wakeAt: (dueAt: number | null) => void;
+  /** Where the child sagas of the sagas launched here run. */
+  children: ChildHost;
 }
 
 /**
@@ -86,6 +90,7 @@ export class Launcher {
     fence: { rowVersion: number; owner: string },
     committed: boolean,
     onInsert?: (inserted: boolean, record: SagaRecord) => void,
+    parent?: ParentRef,
   ): Live & { firstWrite: Promise<void> } {
     let firstWrite!: { resolve: () => void; reject: (e: unknown) => void };
     const first = new Promise<void>((resolve, reject) => (firstWrite = { resolve, reject }));
@@ -108,6 +113,8 @@ export class Launcher {
       ...(observer ? { observer: (o: SagaObservation) => observer({ ...o, sagaName: definition.name }) } : {}),
       ...(snapshot ? { snapshot: snapshot as never } : {}),
       ...(interceptors.length ? { interceptors } : {}),
+      children: this.deps.children,
+      ...(parent ? { parent } : {}),
       persist: async (t) => {
         try {
           await this.deps.writer.write(live, t, onInsert);

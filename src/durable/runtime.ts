@@ -21,6 +21,7 @@ import { Poller } from './poller.js';
 import { Launcher } from './launcher.js';
 import { renewLeases } from './lease-renewal.js';
 import { Repeater } from './repeater.js';
+import { DurableChildren } from './children.js';
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -94,7 +95,11 @@ export class Runtime {
       announcing: this.announcing,
       wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
       leaseLost: (live, refused) => this.leaseLost(live, refused),
+      notified: (ids) => {
+        for (const id of ids) void this.delivered(id).catch((error: unknown) => this.report(error));
+      },
     });
+    const children = new DurableChildren({ ...common, sagas: this.sagas, maxInputBytes: options.maxInputBytes, launcher: () => this.launcher, delivered: (id) => this.delivered(id) });
     this.launcher = new Launcher({
       ...common,
       options,
@@ -106,6 +111,7 @@ export class Runtime {
       interceptors: () => this.interceptors,
       running: () => this.running,
       wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
+      children,
     });
   }
 

@@ -7,6 +7,7 @@ import type { RuntimeHooks } from './runtime-options.js';
 import { consumed, type Live } from './live.js';
 import { historyFor } from './history-entries.js';
 import { hasEnded, outcomeOf } from './records.js';
+import { noticesFor } from './child-notices.js';
 
 /** Thrown into an execution that leaves memory (it ended, waits, or its id was taken): not a failure. */
 export const UNLOADED = new SagaUnloadedError();
@@ -28,6 +29,8 @@ export interface WriterDeps {
   leaseLost: (live: Live, refused: Transition) => void;
   /** Runs a hook; what it throws is reported, never passed on. */
   guard: (task: () => unknown) => Promise<void>;
+  /** A committed write stored commands for these sagas (child sagas): deliver them here, or have them claimed. */
+  notified: (sagaIds: readonly string[]) => void;
 }
 
 /**
@@ -65,6 +68,7 @@ export class TransitionWriter {
       leaseUntil: final || unload ? null : now + leaseMs,
     };
     const history = historyFor(t, live.definition, persisted.context, workerId, execution);
+    const notify = noticesFor(t, persisted.context, live.definition);
     let record: SagaRecord;
     if (t.event.type === 'orsa.start') {
       const result = await store.insert(
@@ -76,6 +80,7 @@ export class TransitionWriter {
           now,
           ...patch,
           journal: split.journal.entries,
+          ...(persisted.context.parent ? { parentId: persisted.context.parent.id } : {}),
         },
         history,
       );
@@ -87,7 +92,11 @@ export class TransitionWriter {
     } else {
       const seq = typeof t.event.seq === 'number' ? t.event.seq : undefined;
       try {
-        record = await store.update(t.sagaId, live.fence, { ...patch, journal: split.journal }, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
+        record = await store.update(t.sagaId, live.fence, { ...patch, journal: split.journal }, history, {
+          now,
+          ...(seq !== undefined ? { consumedInboxSeq: seq } : {}),
+          ...(notify.length > 0 ? { notify } : {}),
+        });
       } catch (error) {
         // The fence moved: another worker claimed the saga, so this one lost its lease during what it ran.
         if (error instanceof StaleRecordError) this.deps.leaseLost(live, t);
@@ -97,6 +106,7 @@ export class TransitionWriter {
     }
     split.written();
     live.fence.rowVersion = record.rowVersion;
+    if (notify.length > 0) this.deps.notified(notify.map((n) => n.sagaId));
     if (hasEnded(t.status)) this.deps.announcing.add(t.sagaId);
     const hooks = this.deps.hooks;
     // The hook sees the whole snapshot, as get() would return it (assembled only when someone listens).

@@ -56,7 +56,9 @@ export type OrsaErrorCode =
   | 'STORE_NOT_FOUND'
   | 'SAGA_MODULE'
   | 'INSPECTOR_MISSING'
-  | 'INSPECTOR_UNREACHABLE';
+  | 'INSPECTOR_UNREACHABLE'
+  | 'CHILD_FAILED'
+  | 'PARENT_ROLLED_BACK';
 
 /** A plain-JSON record of an error, as kept in snapshots and history (Error objects do not survive JSON). */
 export interface ErrorRecord {

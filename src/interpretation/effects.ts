@@ -5,6 +5,7 @@ import { dueAtOf, reportOf } from './observe.js';
 import { DEFAULT_MAX_LEASE_LOSSES, type SagaSnapshot } from './execution-options.js';
 import { StepRunner, type StepRunnerDeps } from './step-runner.js';
 import { CompensationRunner } from './compensation-runner.js';
+import { ChildRunner, type ChildHost } from '../kinds/child-effect.js';
 
 /**
  * The effects of one saga under way: the steps, compensation, readiness probe
@@ -27,13 +28,21 @@ export class Effects {
   readonly settled = new Set<string>();
   private readonly steps: StepRunner;
   private readonly compensations: CompensationRunner;
+  private readonly children: ChildRunner;
   private draining = false;
   private timer: { handle: unknown; at: number } | null = null;
 
-  constructor(private readonly deps: Omit<StepRunnerDeps, 'settled'>) {
+  constructor(private readonly deps: Omit<StepRunnerDeps, 'settled'> & { children: ChildHost }) {
     const withSettled = { ...deps, settled: this.settled };
     this.steps = new StepRunner(withSettled);
     this.compensations = new CompensationRunner(withSettled);
+    this.children = new ChildRunner({ definition: deps.definition, sagaId: deps.sagaId, clock: deps.clock, host: deps.children, enqueue: deps.enqueue });
+  }
+
+  /** The saga ended: a completed one releases its parked children; a failed one may be retried, its child compensations asked again. */
+  ended(context: SagaContext, status: string): void {
+    this.settled.clear();
+    this.children.ended(context, status);
   }
 
   /** The step executions under way here. */
@@ -67,6 +76,10 @@ export class Effects {
     const losses = context.leaseLosses;
     for (const step in context.active) {
       const entry = context.active[step]!;
+      if (this.children.owns(step)) {
+        this.children.ensure(step, entry, context, this.draining);
+        continue;
+      }
       const run = this.steps.running.get(step);
       if ((!run || run.exec !== entry.exec || run.attempt !== entry.attempt) && !this.settled.has(`${entry.exec}@${entry.attempt}`)) {
         const lost = losses && Object.hasOwn(losses, entry.exec) ? losses[entry.exec]! : 0;
@@ -77,7 +90,8 @@ export class Effects {
     const comp = snapshot.hasTag(TAGS.compensating) ? context.comp : null;
     if (comp) {
       const key = `undo:${comp.exec}@${comp.attempt}`;
-      if (this.compensations.running !== key && !this.settled.has(key)) this.compensations.run(context, key);
+      if (this.children.undoesChild(context)) this.children.compensate(context, key);
+      else if (this.compensations.running !== key && !this.settled.has(key)) this.compensations.run(context, key);
     }
     if (snapshot.hasTag(TAGS.readiness)) {
       this.compensations.runSideTask('readiness', () => this.deps.definition.checkReadiness(context.input, this.deps.sagaId), 'orsa.ready', 'orsa.notReady');

@@ -5,6 +5,7 @@ import { stepKind } from './step.js';
 import { parallelKind } from './parallel.js';
 import { waitKind } from './wait.js';
 import { sleepKind } from './sleep.js';
+import { childKind } from './child.js';
 
 /**
  * Every step kind orsa knows, one line each: adding a kind is one module
@@ -12,6 +13,8 @@ import { sleepKind } from './sleep.js';
  * `SagaBuilder` that records its node).
  */
 export const KINDS = [
+  // First: its states carry the step and waiting tags too, and the overview asks the kinds in this order.
+  childKind,
   stepKind,
   parallelKind,
   waitKind,

@@ -4,6 +4,7 @@ import { insertRecord, type StoreRef } from './conformance/fixtures.js';
 import { describeIds } from './conformance/ids.js';
 import { describeInbox } from './conformance/inbox.js';
 import { describeJournal } from './conformance/journal.js';
+import { describeChildren } from './conformance/children.js';
 import { describeLeases } from './conformance/leases.js';
 import { describeListing } from './conformance/listing.js';
 import { describeRecords } from './conformance/records.js';
@@ -73,5 +74,6 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     describeInbox(store);
     describeIds(store);
     describeJournal(store);
+    describeChildren(store);
   });
 }

@@ -27,6 +27,7 @@ import {
   type SagaRecord,
   type SagaStatus,
   type SagaStore,
+  type UpdateOptions,
   type WriteFence,
 } from '../types.js';
 
@@ -94,7 +95,7 @@ export class MemoryStore implements SagaStore {
     fence: WriteFence,
     patch: RecordPatch,
     history: readonly HistoryEvent[],
-    options: { now: number; consumedInboxSeq?: number },
+    options: UpdateOptions,
   ): Promise<SagaRecord> {
     this.#ready();
     const current = this.#records.get(id);
@@ -123,6 +124,9 @@ export class MemoryStore implements SagaStore {
     if (consumed !== undefined) {
       for (const entry of this.#inbox.get(id) ?? []) if (entry.event.seq <= consumed) entry.consumed = true;
     }
+    for (const notice of options.notify ?? []) {
+      if (this.#records.has(notice.sagaId)) this.#push(notice.sagaId, 'command', notice.name, notice.payload, options.now);
+    }
     return { ...next };
   }
 
@@ -136,8 +140,14 @@ export class MemoryStore implements SagaStore {
     this.#ready();
     const statuses = listStatuses(filter);
     const sagaName = filter?.sagaName;
+    const parentId = filter?.parentId;
     return [...this.#records.values()]
-      .filter((r) => (!statuses || statuses.includes(r.status)) && (sagaName === undefined || r.sagaName === sagaName))
+      .filter(
+        (r) =>
+          (!statuses || statuses.includes(r.status)) &&
+          (sagaName === undefined || r.sagaName === sagaName) &&
+          (parentId === undefined || r.parentId === parentId),
+      )
       .sort((a, b) => b.updatedAt - a.updatedAt || compareIds(a.id, b.id))
       .slice(0, listLimit(filter))
       .map((r) => this.#out(r));
@@ -201,11 +211,15 @@ export class MemoryStore implements SagaStore {
     assertSagaId(sagaId);
     assertInboxKind(kind);
     if (!this.#records.has(sagaId)) throw new UnknownSagaError(sagaId);
+    return { ...this.#push(sagaId, kind, name, payload, at) };
+  }
+
+  #push(sagaId: string, kind: InboxKind, name: string, payload: string, at: number): InboxEvent {
     const event: InboxEvent = { seq: ++this.#inboxSeq, sagaId, kind, name, payload, at };
     const events = this.#inbox.get(sagaId) ?? [];
     events.push({ event, consumed: false });
     this.#inbox.set(sagaId, events);
-    return { ...event };
+    return event;
   }
 
   async inbox(sagaId: string): Promise<InboxEvent[]> {

@@ -74,4 +74,13 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE {schema}.sagas ADD COLUMN journal_seq integer NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 6,
+    name: 'child sagas: parent_id',
+    // Nullable, no default: no table rewrite; the partial index holds only children.
+    up: [
+      `ALTER TABLE {schema}.sagas ADD COLUMN parent_id text COLLATE "C"`,
+      `CREATE INDEX sagas_parent ON {schema}.sagas (parent_id) WHERE parent_id IS NOT NULL`,
+    ],
+  },
 ];

@@ -29,6 +29,7 @@ import {
   type SagaRecord,
   type SagaStatus,
   type SagaStore,
+  type UpdateOptions,
   type WriteFence,
 } from '../types.js';
 
@@ -46,7 +47,8 @@ export interface PostgresStoreOptions {
 }
 
 /** A record as pg returns it: bigint columns arrive as strings. */
-type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' | 'createdAt' | 'updatedAt' | 'snapshot'> & {
+type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' | 'createdAt' | 'updatedAt' | 'snapshot' | 'parentId'> & {
+  parentId?: string | null;
   snapshot?: string;
   /** The journal as [field, key, value] rows, in write order; null when it has none. */
   journal?: JournalRow[] | null;
@@ -157,6 +159,7 @@ export class PostgresStore implements SagaStore {
       JSON.stringify(encoded),
       JSON.stringify(journal.map(journalRow)),
       journal.length,
+      record.parentId ?? null,
     ]);
     if (rows.length === 0) {
       // Another insert of this id committed first (ON CONFLICT waited for it), so it is visible now.
@@ -174,9 +177,10 @@ export class PostgresStore implements SagaStore {
     fence: WriteFence,
     patch: RecordPatch,
     history: readonly HistoryEvent[],
-    options: { now: number; consumedInboxSeq?: number },
+    options: UpdateOptions,
   ): Promise<SagaRecord> {
     const consume = options.consumedInboxSeq !== undefined;
+    const notify = options.notify ?? [];
     const encoded = history.map(encodeHistory);
     const entries = patch.journal?.entries ?? [];
     const values: unknown[] = [
@@ -196,7 +200,11 @@ export class PostgresStore implements SagaStore {
       !patch.journal || patch.journal.reset === true,
     ];
     if (consume) values.push(options.consumedInboxSeq);
-    const [row] = await this.#query<Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt'>>(this.#sql.update(consume), values);
+    if (notify.length > 0) values.push(JSON.stringify(notify.map((n) => [n.sagaId, n.name, n.payload])));
+    const [row] = await this.#query<Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt' | 'parentId'>>(
+      this.#sql.update(consume, notify.length > 0),
+      values,
+    );
     if (!row) throw new StaleRecordError(id);
     this.#count(patch.snapshot, patch.journal?.entries, encoded);
     return {
@@ -211,6 +219,7 @@ export class PostgresStore implements SagaStore {
       rowVersion: Number(row.rowVersion),
       createdAt: Number(row.createdAt),
       updatedAt: options.now,
+      ...(row.parentId ? { parentId: row.parentId } : {}),
     };
   }
 
@@ -222,10 +231,12 @@ export class PostgresStore implements SagaStore {
   async list(filter?: ListFilter): Promise<SagaRecord[]> {
     const statuses = listStatuses(filter);
     const sagaName = filter?.sagaName;
+    const parentId = filter?.parentId;
     const values: unknown[] = [listLimit(filter)];
     if (statuses) values.push(statuses);
     if (sagaName !== undefined) values.push(sagaName);
-    const rows = await this.#query<RecordRow>(this.#sql.list(statuses !== undefined, sagaName !== undefined), values);
+    if (parentId !== undefined) values.push(parentId);
+    const rows = await this.#query<RecordRow>(this.#sql.list(statuses !== undefined, sagaName !== undefined, parentId !== undefined), values);
     return rows.map((row) => toRecord(row));
   }
 
@@ -394,6 +405,8 @@ function toRecord(row: RecordRow, snapshot?: string): SagaRecord {
     rowVersion: Number(row.rowVersion),
     createdAt: Number(row.createdAt),
     updatedAt: Number(row.updatedAt),
+    // Absent, not null, on a saga started on its own (SagaRecord.parentId).
+    ...(row.parentId ? { parentId: row.parentId } : {}),
   };
 }
 
