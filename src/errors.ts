@@ -13,6 +13,7 @@
 export { OrsaError, isOrsaError, toErrorRecord, type OrsaErrorCode, type ErrorRecord } from './errors/base.js';
 export * from './errors/definition.js';
 export * from './errors/execution.js';
+export * from './errors/children.js';
 export * from './errors/runtime.js';
 export * from './errors/store.js';
 export * from './errors/cli.js';

@@ -50,6 +50,8 @@ export {
   GotoLimitError,
   WaitTimeoutError,
   MapItemFailedError,
+  ChildSagaFailedError,
+  ParentRolledBackError,
   ExecutionStoppedError,
   SagaRollingBackError,
   CorruptRecordError,

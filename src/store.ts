@@ -36,6 +36,8 @@ export {
   type ScheduleDefinition,
   type ScheduleChange,
   type MissedTickPolicy,
+  type UpdateOptions,
+  type InboxNotice,
 } from './stores/types.js';
 export { StoreError, StaleRecordError, UnknownSagaError, StoreNotReadyError, StoreSchemaError, StoreConfigError, DriverMissingError } from './errors.js';
 export type { StoreUnderTest } from './testing/store-conformance.js';

@@ -55,6 +55,8 @@ const samples = (m: typeof errors): errors.OrsaError[] => [
   new m.InspectorUnreachableError('ws://localhost:9', 'ECONNREFUSED'),
   new m.InvalidQueueOptionError('order', 'priority must be an integer'),
   new m.InvalidScheduleError('nightly', "timezone 'Mars/Olympus' is not an IANA time zone this runtime knows; write one such as 'UTC'"),
+  new m.ChildSagaFailedError('payment', 'order-1:payment#1', 'payment', 'compensated', { name: 'Error', message: 'card declined' }),
+  new m.ParentRolledBackError('order-1'),
 ];
 
 // Every code of the union; the compiler rejects this object when a code is added without a line here.
@@ -68,6 +70,7 @@ const everyCode: Record<errors.OrsaErrorCode, true> = {
   INVALID_INBOX_KIND: true, LEASE_LOST: true, STORE_UNAVAILABLE: true, TRACING_UNAVAILABLE: true, EXPLORE_CONFIG: true,
   EXPLORE_STOPPED: true, BAD_EVENT: true, STORE_NOT_FOUND: true, SAGA_MODULE: true, INSPECTOR_MISSING: true, INSPECTOR_UNREACHABLE: true,
   INVALID_QUEUE_OPTION: true, INVALID_SCHEDULE: true,
+  CHILD_FAILED: true, PARENT_ROLLED_BACK: true,
 };
 
 describe('errors', () => {

@@ -72,7 +72,7 @@ describe('step kinds: one module and one registry entry', () => {
   it('refuses a node whose kind is not registered, naming the registry', () => {
     const decl = declaration({ kind: 'mark', name: 'm', value: 1, position: 'mark "m"' });
     expect(() => compileSaga(decl, kinds)).toThrow(SagaDefinitionError);
-    expect(() => compileSaga(decl, kinds)).toThrow(/mark "m": no step kind "mark" is registered \(known: step, parallel, wait, sleep, map\); add its module to src\/kinds\/registry.ts/);
+    expect(() => compileSaga(decl, kinds)).toThrow(/mark "m": no step kind "mark" is registered \(known: child, step, parallel, wait, sleep, map\); add its module to src\/kinds\/registry.ts/);
   });
 
   it('refuses two kinds of one name, and an action name two kinds define', () => {

@@ -26,6 +26,7 @@ function exportsOf(): Record<keyof typeof entries, string[]> {
 }
 
 const errorClasses = [
+  'ChildSagaFailedError',
   'CorruptRecordError',
   'DriverMissingError',
   'ExecutionStoppedError',
@@ -41,6 +42,7 @@ const errorClasses = [
   'NonRetryableError',
   'NotReadyError',
   'OrsaError',
+  'ParentRolledBackError',
   'ResultNotSerializableError',
   'RuntimeConfigError',
   'SagaDefinitionError',
@@ -152,6 +154,7 @@ describe('public surface', () => {
         'HistoryEvent',
         'InboxEvent',
         'LimitData',
+        'InboxNotice',
         'ListFilter',
         'PromoteRequest',
         'PromoteResult',
@@ -177,6 +180,7 @@ describe('public surface', () => {
         'StoreWake',
         'StoreWakeError',
         'UnknownSagaError',
+        'UpdateOptions',
         'WriteFence',
       ].sort(),
     );

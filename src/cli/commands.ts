@@ -14,6 +14,8 @@ export interface Output {
 export interface CommandValues {
   status?: string | undefined;
   saga?: string | undefined;
+  /** `orsa list --parent ID`: only the child sagas of that saga. */
+  parent?: string | undefined;
   limit?: string | undefined;
   json?: boolean | undefined;
   full?: boolean | undefined;
@@ -43,15 +45,23 @@ export async function listText(store: SagaStore, values: CommandValues): Promise
   if (unknown?.length) return { code: 2, text: `orsa: unknown status ${clean(unknown.join(', '))}; use one of ${STATUSES.join(', ')}` };
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) return { code: 2, text: 'orsa: --limit takes a whole number >= 1' };
-  const records = await store.list({ ...(statuses ? { status: statuses } : {}), ...(values.saga ? { sagaName: values.saga } : {}), limit });
+  const records = await store.list({
+    ...(statuses ? { status: statuses } : {}),
+    ...(values.saga ? { sagaName: values.saga } : {}),
+    ...(values.parent ? { parentId: values.parent } : {}),
+    limit,
+  });
   if (values.json) {
     return { code: 0, text: cleanJson(records.map(({ snapshot, ...r }) => ({ ...r, state: snapshotOf({ snapshot })?.value ?? null }))) };
   }
   if (records.length === 0) return { code: 0, text: 'no sagas' };
-  const rows = [['ID', 'SAGA', 'VERSION', 'STATUS', 'STATE', 'DUE', 'UPDATED']];
+  // A PARENT column only when a child saga is listed: the table of sagas without children stays as it was.
+  const parents = records.some((r) => r.parentId !== undefined);
+  const rows = [['ID', 'SAGA', 'VERSION', 'STATUS', 'STATE', 'DUE', 'UPDATED', ...(parents ? ['PARENT'] : [])]];
   for (const r of records) {
     const snapshot = snapshotOf(r);
-    rows.push([r.id, r.sagaName, r.version, r.status, snapshot ? stateText(snapshot.value) : r.snapshot.startsWith(NOT_STARTED_PREFIX) ? '(not started)' : '(unreadable snapshot)', iso(r.dueAt), iso(r.updatedAt)]);
+    const row = [r.id, r.sagaName, r.version, r.status, snapshot ? stateText(snapshot.value) : r.snapshot.startsWith(NOT_STARTED_PREFIX) ? '(not started)' : '(unreadable snapshot)', iso(r.dueAt), iso(r.updatedAt)];
+    rows.push(parents ? [...row, r.parentId ?? '-'] : row);
   }
   return { code: 0, text: table(rows) };
 }
@@ -67,11 +77,12 @@ export async function listText(store: SagaStore, values: CommandValues): Promise
 export async function showText(store: SagaStore, id: string, values: CommandValues): Promise<{ code: number; text: string; status?: SagaStatus }> {
   const record = await store.get(id);
   if (!record) return { code: 1, text: unknownId(id) };
-  const [history, inbox] = await Promise.all([store.history(id), store.inbox(id)]);
+  const [history, inbox, children] = await Promise.all([store.history(id), store.inbox(id), store.list({ parentId: id, limit: 1_000 })]);
   const snapshot = snapshotOf(record);
   if (values.json) {
     const { snapshot: raw, ...rest } = record;
-    return { code: 0, status: record.status, text: cleanJson({ ...rest, snapshot: snapshot ?? raw, history, inbox }) };
+    const linked = children.map((c) => ({ id: c.id, sagaName: c.sagaName, status: c.status }));
+    return { code: 0, status: record.status, text: cleanJson({ ...rest, snapshot: snapshot ?? raw, history, inbox, children: linked }) };
   }
   const context = snapshot?.context;
   const lines = [
@@ -81,6 +92,7 @@ export async function showText(store: SagaStore, id: string, values: CommandValu
     `state     ${snapshot ? clean(stateText(snapshot.value)) : '(the stored snapshot cannot be read)'}`,
     `created   ${iso(record.createdAt)}   updated ${iso(record.updatedAt)}`,
     `due       ${iso(record.dueAt)}   owner ${clean(record.owner ?? '-')}${record.leaseUntil ? ` until ${iso(record.leaseUntil)}` : ''}`,
+    ...(record.parentId !== undefined ? [`parent    ${clean(record.parentId)}   (orsa show ${clean(record.parentId)})`] : []),
   ];
   if (context) {
     lines.push(`input     ${preview(context.input, RESULT_PREVIEW_CHARS, values.full)}`);
@@ -93,6 +105,11 @@ export async function showText(store: SagaStore, id: string, values: CommandValu
       lines.push('', `results${values.full ? '' : ` (cut to ${RESULT_PREVIEW_CHARS} characters; --full for all)`}`);
       for (const [step, value] of results) lines.push(`  ${clean(step)}  ${preview(value, RESULT_PREVIEW_CHARS, values.full)}`);
     }
+  }
+  if (children.length) {
+    lines.push('', 'children');
+    // Oldest first: the order the parent started them.
+    for (const c of [...children].sort((x, y) => x.createdAt - y.createdAt)) lines.push(`  ${clean(c.id)}  ${clean(c.sagaName)}  ${c.status}`);
   }
   if (inbox.length) {
     lines.push('', 'pending events');

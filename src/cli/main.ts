@@ -14,8 +14,8 @@ import { watch } from './watch.js';
 const USAGE = `usage: orsa <command> [options]
 
 commands:
-  list                 sagas, most recently updated first   [--status S[,S]] [--saga NAME] [--limit N] [--watch]
-  show <id>            one saga: state, input, results, pending events, timeline   [--full] [--watch]
+  list                 sagas, most recently updated first   [--status S[,S]] [--saga NAME] [--parent ID] [--limit N] [--watch]
+  show <id>            one saga: state, input, results, parent and children, pending events, timeline   [--full] [--watch]
   resume <id>          ask the workers to pick the saga up now (e.g. after fixing its cause)
   cancel <id>          cancel: abort the running step, compensate what completed
   retry <id>           retry the compensation of a saga that ended failed
@@ -62,6 +62,7 @@ export async function main(argv: string[], out: Output = { log: (s) => console.l
         schema: { type: 'string' },
         status: { type: 'string' },
         saga: { type: 'string' },
+        parent: { type: 'string' },
         limit: { type: 'string' },
         json: { type: 'boolean', default: false },
         full: { type: 'boolean', default: false },

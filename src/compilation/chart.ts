@@ -78,7 +78,8 @@ export interface Target {
   enter: string | null;
 }
 
-const isPlainStep = (name: string, steps: Record<string, CompiledStep>) => steps[name]?.kind === 'step' && steps[name]!.retry.maxAttempts === 1;
+const isPlainStep = (name: string, steps: Record<string, CompiledStep>) =>
+  (steps[name]?.kind === 'step' || steps[name]?.kind === 'child') && steps[name]!.retry.maxAttempts === 1;
 
 /** The transition target for entering the node named `name`. */
 export function targetOf(name: string, steps: Record<string, CompiledStep>): Target {

@@ -34,8 +34,8 @@ export interface SagaContext {
   visits: RecordLike<number>;
   /** Attempts made in the current visit of each step. */
   attempts: Record<string, number>;
-  /** Step executions the runtime must run now, by step. */
-  active: Record<string, { exec: string; attempt: number }>;
+  /** Step executions the runtime must run now, by step (`awaiting`: a child saga started for it runs on its own). */
+  active: Record<string, { exec: string; attempt: number; awaiting?: true }>;
   /** Due times (epoch ms) of retry waits, sleeps and event timeouts, by step (or `$compensation`). */
   timers: Record<string, number>;
   /** Completed compensable executions, in completion order. */
@@ -62,6 +62,10 @@ export interface SagaContext {
   items?: RecordLike<unknown>;
   /** Progress of the map the saga is in (kinds/map); absent when it is in none. */
   maps?: Record<string, MapProgress>;
+  /** The parent saga and step execution of a child saga; absent on a saga started on its own. */
+  parent?: ParentRef;
+  /** Set when a parked child rolls back because its parent asked it to. */
+  undoneByParent?: boolean;
 }
 
 /** What the machine receives as input. */
@@ -70,6 +74,14 @@ export interface SagaMachineInput {
   input: unknown;
   now: number;
   headers?: Record<string, string>;
+  parent?: ParentRef;
+}
+
+/** Where a child saga belongs: its parent, and the step execution that started it. */
+export interface ParentRef {
+  id: string;
+  step: string;
+  exec: string;
 }
 
 /** Events from the runtime. Every one carries `now` (epoch ms). */

@@ -19,6 +19,7 @@ import {
   type SagaMachineInput,
 } from './context.js';
 import type { KindRegistry } from '../kinds/kind.js';
+import { parkingActions, parkingGuards, withParking } from './parking.js';
 
 // The context and its helpers moved to context.ts; re-exported for existing imports.
 export type { LogEntry, SagaContext, SagaEvent, SagaMachineInput } from './context.js';
@@ -49,13 +50,14 @@ function waitedEvents(config: unknown, found = new Set<string>()): Set<string> {
 /** Builds the XState machine for a compiled config. */
 export function createSagaMachine(config: StateConfig, kinds: KindRegistry): AnyStateMachine {
   const waited = waitedEvents(config);
-  const { actions, guards } = withKinds(sagaActions(waited, kinds), sagaGuards, kinds);
+  const { actions, guards } = withKinds({ ...sagaActions(waited, kinds), ...parkingActions }, { ...sagaGuards, ...parkingGuards }, kinds);
   return setup({
     types: {} as { context: SagaContext; events: SagaEvent; input: SagaMachineInput },
     actions,
     guards,
   }).createMachine({
-    ...(config as object),
+    // Parking (a completed child waits for its parent's end) is added to the machine, not to the compiled config.
+    ...withParking(config),
     // Added here, not by the compiler: the compiled config (and so every saga's version hash) stays as it
     // was, so sagas stored before lease losses were counted keep resuming.
     on: { ...((config as { on?: object }).on ?? {}), 'orsa.leaseLost': { actions: 'countLeaseLoss' } },
@@ -77,6 +79,7 @@ export function createSagaMachine(config: StateConfig, kinds: KindRegistry): Any
       compensated: [],
       compError: null,
       ...(input.headers ? { headers: input.headers } : {}),
+      ...(input.parent ? { parent: input.parent } : {}),
     }),
   } as any) as unknown as AnyStateMachine;
 }

@@ -5,6 +5,7 @@ import { attachCompensation, declareStep } from '../kinds/step.js';
 import { branchScope, declareParallel } from '../kinds/parallel.js';
 import { declareWait } from '../kinds/wait.js';
 import { declareSleep } from '../kinds/sleep.js';
+import { declareChild } from '../kinds/child.js';
 import type { AnyFn, CatchHandler, CompensationContext, Declaration, Node, ReadinessProbe, StepContext, StepOptions } from './types.js';
 import type { RetryPolicy } from './policy.js';
 import { declareMap, type MapBranch, type MapOptions } from '../kinds/map/declare.js';
@@ -171,6 +172,30 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
     options?: MapOptions,
   ): SagaBuilder<I, Simplify<R & { [K in N]: B[] }>, never, Simplify<A & { [K in N]: B[] }>> {
     this.nodes.push(declareMap(this.decl, this.scope, name, items as AnyFn, branch as AnyFn, options));
+    return this as never;
+  }
+
+  /**
+   * Runs another saga as a child: a saga instance of its own (own record,
+   * lease and history, linked to this one by `parentId`), started with the
+   * input `input` makes. The parent waits durably for it; the child's results
+   * become `results[name]`, typed. When the child ends without completing,
+   * this step fails and the parent rolls back; when the parent rolls back
+   * past a completed child, the child's completed steps are compensated and
+   * it ends `compensated`. Its id is `${parentId}:${name}#${visit}`.
+   *
+   * @example
+   * ```ts
+   * .child('payment', paymentSaga, ({ input, results }) => ({ orderId: input.orderId, amount: results.quote.total }))
+   * .step('ship', ({ results }) => ship(results.payment.charge.receipt))
+   * ```
+   */
+  child<N extends string, CI, CR>(
+    name: Fresh<N, R>,
+    child: SagaDefinition<CI, CR>,
+    input: (ctx: { input: I; results: Readonly<R> }) => CI,
+  ): SagaBuilder<I, Simplify<R & { [K in N]: CR }>, never, Simplify<A & { [K in N]: CR }>> {
+    this.nodes.push(declareChild(name, child, input as AnyFn, this.scope));
     return this as never;
   }
 

@@ -138,6 +138,7 @@ export type { StepNode } from '../kinds/step.js';
 export type { ParallelNode } from '../kinds/parallel.js';
 export type { WaitNode } from '../kinds/wait.js';
 export type { SleepNode } from '../kinds/sleep.js';
+export type { ChildNode } from '../kinds/child.js';
 export type { Node } from '../kinds/registry.js';
 import type { Node } from '../kinds/registry.js';
 

@@ -116,6 +116,12 @@ export function toMermaid(definition: Pick<SagaDefinition<any, any>, 'config'>, 
     out.push('  classDef pivot stroke-width:3px,font-weight:bold', `  class ${pivots.map((p) => p.id).join(',')} pivot`);
     for (const p of pivots) out.push(`  note left of ${p.id} : pivot, the point of no return (only forward from here)`);
   }
+  // A child step runs a saga of its own: the note names it.
+  for (const c of root.children) {
+    const child = (c.config.meta as { child?: unknown } | undefined)?.child;
+    if (typeof child === 'string') out.push(`  note right of ${c.id} : child saga ${child.replace(/[:;]/g, ' ')}`);
+  }
+
   return `${out.join('\n')}\n`;
 }
 

@@ -1,5 +1,6 @@
 import type { SagaEvent } from '../compilation/machine.js';
 import type { InboxEvent } from '../stores/types.js';
+import { childOutcomeEvent } from '../kinds/child.js';
 
 /**
  * The command channel: what a stored inbox row of kind `'command'` means to
@@ -14,10 +15,15 @@ const COMMANDS = new Map<string, string>([
   ['resume', 'orsa.nudge'],
   // Stored by a worker that lost its lease while steps ran; the payload names the executions ({ execs }).
   ['leaseLost', 'orsa.leaseLost'],
+  // Child sagas (src/kinds/child.ts): a parent asks a parked child to roll back, or to complete;
+  // a child's write tells its parent that it parked or ended (the payload is a ChildEnded).
+  ['compensate', 'orsa.compensateChild'],
+  ['release', 'orsa.release'],
+  ['childEnded', 'childEnded'],
 ]);
 
 /** The command names a runtime stores (`SagaStore.sendEvent(id, name, payload, at, 'command')`). */
-export type CommandName = 'cancel' | 'retryCompensation' | 'resume' | 'leaseLost';
+export type CommandName = 'cancel' | 'retryCompensation' | 'resume' | 'leaseLost' | 'compensate' | 'release' | 'childEnded';
 
 /**
  * Turns a stored inbox row into the chart event it stands for. A row that
@@ -36,6 +42,10 @@ export function toChartEvent(row: InboxEvent, waitedFor: readonly string[], now:
   if (row.kind === 'command') {
     const type = COMMANDS.get(row.name);
     if (type === undefined) return ignored;
+    if (type === 'childEnded') {
+      const event = childOutcomeEvent(parse(row.payload), now);
+      return event ? { ...event, seq } : ignored;
+    }
     if (type !== 'orsa.leaseLost') return { type, seq, now };
     const payload = parse(row.payload) as { execs?: unknown } | undefined;
     return { type, execs: Array.isArray(payload?.execs) ? payload.execs : [], seq, now };

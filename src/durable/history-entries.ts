@@ -5,6 +5,9 @@ import type { SagaContext } from '../compilation/machine.js';
 import type { HistoryEvent } from '../stores/types.js';
 import type { Transition } from '../interpretation/execution.js';
 import { toHistory } from './records.js';
+import { childIdOf } from '../kinds/child.js';
+
+const CHILD_STARTED = 'orsa.childStarted.';
 
 /**
  * The history entries one durable write appends: the interpreter's
@@ -33,7 +36,12 @@ export function historyFor(t: Transition, definition: SagaDefinition<any, any>, 
     const dueAt = context.timers[step];
     if (dueAt !== undefined && dueAt === at + ms && t.event.type !== 'orsa.resume') history.push({ at, type: 'sleep.started', step, attempt: null, data: { dueAt } });
   }
-  if (t.event.type === 'orsa.start') history.unshift({ at, type: 'saga.started', step: null, attempt: null, data: { worker: workerId } });
+  // A child step's child saga is stored: the parent's timeline names it (the child's names its parent).
+  if (t.event.type.startsWith(CHILD_STARTED) && typeof t.event.exec === 'string') {
+    history.push({ at, type: 'child.started', step: t.event.type.slice(CHILD_STARTED.length), attempt: null, data: { childId: childIdOf(context.sagaId, t.event.exec) } });
+  }
+  if (t.enteredParking) history.push({ at, type: 'saga.parked', step: null, attempt: null, data: { parentId: context.parent?.id ?? null } });
+  if (t.event.type === 'orsa.start') history.unshift({ at, type: 'saga.started', step: null, attempt: null, data: { worker: workerId, ...(context.parent ? { parentId: context.parent.id } : {}) } });
   else if (firstWrite) history.unshift({ at, type: 'saga.resumed', step: null, attempt: null, data: { worker: workerId } });
   return history;
 }

@@ -90,7 +90,7 @@ export class Inbox {
   }
 
   /** After a send: delivers it at once when this worker runs the saga, else asks the poller to claim it. */
-  private async delivered(id: string): Promise<void> {
+  async delivered(id: string): Promise<void> {
     const live = this.deps.live.get(id);
     // Everything still pending, in order: events stored by other processes before this one come first.
     if (live) deliver(live, await this.deps.store.inbox(id), this.deps.clock.now());

@@ -17,6 +17,8 @@ import { validateSnapshot } from './validate-snapshot.js';
 import { notStarted } from './queued.js';
 import type { SagaRegistry } from './registry.js';
 import { UNLOADED, type TransitionWriter } from './writer.js';
+import type { ChildHost } from '../kinds/child-effect.js';
+import type { ParentRef } from '../kinds/child.js';
 
 /** What the launcher needs of its runtime. */
 export interface LauncherDeps {
@@ -39,6 +41,8 @@ export interface LauncherDeps {
   running: () => boolean;
   /** Wakes the poller at this time (ms since epoch). */
   wakeAt: (dueAt: number | null) => void;
+  /** Where the child sagas of the sagas launched here run. */
+  children: ChildHost;
 }
 
 /**
@@ -117,6 +121,7 @@ export class Launcher {
     committed: boolean,
     onInsert?: (inserted: boolean, record: SagaRecord) => void,
     dequeued = false,
+    parent?: ParentRef,
   ): Live & { firstWrite: Promise<void> } {
     let firstWrite!: { resolve: () => void; reject: (e: unknown) => void };
     const first = new Promise<void>((resolve, reject) => (firstWrite = { resolve, reject }));
@@ -139,6 +144,8 @@ export class Launcher {
       ...(observer ? { observer: (o: SagaObservation) => observer({ ...o, sagaName: definition.name }) } : {}),
       ...(snapshot ? { snapshot: snapshot as never } : {}),
       ...(interceptors.length ? { interceptors } : {}),
+      children: this.deps.children,
+      ...(parent ? { parent } : {}),
       persist: async (t) => {
         try {
           await this.deps.writer.write(live, t, onInsert);

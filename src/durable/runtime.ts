@@ -26,6 +26,7 @@ import { subscribeWakeups } from './wakeups.js';
 import { Scheduler } from './scheduler.js';
 import type { ScheduleInfo, ScheduleOptions } from './schedule-types.js';
 import type { ScheduleChange } from '../stores/schedules.js';
+import { DurableChildren } from './children.js';
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -129,7 +130,11 @@ export class Runtime {
       leaseLost: (live, refused) => this.leaseLost(live, refused),
       // A slot freed here: the next queued saga starts now, not at the next poll.
       slotFreed: (name) => void (this.queues.limited(name) && this.queues.promote(name).catch((e: unknown) => this.report(e))),
+      notified: (ids) => {
+        for (const id of ids) void this.inbox.delivered(id).catch((error: unknown) => this.report(error));
+      },
     }));
+    const children = new DurableChildren({ ...common, sagas: this.sagas, maxInputBytes: options.maxInputBytes, launcher: () => this.launcher, delivered: (id) => this.inbox.delivered(id) });
     this.launcher = new Launcher({
       ...common,
       options,
@@ -141,6 +146,7 @@ export class Runtime {
       interceptors: () => this.interceptors,
       running: () => this.running,
       wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
+      children,
     });
     this.queues = new QueueKeeper({
       ...common,

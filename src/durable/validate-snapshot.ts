@@ -191,7 +191,7 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
   const steps = definition.compiled.steps;
   // Every named node: steps, waits, sleeps, and parallel groups (they count visits too).
   const names = new Set([...Object.keys(steps), ...chartSteps(definition)]);
-  const runnable = new Set(Object.keys(steps).filter((name) => steps[name]!.kind === 'step'));
+  const runnable = new Set(Object.keys(steps).filter((name) => steps[name]!.kind === 'step' || steps[name]!.kind === 'child'));
   const compensable = new Set([...runnable].filter((name) => steps[name]!.compensateRetry !== null));
 
   // A map's items run in slots `map[index]` of active and timers: the map's own check vouches for those.
@@ -209,6 +209,7 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
     if (visitOf(entry.exec as string) !== ((context.visits as Record<string, number>)[step] ?? 0)) {
       fail(`context.active.${step}.exec is not the step's current visit`);
     }
+    if (entry.awaiting !== undefined && (entry.awaiting !== true || steps[step]!.kind !== 'child')) fail(`context.active.${step}.awaiting is set on a step that is not a child`);
     if (!isCount(entry.attempt) || entry.attempt < 1 || entry.attempt > steps[step]!.retry.maxAttempts) {
       fail(`context.active.${step}.attempt is not an attempt the step's retry policy allows`);
     }
@@ -247,6 +248,10 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
     checkError(context.failure.error, 'context.failure.error');
   }
   if (context.compError !== null) checkError(context.compError, 'context.compError');
+  const parent = context.parent;
+  if (parent !== undefined && (!isObject(parent) || typeof parent.id !== 'string' || typeof parent.step !== 'string' || typeof parent.exec !== 'string')) {
+    fail('context.parent is not a parent reference');
+  }
   const comp = context.comp;
   if (comp !== null) {
     if (!isObject(comp) || typeof comp.exec !== 'string' || !logged.has(comp.exec)) fail('context.comp is not an execution of the log');

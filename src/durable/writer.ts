@@ -8,6 +8,7 @@ import { consumed, type Live } from './live.js';
 import { historyFor } from './history-entries.js';
 import { hasEnded, outcomeOf } from './records.js';
 import { isTransientError } from './transient.js';
+import { noticesFor } from './child-notices.js';
 
 /** Thrown into an execution that leaves memory (it ended, waits, or its id was taken): not a failure. */
 export const UNLOADED = new SagaUnloadedError();
@@ -31,6 +32,8 @@ export interface WriterDeps {
   slotFreed: (sagaName: string) => void;
   /** Runs a hook; what it throws is reported, never passed on. */
   guard: (task: () => unknown) => Promise<void>;
+  /** A committed write stored commands for these sagas (child sagas): deliver them here, or have them claimed. */
+  notified: (sagaIds: readonly string[]) => void;
 }
 
 /**
@@ -78,6 +81,7 @@ export class TransitionWriter {
       leaseUntil: final || unload ? null : now + leaseMs,
     };
     const history = historyFor(t, live.definition, persisted.context, workerId, execution);
+    const notify = noticesFor(t, persisted.context, live.definition);
     let record: SagaRecord;
     if (t.event.type === 'orsa.start' && !live.dequeued) {
       const result = await this.commits.insert(
@@ -89,6 +93,7 @@ export class TransitionWriter {
           now,
           ...patch,
           journal: split.journal.entries,
+          ...(persisted.context.parent ? { parentId: persisted.context.parent.id } : {}),
         },
         history,
       );
@@ -101,7 +106,11 @@ export class TransitionWriter {
       const seq = typeof t.event.seq === 'number' ? t.event.seq : undefined;
       try {
         live.writing = t;
-        record = await this.commits.update(t.sagaId, live.fence, { ...patch, journal: split.journal }, history, { now, ...(seq !== undefined ? { consumedInboxSeq: seq } : {}) });
+        record = await this.commits.update(t.sagaId, live.fence, { ...patch, journal: split.journal }, history, {
+          now,
+          ...(seq !== undefined ? { consumedInboxSeq: seq } : {}),
+          ...(notify.length > 0 ? { notify } : {}),
+        });
       } catch (error) {
         // The fence moved: another worker claimed the saga, so this one lost its lease during what it ran.
         if (error instanceof StaleRecordError) this.deps.leaseLost(live, t);
@@ -113,6 +122,7 @@ export class TransitionWriter {
     }
     split.written();
     live.fence.rowVersion = record.rowVersion;
+    if (notify.length > 0) this.deps.notified(notify.map((n) => n.sagaId));
     if (hasEnded(t.status)) this.deps.announcing.add(t.sagaId);
     const hooks = this.deps.hooks;
     // The hook sees the whole snapshot, as get() would return it (assembled only when someone listens).
@@ -180,13 +190,15 @@ export class GroupCommit {
   ) {}
 
   async insert(...[record, history]: Parameters<SagaStore['insert']>): Promise<{ inserted: boolean; record: SagaRecord }> {
-    if (!this.store.writeBatch) return this.store.insert(record, history);
+    // A child's or a queued saga's insert goes alone: the batch statement carries no parent or queue columns.
+    if (!this.store.writeBatch || record.parentId !== undefined || record.queue !== undefined) return this.store.insert(record, history);
     const outcome = await this.#submit({ kind: 'insert', record, history });
     return { inserted: outcome.inserted !== false, record: outcome.record };
   }
 
   async update(...[id, fence, patch, history, options]: Parameters<SagaStore['update']>): Promise<SagaRecord> {
-    if (!this.store.writeBatch) return this.store.update(id, fence, patch, history, options);
+    // A write that stores notices in other sagas' inboxes goes alone: a batch statement carries no notices.
+    if (!this.store.writeBatch || (options?.notify?.length ?? 0) > 0) return this.store.update(id, fence, patch, history, options);
     // The fence is read now, not when the batch goes out: it is what this write believes it holds.
     return (await this.#submit({ kind: 'update', id, fence: { ...fence }, patch, history, options })).record;
   }

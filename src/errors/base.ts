@@ -59,8 +59,9 @@ export type OrsaErrorCode =
   | 'INSPECTOR_MISSING'
   | 'INSPECTOR_UNREACHABLE'
   | 'INVALID_QUEUE_OPTION'
-
-  | 'INVALID_SCHEDULE';
+  | 'INVALID_SCHEDULE'
+  | 'CHILD_FAILED'
+  | 'PARENT_ROLLED_BACK';
 
 /** A plain-JSON record of an error, as kept in snapshots and history (Error objects do not survive JSON). */
 export interface ErrorRecord {

@@ -24,6 +24,8 @@ export function writeTransition(
     previous: ExecutionStatus | null;
     after: SagaSnapshot;
     observations: SagaObservation[];
+    /** The transition parks a child saga (see compilation/parking.ts). */
+    enteredParking: boolean;
   },
   then: {
     hooks: Interception | undefined;
@@ -41,6 +43,7 @@ export function writeTransition(
     event: change.event,
     status: change.status,
     previous: change.previous,
+    enteredParking: change.enteredParking,
     dueAt: dueAtOf(after.context),
     persisted: () => persistedOf(after),
     observations: change.observations,

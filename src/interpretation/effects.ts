@@ -6,6 +6,7 @@ import { DEFAULT_MAX_LEASE_LOSSES, type SagaSnapshot } from './execution-options
 import { StepRunner, type StepRunnerDeps } from './step-runner.js';
 import { CompensationRunner } from './compensation-runner.js';
 import { MapItemsTasks, wantedItemTasks } from './map-items.js';
+import { ChildRunner, type ChildHost } from '../kinds/child-effect.js';
 
 /**
  * The effects of one saga under way: the steps, compensation, readiness probe
@@ -29,13 +30,21 @@ export class Effects {
   private readonly steps: StepRunner;
   private readonly compensations: CompensationRunner;
   private readonly mapItems = new MapItemsTasks();
+  private readonly children: ChildRunner;
   private draining = false;
   private timer: { handle: unknown; at: number } | null = null;
 
-  constructor(private readonly deps: Omit<StepRunnerDeps, 'settled'>) {
+  constructor(private readonly deps: Omit<StepRunnerDeps, 'settled'> & { children: ChildHost }) {
     const withSettled = { ...deps, settled: this.settled };
     this.steps = new StepRunner(withSettled);
     this.compensations = new CompensationRunner(withSettled);
+    this.children = new ChildRunner({ definition: deps.definition, sagaId: deps.sagaId, clock: deps.clock, host: deps.children, enqueue: deps.enqueue });
+  }
+
+  /** The saga ended: a completed one releases its parked children; a failed one may be retried, its child compensations asked again. */
+  ended(context: SagaContext, status: string): void {
+    this.settled.clear();
+    this.children.ended(context, status);
   }
 
   /** The step executions under way here. */
@@ -69,6 +78,10 @@ export class Effects {
     const losses = context.leaseLosses;
     for (const step in context.active) {
       const entry = context.active[step]!;
+      if (this.children.owns(step)) {
+        this.children.ensure(step, entry, context, this.draining);
+        continue;
+      }
       const run = this.steps.running.get(step);
       if ((!run || run.exec !== entry.exec || run.attempt !== entry.attempt) && !this.settled.has(`${entry.exec}@${entry.attempt}`)) {
         const lost = losses && Object.hasOwn(losses, entry.exec) ? losses[entry.exec]! : 0;
@@ -79,7 +92,8 @@ export class Effects {
     const comp = snapshot.hasTag(TAGS.compensating) ? context.comp : null;
     if (comp) {
       const key = `undo:${comp.exec}@${comp.attempt}`;
-      if (this.compensations.running !== key && !this.settled.has(key)) this.compensations.run(context, key);
+      if (this.children.undoesChild(context)) this.children.compensate(context, key);
+      else if (this.compensations.running !== key && !this.settled.has(key)) this.compensations.run(context, key);
     }
     if (snapshot.hasTag(TAGS.readiness)) {
       this.compensations.runSideTask('readiness', () => this.deps.definition.checkReadiness(context.input, this.deps.sagaId), 'orsa.ready', 'orsa.notReady');

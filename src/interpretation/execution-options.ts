@@ -3,6 +3,8 @@ import type { SagaContext, SagaEvent } from '../compilation/machine.js';
 import type { Clock } from './clock.js';
 import type { ExecutionStatus, SagaObservation } from './observe.js';
 import type { SagaInterceptor } from '../observe/interceptors.js';
+import type { ChildHost } from '../kinds/child-effect.js';
+import type { ParentRef } from '../kinds/child.js';
 
 /** What the interpreter hands to a persister before it lets a transition's effects start. */
 export interface Transition {
@@ -11,6 +13,8 @@ export interface Transition {
   status: ExecutionStatus;
   /** The status before this transition (null for the first one of this execution). */
   previous: ExecutionStatus | null;
+  /** This transition parked a child saga (its steps completed; it waits for its parent's end). */
+  enteredParking?: boolean;
   dueAt: number | null;
   /** Returns the persisted snapshot (computed on demand: in-memory runs never pay for it). */
   persisted: () => Snapshot<unknown>;
@@ -41,6 +45,10 @@ export interface ExecutionOptions {
   snapshot?: Snapshot<unknown>;
   /** @internal Called for every transition before its effects start; a rejection stops the execution. */
   persist?: (transition: Transition) => Promise<void> | void;
+  /** @internal Where child sagas run (default: in this process, beside this execution). */
+  children?: ChildHost;
+  /** @internal The parent of a child saga. */
+  parent?: ParentRef;
   /** Wrap the saga run, each step attempt and each compensation attempt (tracing, logging, metrics). First is outermost. Default: none. */
   interceptors?: readonly SagaInterceptor[];
 }

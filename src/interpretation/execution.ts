@@ -9,6 +9,8 @@ import { activeInterceptors, Interception } from '../observe/interceptors.js';
 import type { ExecutionOptions, SagaSnapshot } from './execution-options.js';
 import { writeTransition } from './commit.js';
 import { Effects } from './effects.js';
+import { MemoryChildHost } from '../kinds/child-effect.js';
+import { PARKED_TAG } from '../compilation/parking.js';
 
 export type { ExecutionOptions, Transition } from './execution-options.js';
 export { DEFAULT_MAX_LEASE_LOSSES } from './execution-options.js';
@@ -63,6 +65,13 @@ export class Execution<R = unknown> {
       options,
       hooks: () => this.hooks,
       enqueue: (event: SagaEvent) => this.enqueue(event),
+      // In memory, children run here as executions of their own, with this one's clock, randomness and limits.
+      children:
+        options.children ??
+        new MemoryChildHost((child, childInput, own) => {
+          const { sagaId: _id, snapshot: _s, persist: _p, committed: _c, observer: _o, ...inherited } = options;
+          return new Execution(child, childInput, { ...inherited, ...own });
+        }, this.clock),
     });
   }
 
@@ -91,7 +100,13 @@ export class Execution<R = unknown> {
       id: this.sagaId,
       systemId: this.sagaId,
       // Headers are stored once, with the saga: a resume keeps the ones of its first run.
-      input: { sagaId: this.sagaId, input: this.input, now: this.clock.now(), ...(headers && Object.keys(headers).length > 0 ? { headers } : {}) },
+      input: {
+        sagaId: this.sagaId,
+        input: this.input,
+        now: this.clock.now(),
+        ...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
+        ...(this.options.parent ? { parent: this.options.parent } : {}),
+      },
       ...(snapshot ? { snapshot } : {}),
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
@@ -243,7 +258,7 @@ export class Execution<R = unknown> {
       this.effects(after);
       return true;
     }
-    writeTransition(persist, { sagaId: this.sagaId, event, status, previous, after, observations }, {
+    writeTransition(persist, { sagaId: this.sagaId, event, status, previous, after, observations, enteredParking: before !== undefined && after.hasTag(PARKED_TAG) && !before.hasTag(PARKED_TAG) }, {
       hooks: this.hooks,
       stopped: () => this.stopped,
       written: (transition) => {
@@ -278,10 +293,13 @@ export class Execution<R = unknown> {
   private effects(snapshot: SagaSnapshot): void {
     const context = snapshot.context;
     const status = this.status!;
-    if (status === 'completed') return this.finish(() => this.resolve(toPlain(context.results) as R));
+    if (status === 'completed') {
+      this.work.ended(context, status);
+      return this.finish(() => this.resolve(toPlain(context.results) as R));
+    }
     if (status === 'compensated' || status === 'cancelled' || status === 'failed') {
       // A failed saga may be retried: its compensation then starts afresh, as attempt 1.
-      this.work.settled.clear();
+      this.work.ended(context, status);
       const error = new SagaFailedError(this.sagaId, status, context.failure?.step ?? null, context.failure?.error, reportOf(context));
       return this.finish(() => this.reject(error), status === 'failed');
     }

@@ -34,8 +34,14 @@ export function statusOf(snapshot: { hasTag(tag: string): boolean; context: Saga
   if (snapshot.hasTag(TAGS.cancelled)) return 'cancelled';
   if (snapshot.hasTag(TAGS.failed)) return 'failed';
   if (snapshot.context.rollingBack) return 'compensating';
-  if (Object.keys(snapshot.context.active).length === 0 && (snapshot.hasTag(TAGS.waiting) || snapshot.hasTag(TAGS.event))) return 'waiting';
+  // Waiting when nothing runs here: a child step whose child saga was started runs elsewhere (`awaiting`).
+  if ((snapshot.hasTag(TAGS.waiting) || snapshot.hasTag(TAGS.event)) && allAwaiting(snapshot.context.active)) return 'waiting';
   return 'running';
+}
+
+function allAwaiting(active: SagaContext['active']): boolean {
+  for (const step in active) if (active[step]!.awaiting !== true) return false;
+  return true;
 }
 
 /** Earliest due timer, or null. */

@@ -6,6 +6,7 @@ import { parallelKind } from './parallel.js';
 import { waitKind } from './wait.js';
 import { sleepKind } from './sleep.js';
 import { mapKind } from './map/kind.js';
+import { childKind } from './child.js';
 
 /**
  * Every step kind orsa knows, one line each: adding a kind is one module
@@ -13,6 +14,8 @@ import { mapKind } from './map/kind.js';
  * `SagaBuilder` that records its node).
  */
 export const KINDS = [
+  // First: its states carry the step and waiting tags too, and the overview asks the kinds in this order.
+  childKind,
   stepKind,
   parallelKind,
   waitKind,

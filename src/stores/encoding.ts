@@ -131,5 +131,6 @@ export function newStoredRecord(record: Omit<SagaRecord, 'rowVersion' | 'created
     rowVersion: 1,
     createdAt: record.now,
     updatedAt: record.now,
+    ...(record.parentId ? { parentId: record.parentId } : {}),
   };
 }

@@ -61,6 +61,11 @@ export interface SagaRecord {
   rowVersion: number;
   createdAt: number;
   updatedAt: number;
+  /**
+   * The saga that started this one as a child step (`.child()`); absent on a
+   * saga started on its own. Written once, at insert (migration 6).
+   */
+  parentId?: string;
 }
 
 /** One entry of a saga's history: a timeline for the CLI, audits and tests. */
@@ -201,16 +206,39 @@ export interface PromoteResult {
   nextAt: number | null;
 }
 
+/**
+ * A command a write stores in another saga's inbox, in the same commit (a
+ * child's end for its parent, a parent's end for its parked children). A
+ * notice for an id the store does not hold is dropped.
+ */
+export interface InboxNotice {
+  sagaId: string;
+  /** The command's name (kind `'command'`). */
+  name: string;
+  /** JSON text. */
+  payload: string;
+}
+
 /** What a writer believes it holds; a write whose belief is stale fails with {@link StaleRecordError}. */
 export interface WriteFence {
   rowVersion: number;
   owner: string;
 }
 
+/** Options of {@link SagaStore.update}. */
+export interface UpdateOptions {
+  now: number;
+  consumedInboxSeq?: number;
+  /** Commands stored in other sagas' inboxes by the same commit. */
+  notify?: readonly InboxNotice[];
+}
+
 /** Selects records for {@link SagaStore.list}. */
 export interface ListFilter {
   status?: SagaStatus | readonly SagaStatus[];
   sagaName?: string;
+  /** Only the children of this saga (records whose `parentId` is it). */
+  parentId?: string;
   /** Default 100. */
   limit?: number;
 }
@@ -321,7 +349,8 @@ export interface SagaStore {
    * Writes the patch, its journal entries and history, in one commit, only if the record's
    * rowVersion and owner still match the fence; the rowVersion is incremented.
    * Inbox events with seq <= `consumedInboxSeq` are marked consumed in the same
-   * commit. Throws {@link StaleRecordError} (and writes nothing) when the fence
+   * commit, and each of `notify` is stored as a command in its saga's inbox
+   * (skipped when that saga does not exist), in the same commit too. Throws {@link StaleRecordError} (and writes nothing) when the fence
    * does not match. The returned record's snapshot is the patch's as written
    * (the control state when the patch has a journal); `get`, `list` and
    * `claim` return snapshots assembled with the journal.
@@ -331,7 +360,7 @@ export interface SagaStore {
     fence: WriteFence,
     patch: RecordPatch,
     history: readonly HistoryEvent[],
-    options: { now: number; consumedInboxSeq?: number },
+    options: UpdateOptions,
   ): Promise<SagaRecord>;
   /**
    * Optional: group commit. Writes every item in **one commit**, each exactly

@@ -5,6 +5,7 @@ import { describeBatch } from './conformance/batch.js';
 import { describeIds } from './conformance/ids.js';
 import { describeInbox } from './conformance/inbox.js';
 import { describeJournal } from './conformance/journal.js';
+import { describeChildren } from './conformance/children.js';
 import { describeLeases } from './conformance/leases.js';
 import { describeListing } from './conformance/listing.js';
 import { describeRecords } from './conformance/records.js';
@@ -81,5 +82,6 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
     describeBatch(store);
     describeWakes(store);
     describeSchedules(store);
+    describeChildren(store);
   });
 }

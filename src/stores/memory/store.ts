@@ -37,10 +37,10 @@ import {
   type SagaStore,
   type StoreWake,
   type StoreWakeError,
+  type UpdateOptions,
   type WriteFence,
   type BatchOutcome,
   type BatchWrite,
-  type UpdateOptions,
 } from '../types.js';
 
 interface StoredInboxEvent {
@@ -166,6 +166,9 @@ export class MemoryStore implements SagaStore {
     if (consumed !== undefined) {
       for (const entry of this.#inbox.get(id) ?? []) if (entry.event.seq <= consumed) entry.consumed = true;
     }
+    for (const notice of options.notify ?? []) {
+      if (this.#records.has(notice.sagaId)) this.#push(notice.sagaId, 'command', notice.name, notice.payload, options.now);
+    }
     this.#wakes.emit(releasedWake(current.owner !== null, next));
     return { ...next };
   }
@@ -180,8 +183,14 @@ export class MemoryStore implements SagaStore {
     this.#ready();
     const statuses = listStatuses(filter);
     const sagaName = filter?.sagaName;
+    const parentId = filter?.parentId;
     return [...this.#records.values()]
-      .filter((r) => (!statuses || statuses.includes(r.status)) && (sagaName === undefined || r.sagaName === sagaName))
+      .filter(
+        (r) =>
+          (!statuses || statuses.includes(r.status)) &&
+          (sagaName === undefined || r.sagaName === sagaName) &&
+          (parentId === undefined || r.parentId === parentId),
+      )
       .sort((a, b) => b.updatedAt - a.updatedAt || compareIds(a.id, b.id))
       .slice(0, listLimit(filter))
       .map((r) => this.#out(r));
@@ -248,6 +257,10 @@ export class MemoryStore implements SagaStore {
     assertSagaId(sagaId);
     assertInboxKind(kind);
     if (!this.#records.has(sagaId)) throw new UnknownSagaError(sagaId);
+    return { ...this.#push(sagaId, kind, name, payload, at) };
+  }
+
+  #push(sagaId: string, kind: InboxKind, name: string, payload: string, at: number): InboxEvent {
     const event: InboxEvent = { seq: ++this.#inboxSeq, sagaId, kind, name, payload, at };
     const events = this.#inbox.get(sagaId) ?? [];
     events.push({ event, consumed: false });

@@ -117,6 +117,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 6,
+    name: 'child sagas: parent_id',
+    // Nullable, no default: no table rewrite; the partial index holds only children.
+    up: [
+      `ALTER TABLE {schema}.sagas ADD COLUMN parent_id text COLLATE "C"`,
+      `CREATE INDEX sagas_parent ON {schema}.sagas (parent_id) WHERE parent_id IS NOT NULL`,
+    ],
+  },
+  {
     version: 7,
     name: WAKE_MIGRATION_NAME,
     up: [

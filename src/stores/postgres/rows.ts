@@ -6,7 +6,8 @@ import type { InboxEvent, SagaRecord } from '../types.js';
  */
 
 /** A record as pg returns it: bigint columns arrive as strings. */
-export type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' | 'createdAt' | 'updatedAt' | 'snapshot'> & {
+export type RecordRow = Omit<SagaRecord, 'dueAt' | 'leaseUntil' | 'rowVersion' | 'createdAt' | 'updatedAt' | 'snapshot' | 'parentId'> & {
+  parentId?: string | null;
   snapshot?: string;
   /** The journal as [field, key, value] rows, in write order; null when it has none. */
   journal?: JournalRow[] | null;
@@ -34,6 +35,8 @@ export function toRecord(row: RecordRow, snapshot?: string): SagaRecord {
     rowVersion: Number(row.rowVersion),
     createdAt: Number(row.createdAt),
     updatedAt: Number(row.updatedAt),
+    // Absent, not null, on a saga started on its own (SagaRecord.parentId).
+    ...(row.parentId ? { parentId: row.parentId } : {}),
   };
 }
 

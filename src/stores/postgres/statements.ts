@@ -20,7 +20,8 @@ export function prepared(text: string): Prepared {
 
 /** A record's columns under their SagaRecord names (bigints come back as strings). */
 export const RECORD_COLUMNS = `id, saga_name AS "sagaName", version, status, snapshot, due_at AS "dueAt", owner,
-  lease_until AS "leaseUntil", row_version AS "rowVersion", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  lease_until AS "leaseUntil", row_version AS "rowVersion", created_at AS "createdAt", updated_at AS "updatedAt",
+  parent_id AS "parentId"`;
 
 /**
  * A record's columns plus its journal as a JSON array of [field, key, value]
@@ -34,7 +35,7 @@ const recordColumns = (journal: string) => `${RECORD_COLUMNS},
 export const JOURNAL_FIELDS = `e.v->>0, e.v->>1, e.v->>2`;
 
 /** What a write reads back: only what the writer does not know (not the snapshot, the status or the times it wrote). */
-const WRITE_COLUMNS = `id, saga_name AS "sagaName", version, owner, row_version AS "rowVersion", created_at AS "createdAt"`;
+const WRITE_COLUMNS = `id, saga_name AS "sagaName", version, owner, row_version AS "rowVersion", created_at AS "createdAt", parent_id AS "parentId"`;
 
 /**
  * History arrives as one JSON array of encoded events ({@link HistoryRow}:
@@ -61,12 +62,12 @@ export class PostgresStatements {
     this.#t = t;
     // $1 id, $2 saga name, $3 version, $4 status, $5 snapshot, $6 due at, $7 owner, $8 lease until,
     // $9 history count, $10 now, $11 history (JSON array), $12 journal (JSON array), $13 journal count,
-    // $14 queue key, $15 priority, $16 whether it is queued (it then takes the next arrival number).
+    // $14 queue key, $15 priority, $16 whether it is queued (it then takes the next arrival number), $17 parent id.
     this.insert = prepared(`WITH s AS (
         INSERT INTO ${t.sagas} (id, saga_name, version, status, snapshot, due_at, owner, lease_until,
-          row_version, history_seq, journal_seq, created_at, updated_at, queue_key, priority, enqueue_seq)
+          row_version, history_seq, journal_seq, created_at, updated_at, queue_key, priority, enqueue_seq, parent_id)
         VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::bigint, 1, $9::integer, $13::integer, $10::bigint, $10::bigint,
-          $14::text, $15::integer, CASE WHEN $16::boolean THEN nextval('${schema}.enqueue_seq') END)
+          $14::text, $15::integer, CASE WHEN $16::boolean THEN nextval('${schema}.enqueue_seq') END, $17::text)
         ON CONFLICT (id) DO NOTHING
         RETURNING id
       ), h AS (
@@ -103,13 +104,26 @@ export class PostgresStatements {
    * $6 due at, $7 lease until (null releases), $8 now, $9 history count,
    * $10 history (JSON array), $11 journal entries (JSON array), $12 their
    * count, $13 whether the saga's earlier entries are dropped first (a reset,
-   * or a patch without journal), and with `consume` $14 the consumed inbox seq.
+   * or a patch without journal), with `consume` $14 the consumed inbox seq,
+   * and with `notify` the next parameter: commands for other sagas' inboxes
+   * (JSON array of [saga id, name, payload]).
    * No row back means the fence did not match, and then nothing was written:
    * the other CTEs read `u`.
    */
-  update(consume: boolean): Prepared {
+  update(consume: boolean, notify = false): Prepared {
     const t = this.#t;
-    return this.#variant(`update:${consume}`, () => {
+    return this.#variant(`update:${consume}:${notify}`, () => {
+      // Like sendEvent, the target's row is locked first, so the seqs of one saga's inbox commit in order.
+      const notifyInbox = notify
+        ? `, tgt AS (
+            SELECT s.id, e.v->>1 AS name, e.v->>2 AS payload, e.ord FROM ${t.sagas} s
+            JOIN json_array_elements($${consume ? 15 : 14}::json) WITH ORDINALITY AS e(v, ord) ON s.id = e.v->>0
+            WHERE EXISTS (SELECT 1 FROM u) FOR NO KEY UPDATE OF s
+          ), n AS (
+            INSERT INTO ${t.inbox} (saga_id, name, payload, at, kind)
+            SELECT id, name, payload, $8::bigint, 'command' FROM tgt ORDER BY ord
+          )`
+        : '';
       const consumeInbox = consume
         ? `, c AS (
             UPDATE ${t.inbox} SET consumed = true
@@ -134,7 +148,7 @@ export class PostgresStatements {
           INSERT INTO ${t.journal} (saga_id, seq, field, key, value)
           SELECT u.id, u.journal_seq - $12::integer + e.ord, ${JOURNAL_FIELDS}
           FROM u, json_array_elements($11::json) WITH ORDINALITY AS e(v, ord)
-        )${consumeInbox}
+        )${consumeInbox}${notifyInbox}
         SELECT * FROM u`;
     });
   }
@@ -206,14 +220,15 @@ export class PostgresStatements {
     return where.join(' AND ');
   }
 
-  /** Records by filter, most recently updated first. $1 limit, then statuses, then saga name. */
-  list(byStatus: boolean, byName: boolean): Prepared {
+  /** Records by filter, most recently updated first. $1 limit, then statuses, then saga name, then parent id. */
+  list(byStatus: boolean, byName: boolean, byParent = false): Prepared {
     const t = this.#t;
-    return this.#variant(`list:${+byStatus}${+byName}`, () => {
+    return this.#variant(`list:${+byStatus}${+byName}${+byParent}`, () => {
       let next = 2;
       const where: string[] = [];
       if (byStatus) where.push(`status = ANY($${next++}::text[])`);
       if (byName) where.push(`saga_name = $${next++}`);
+      if (byParent) where.push(`parent_id = $${next++}`);
       return `SELECT ${recordColumns(t.journal)} FROM ${t.sagas} s ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY updated_at DESC, id LIMIT $1`;
     });

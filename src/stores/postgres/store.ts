@@ -30,6 +30,7 @@ import {
   type SagaStore,
   type StoreWake,
   type StoreWakeError,
+  type UpdateOptions,
   type WriteFence,
   type BatchOutcome,
   type BatchWrite,
@@ -153,6 +154,7 @@ export class PostgresStore implements SagaStore {
       record.queue?.key ?? null,
       record.queue?.priority ?? null,
       record.queue !== undefined,
+      record.parentId ?? null,
     ]);
     if (rows.length === 0) {
       // Another insert of this id committed first (ON CONFLICT waited for it), so it is visible now.
@@ -170,9 +172,10 @@ export class PostgresStore implements SagaStore {
     fence: WriteFence,
     patch: RecordPatch,
     history: readonly HistoryEvent[],
-    options: { now: number; consumedInboxSeq?: number },
+    options: UpdateOptions,
   ): Promise<SagaRecord> {
     const consume = options.consumedInboxSeq !== undefined;
+    const notify = options.notify ?? [];
     const encoded = history.map(encodeHistory);
     const entries = patch.journal?.entries ?? [];
     const values: unknown[] = [
@@ -192,7 +195,11 @@ export class PostgresStore implements SagaStore {
       !patch.journal || patch.journal.reset === true,
     ];
     if (consume) values.push(options.consumedInboxSeq);
-    const [row] = await this.#query<Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt'>>(this.#sql.update(consume), values);
+    if (notify.length > 0) values.push(JSON.stringify(notify.map((n) => [n.sagaId, n.name, n.payload])));
+    const [row] = await this.#query<Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt' | 'parentId'>>(
+      this.#sql.update(consume, notify.length > 0),
+      values,
+    );
     if (!row) throw new StaleRecordError(id);
     this.#count(patch.snapshot, patch.journal?.entries, encoded);
     return {
@@ -207,6 +214,7 @@ export class PostgresStore implements SagaStore {
       rowVersion: Number(row.rowVersion),
       createdAt: Number(row.createdAt),
       updatedAt: options.now,
+      ...(row.parentId ? { parentId: row.parentId } : {}),
     };
   }
 
@@ -233,10 +241,12 @@ export class PostgresStore implements SagaStore {
   async list(filter?: ListFilter): Promise<SagaRecord[]> {
     const statuses = listStatuses(filter);
     const sagaName = filter?.sagaName;
+    const parentId = filter?.parentId;
     const values: unknown[] = [listLimit(filter)];
     if (statuses) values.push(statuses);
     if (sagaName !== undefined) values.push(sagaName);
-    const rows = await this.#query<RecordRow>(this.#sql.list(statuses !== undefined, sagaName !== undefined), values);
+    if (parentId !== undefined) values.push(parentId);
+    const rows = await this.#query<RecordRow>(this.#sql.list(statuses !== undefined, sagaName !== undefined, parentId !== undefined), values);
     return rows.map((row) => toRecord(row));
   }
 

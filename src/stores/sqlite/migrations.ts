@@ -115,4 +115,14 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID`,
     ],
   },
+  {
+    version: 6,
+    name: 'child sagas: parent_id',
+    // Nullable, no default: existing rows read as sagas started on their own. The partial index holds
+    // only children, so it costs nothing for the sagas that have no parent.
+    up: [
+      `ALTER TABLE orsa_sagas ADD COLUMN parent_id TEXT`,
+      `CREATE INDEX orsa_sagas_parent ON orsa_sagas (parent_id) WHERE parent_id IS NOT NULL`,
+    ],
+  },
 ];

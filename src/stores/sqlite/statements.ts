@@ -16,14 +16,18 @@ type Stmt<P, R = unknown> = Database.Statement<[P], R>;
 
 /** A record's columns under their SagaRecord names. */
 export const RECORD_COLUMNS = `id, saga_name AS sagaName, version, status, snapshot, due_at AS dueAt, owner,
-  lease_until AS leaseUntil, row_version AS rowVersion, created_at AS createdAt, updated_at AS updatedAt`;
+  lease_until AS leaseUntil, row_version AS rowVersion, created_at AS createdAt, updated_at AS updatedAt, parent_id AS parentId`;
 
 /** Without the snapshot (the writer already has it), plus the history counter. */
 /** What a write reads back: the columns the writer does not already know. */
 const WRITE_COLUMNS = `saga_name AS sagaName, version, owner, row_version AS rowVersion, created_at AS createdAt, history_seq AS historySeq,
-  journal_seq AS journalSeq`;
+  journal_seq AS journalSeq, parent_id AS parentId`;
 
-export type WrittenRow = Pick<SagaRecord, 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt'> & { historySeq: number; journalSeq: number };
+export type WrittenRow = Pick<SagaRecord, 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt'> & {
+  historySeq: number;
+  journalSeq: number;
+  parentId: string | null;
+};
 export type HistoryRowWithSeq = HistoryRow & { seq: number };
 
 export interface InsertParams {
@@ -41,6 +45,7 @@ export interface InsertParams {
   queueKey: string | null;
   priority: number | null;
   enqueueSeq: number | null;
+  parentId: string | null;
 }
 
 
@@ -68,6 +73,7 @@ export interface ClaimParams {
 export interface ListParams {
   statuses: string;
   sagaName: string | undefined;
+  parentId: string | undefined;
   limit: number;
 }
 
@@ -109,8 +115,8 @@ export function claimVariant(dueOnly: boolean, byId: boolean): string {
 }
 
 /** The key of the list statement for these filters. */
-export function listVariant(byStatus: boolean, byName: boolean): string {
-  return `${+byStatus}${+byName}`;
+export function listVariant(byStatus: boolean, byName: boolean, byParent = false): string {
+  return `${+byStatus}${+byName}${+byParent}`;
 }
 
 /** Prepares every statement; the tables must exist. */
@@ -139,13 +145,16 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
   const list = new Map<string, Stmt<ListParams, SagaRecord>>();
   for (const byStatus of [false, true]) {
     for (const byName of [false, true]) {
-      const where = [
-        byStatus ? `status IN (SELECT value FROM json_each(@statuses))` : '',
-        byName ? `saga_name = @sagaName` : '',
-      ].filter(Boolean);
-      const sql = `SELECT ${RECORD_COLUMNS} FROM orsa_sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY updated_at DESC, id LIMIT @limit`;
-      list.set(listVariant(byStatus, byName), db.prepare<[ListParams], SagaRecord>(sql));
+      for (const byParent of [false, true]) {
+        const where = [
+          byStatus ? `status IN (SELECT value FROM json_each(@statuses))` : '',
+          byName ? `saga_name = @sagaName` : '',
+          byParent ? `parent_id = @parentId` : '',
+        ].filter(Boolean);
+        const sql = `SELECT ${RECORD_COLUMNS} FROM orsa_sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+          ORDER BY updated_at DESC, id LIMIT @limit`;
+        list.set(listVariant(byStatus, byName, byParent), db.prepare<[ListParams], SagaRecord>(sql));
+      }
     }
   }
 
@@ -159,9 +168,9 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
   return {
     insertSaga: db.prepare(
       `INSERT INTO orsa_sagas (id, saga_name, version, status, snapshot, due_at, owner, lease_until,
-         row_version, history_seq, journal_seq, created_at, updated_at, queue_key, priority, enqueue_seq)
+         row_version, history_seq, journal_seq, created_at, updated_at, queue_key, priority, enqueue_seq, parent_id)
        VALUES (@id, @sagaName, @version, @status, @snapshot, @dueAt, @owner, @leaseUntil, 1, @historySeq, @journalSeq, @now, @now,
-         @queueKey, @priority, @enqueueSeq)
+         @queueKey, @priority, @enqueueSeq, @parentId)
        ON CONFLICT (id) DO NOTHING`,
     ),
     insertHistoryRows: [2, 3, 4].reduce<Database.Statement<unknown[]>[]>((all, n) => {

@@ -25,6 +25,7 @@ import {
   type SagaRecord,
   type SagaStatus,
   type SagaStore,
+  type UpdateOptions,
   type WriteFence,
   type BatchOutcome,
   type BatchWrite,
@@ -130,7 +131,7 @@ export class SqliteStore implements SagaStore {
     fence: WriteFence,
     patch: RecordPatch,
     history: readonly HistoryEvent[],
-    options: { now: number; consumedInboxSeq?: number },
+    options: UpdateOptions,
   ): Promise<SagaRecord> {
     const record = this.#tx().update(id, fence, patch, history, options);
     this.#count(patch.snapshot, patch.journal?.entries, history);
@@ -158,8 +159,9 @@ export class SqliteStore implements SagaStore {
   async list(filter?: ListFilter): Promise<SagaRecord[]> {
     const statuses = listStatuses(filter);
     const sagaName = filter?.sagaName;
-    const statement = this.#s().list.get(listVariant(statuses !== undefined, sagaName !== undefined));
-    const records = statement!.all({ statuses: JSON.stringify(statuses ?? []), sagaName, limit: listLimit(filter) });
+    const parentId = filter?.parentId;
+    const statement = this.#s().list.get(listVariant(statuses !== undefined, sagaName !== undefined, parentId !== undefined));
+    const records = statement!.all({ statuses: JSON.stringify(statuses ?? []), sagaName, parentId, limit: listLimit(filter) });
     return records.map((record) => assembled(this.#s(), record));
   }
 

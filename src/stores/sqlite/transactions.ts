@@ -13,6 +13,7 @@ import {
   type NewRecord,
   type RecordPatch,
   type SagaRecord,
+  type UpdateOptions,
   type WriteFence,
   type BatchOutcome,
   type BatchWrite,
@@ -32,7 +33,7 @@ export interface Transactions {
     fence: WriteFence,
     patch: RecordPatch,
     history: readonly HistoryEvent[],
-    options: { now: number; consumedInboxSeq?: number },
+    options: UpdateOptions,
   ): SagaRecord;
   /** Group commit: one `BEGIN IMMEDIATE` transaction, each write in a savepoint of its own (refused alone). */
   batch(writes: readonly BatchWrite[]): BatchOutcome[];
@@ -84,6 +85,8 @@ function insertJournal(s: SqliteStatements, id: string, first: number, entries: 
 
 /** A record read from the database, its snapshot assembled from control state and journal. */
 export function assembled(s: SqliteStatements, record: SagaRecord): SagaRecord {
+  // parentId is absent, not null, on a saga started on its own (SagaRecord.parentId).
+  if (record.parentId === null) delete record.parentId;
   const rows = s.journalOf.all(record.id) as unknown as JournalRow[];
   if (rows.length > 0) record.snapshot = assembleSnapshot(record.snapshot, rows);
   return record;
@@ -109,6 +112,7 @@ export function transactions(db: Database.Database, s: SqliteStatements, q: Queu
       historySeq: rows.length,
       journalSeq: record.journal?.length ?? 0,
       now: record.now,
+      parentId: record.parentId ?? null,
     });
     if (changes === 0) return { inserted: false, record: assembled(s, s.get.get(record.id)!) };
     insertHistory(s, record.id, 1, rows);
@@ -139,6 +143,8 @@ export function transactions(db: Database.Database, s: SqliteStatements, q: Queu
     if (!patch.journal || patch.journal.reset) s.deleteJournal.run(id);
     if (patch.journal) insertJournal(s, id, written.journalSeq - patch.journal.entries.length + 1, patch.journal.entries);
     if (options.consumedInboxSeq !== undefined) s.consumeInbox.run({ id, seq: options.consumedInboxSeq });
+    // The insert reads the target's row: a notice for an unknown saga stores nothing.
+    for (const n of options.notify ?? []) s.sendEvent.get({ sagaId: n.sagaId, kind: 'command', name: n.name, payload: n.payload, at: options.now });
     return {
       id,
       sagaName: written.sagaName,
@@ -151,6 +157,7 @@ export function transactions(db: Database.Database, s: SqliteStatements, q: Queu
       rowVersion: written.rowVersion,
       createdAt: written.createdAt,
       updatedAt: options.now,
+      ...(written.parentId === null ? {} : { parentId: written.parentId }),
     };
   });
 

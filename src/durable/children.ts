@@ -1,0 +1,85 @@
+import { UnknownSagaError } from '../errors.js';
+import type { SagaEvent } from '../compilation/machine.js';
+import type { Clock } from '../interpretation/clock.js';
+import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES } from '../interpretation/serialize.js';
+import type { ChildHost, ChildStart } from '../kinds/child-effect.js';
+import type { ChildEnded, ParentRef } from '../kinds/child.js';
+import { assertSagaId } from '../stores/input-checks.js';
+import type { SagaStore } from '../stores/types.js';
+import type { CommandName } from './commands.js';
+import type { Live } from './live.js';
+import type { SagaRegistry } from './registry.js';
+import type { Launcher } from './launcher.js';
+
+/** What the durable child host needs of its runtime. */
+export interface DurableChildrenDeps {
+  store: SagaStore;
+  clock: Clock;
+  live: Map<string, Live>;
+  workerId: string;
+  sagas: SagaRegistry;
+  maxInputBytes: number | undefined;
+  /** Launches a new saga here (its first write inserts it; an id that exists already is left as it is). */
+  launcher: () => Launcher;
+  /** After a command is stored: delivers it here when this worker runs the saga, else has it claimed. */
+  delivered: (id: string) => Promise<void>;
+}
+
+/**
+ * Child sagas of the durable runtime: each is a record of the store, run by
+ * whichever worker claims it, with its own lease and history. The parent is
+ * unloaded while its child runs; the child's write that parks or ends it
+ * stores a `childEnded` command in the parent's inbox in the same commit
+ * (see `child-notices.ts`), which wakes the parent wherever it is claimed.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const children = new DurableChildren({ store, clock, live, workerId, sagas, maxInputBytes, launcher: () => launcher, delivered });
+ * ```
+ */
+export class DurableChildren implements ChildHost {
+  constructor(private readonly deps: DurableChildrenDeps) {}
+
+  async start(request: ChildStart): Promise<void> {
+    const { definition: declared, childId } = request;
+    const definition = this.deps.sagas.get(declared.name, declared.version) ?? declared;
+    const input = await definition.validateInput(request.input);
+    assertInputSerializable(definition.name, input, this.deps.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+    assertSagaId(childId);
+    if (this.deps.live.has(childId)) return;
+    const fence = { rowVersion: 0, owner: this.deps.workerId };
+    await this.deps.launcher().launch(definition, childId, input, undefined, fence, false, undefined, false, request.parent).firstWrite;
+  }
+
+  async cancel(childId: string): Promise<boolean> {
+    return this.command(childId, 'cancel');
+  }
+
+  async compensate(childId: string, parent: ParentRef, _deliver: (event: SagaEvent) => void): Promise<ChildEnded | null> {
+    const record = await this.deps.store.get(childId);
+    const rolledBack: ChildEnded = { step: parent.step, exec: parent.exec, childId, childSaga: record?.sagaName ?? '', status: 'compensated', undone: true };
+    // Rolled back already (a resumed parent asks again): its compensation is done.
+    if (!record || record.status === 'compensated' || record.status === 'cancelled') return rolledBack;
+    // Its rollback failed (the parent was retried by an operator): retry the child's compensation.
+    if (record.status === 'failed') await this.command(childId, 'retryCompensation');
+    // Parked: roll back. Already rolling back (asked before a crash): a no-op the child consumes.
+    else await this.command(childId, 'compensate');
+    return null;
+  }
+
+  release(): void {
+    // Nothing to do here: the parent's final write stores `release` for its parked children (child-notices.ts).
+  }
+
+  private async command(id: string, name: CommandName): Promise<boolean> {
+    try {
+      await this.deps.store.sendEvent(id, name, 'null', this.deps.clock.now(), 'command');
+    } catch (error) {
+      if (error instanceof UnknownSagaError) return false;
+      throw error;
+    }
+    await this.deps.delivered(id);
+    return true;
+  }
+}
