@@ -141,17 +141,6 @@ export interface RecordPatch {
   leaseUntil: number | null;
 }
 
-/**
- * Where a saga waits in its name's queue (see {@link SagaStore.promote}). Given to `insert` with
- * status `'queued'`; the store numbers queued records in the order they were inserted (first come first served).
- */
-export interface QueuePlace {
-  /** The saga's key for per-key limits; null when its saga has no key. */
-  key: string | null;
-  /** Higher runs first; an integer in [-2^31, 2^31 - 1]. */
-  priority: number;
-}
-
 /** A record to insert: `snapshot` is the control state when `journal` is given (as in {@link RecordPatch}). */
 export type NewRecord = Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt'> & {
   now: number;
@@ -159,165 +148,6 @@ export type NewRecord = Omit<SagaRecord, 'rowVersion' | 'createdAt' | 'updatedAt
   /** With status `'queued'`: its key and priority. Only records inserted with one hold a slot while active (a record inserted with another status may carry it too). */
   queue?: QueuePlace;
 };
-
-/** At most `starts` promotions within any `perMs` milliseconds. */
-export interface RateLimitData {
-  starts: number;
-  perMs: number;
-}
-
-/** Concurrency (sagas holding a slot) and rate (promotions per window) limits; absent: unlimited. */
-export interface LimitData {
-  concurrency?: number;
-  rate?: RateLimitData;
-}
-
-/** A saga name's limits as a store applies them: for the whole name, and for each key. */
-export interface QueueLimitData extends LimitData {
-  perKey?: LimitData;
-}
-
-/**
- * Asks {@link SagaStore.promote} to move queued records of one saga name to `running`, leased
- * to `owner`, as far as the limits allow.
- */
-export interface PromoteRequest {
-  sagaName: string;
-  limits: QueueLimitData;
-  owner: string;
-  now: number;
-  /** Lease expiry of what is promoted (also its dueAt, so another worker takes it over if this one dies). */
-  leaseUntil: number;
-  /** At most this many records. */
-  limit: number;
-  /** Only records of these definition versions; undefined filters nothing, an empty list promotes nothing. */
-  versions?: readonly string[];
-  /** Never these ids. */
-  excludeIds?: readonly string[];
-  /** Judges a record before it is promoted, as {@link ClaimRequest.accept}: a refused one stays queued, untouched, and takes no slot. */
-  accept?: (record: SagaRecord) => boolean;
-}
-
-/** What {@link SagaStore.promote} did. */
-export interface PromoteResult {
-  /** The promoted records (status `running`, leased to the owner), in queue order. */
-  promoted: SagaRecord[];
-  /** When a rate window next frees a start while queued records were held back by a rate; else null. */
-  nextAt: number | null;
-}
-
-/**
- * A command a write stores in another saga's inbox, in the same commit (a
- * child's end for its parent, a parent's end for its parked children). A
- * notice for an id the store does not hold is dropped.
- */
-export interface InboxNotice {
-  sagaId: string;
-  /** The command's name (kind `'command'`). */
-  name: string;
-  /** JSON text. */
-  payload: string;
-}
-
-/** What a writer believes it holds; a write whose belief is stale fails with {@link StaleRecordError}. */
-export interface WriteFence {
-  rowVersion: number;
-  owner: string;
-}
-
-/** Options of {@link SagaStore.update}. */
-export interface UpdateOptions {
-  now: number;
-  consumedInboxSeq?: number;
-  /** Commands stored in other sagas' inboxes by the same commit. */
-  notify?: readonly InboxNotice[];
-}
-
-/** Selects records for {@link SagaStore.list}. */
-export interface ListFilter {
-  status?: SagaStatus | readonly SagaStatus[];
-  sagaName?: string;
-  /** Only the children of this saga (records whose `parentId` is it). */
-  parentId?: string;
-  /** Default 100. */
-  limit?: number;
-}
-
-/** Selects records a worker may take over in {@link SagaStore.claim}. */
-export interface ClaimRequest {
-  owner: string;
-  now: number;
-  /** New lease expiry for what is claimed. */
-  leaseUntil: number;
-  /** At most this many records. */
-  limit: number;
-  /**
-   * Only records that are unfinished (status not in {@link FINAL_STATUSES})
-   * AND free (owner null, or leaseUntil < now, or owner === this owner) are
-   * claimed, and a `failed` one only when something is due for it (dueAt <=
-   * now, or unconsumed inbox events). With `dueOnly`, that last condition
-   * holds for every status: only records due or holding unconsumed inbox
-   * events are claimed.
-   */
-  dueOnly?: boolean;
-  /** Only these saga names (the ones this worker has registered); an empty list claims nothing. */
-  sagaNames?: readonly string[];
-  /** Only this id. */
-  id?: string;
-  /**
-   * Only records of these definition versions (the ones this worker can
-   * resume); others are never touched, not even their lease or rowVersion.
-   * An empty list claims nothing; undefined filters nothing.
-   */
-  versions?: readonly string[];
-  /** Never these ids (the ones this worker already runs, or found unreadable); empty or undefined excludes nothing. */
-  excludeIds?: readonly string[];
-  /**
-   * Judges each record the claim would take, inside the claim's transaction
-   * (the row is locked, so what it judges is what would be leased). A record
-   * it refuses (returns false) is not claimed and not written at all: owner,
-   * lease, rowVersion and every other column stay as they were. Refused
-   * records count toward `limit`. It must be synchronous and must not throw
-   * (a throw aborts the whole claim, nothing claimed). Undefined accepts all.
-   */
-  accept?: (record: SagaRecord) => boolean;
-}
-
-/** The options of {@link SagaStore.update}. */
-export interface UpdateOptions {
-  now: number;
-  consumedInboxSeq?: number;
-}
-
-/** One write of a group commit ({@link SagaStore.writeBatch}): what `insert` or `update` would take. */
-export type BatchWrite =
-  | { kind: 'insert'; record: NewRecord; history: readonly HistoryEvent[] }
-  | { kind: 'update'; id: string; fence: WriteFence; patch: RecordPatch; history: readonly HistoryEvent[]; options: UpdateOptions };
-
-/**
- * What one write of a group commit came to: what `insert` or `update` would
- * have returned (`inserted` for an insert), or what it would have thrown
- * ({@link StaleRecordError} for a refused fence).
- */
-export type BatchOutcome = { ok: true; record: SagaRecord; inserted?: boolean } | { ok: false; error: unknown };
-
-/**
- * A wake-up from {@link SagaStore.subscribe}: something happened to a saga,
- * possibly in another process, that a worker may act on now.
- */
-export interface StoreWake {
-  /**
-   * The saga: it has a new inbox row, or it was released (a stopped worker gave up its lease, or a write
-   * unloaded it to wait). Absent: anything may have changed (wake-ups may have been missed while the
-   * store reconnected), so look at everything.
-   */
-  sagaId?: string;
-  /** For a released saga: when it falls due (epoch ms); a worker claims it then, or at once when that is past. */
-  dueAt?: number;
-}
-
-/** Called by a store's wake-up subscription when it cannot listen: `retryInMs` is when it tries again (polling goes on meanwhile). */
-export type StoreWakeError = (error: unknown, retryInMs: number) => void;
 
 /**
  * The storage interface. All methods are atomic; `insert` and `update` each
@@ -450,6 +280,12 @@ export interface SagaStore {
 }
 
 import type { ScheduleStore } from './schedules.js';
+import type { QueuePlace, PromoteRequest, PromoteResult } from './queue-contract.js';
+import type { BatchOutcome, BatchWrite, StoreWake, StoreWakeError } from './capabilities.js';
+export type { QueuePlace, RateLimitData, LimitData, QueueLimitData, PromoteRequest, PromoteResult } from './queue-contract.js';
+export type { BatchWrite, BatchOutcome, StoreWake, StoreWakeError } from './capabilities.js';
+import type { ClaimRequest, ListFilter, UpdateOptions, WriteFence } from './requests.js';
+export type { ClaimRequest, InboxNotice, ListFilter, UpdateOptions, WriteFence } from './requests.js';
 export type { MissedTickPolicy, ScheduleChange, ScheduleDefinition, ScheduleRecord, ScheduleStore } from './schedules.js';
 
 // The store's error classes live in ../errors.ts with every other orsa error; re-exported here for existing imports.

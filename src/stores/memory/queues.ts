@@ -1,6 +1,7 @@
 import { planPromotion, promotedRecord, type QueuedCandidate } from '../queue-plan.js';
 import { longestWindowMs } from '../queue-plan.js';
 import type { PromoteRequest, QueuePlace, SagaRecord } from '../types.js';
+import { ACTIVE_STATUSES, QUEUED } from '../encoding.js';
 
 /** A record's place in its queue. */
 interface Place extends QueuePlace {
@@ -31,6 +32,16 @@ export class MemoryQueues {
 
   place(id: string, place: QueuePlace): void {
     this.#places.set(id, { key: place.key, priority: place.priority, seq: ++this.#seq });
+  }
+
+  /** Picks what to promote among a store's records: the queued ones of the request's name and versions, given its active ones. */
+  promoteFrom(records: Iterable<SagaRecord>, request: PromoteRequest, out: (r: SagaRecord) => SagaRecord): { chosen: SagaRecord[]; nextAt: number | null } {
+    const excluded = new Set(request.excludeIds);
+    const mine = [...records].filter((r) => r.sagaName === request.sagaName);
+    const all = mine.filter((r) => r.status === QUEUED);
+    const queued = all.filter((r) => (request.versions === undefined || request.versions.includes(r.version)) && !excluded.has(r.id));
+    const active = mine.filter((r) => ACTIVE_STATUSES.includes(r.status) && this.placed(r.id));
+    return this.plan(request, queued.map(out), active, all.length);
   }
 
   /** Picks what to promote (records as promoted, snapshots untouched) and records their promotion times. */

@@ -1,20 +1,14 @@
 import type { ScheduleStore } from '../schedules.js';
 import {
-  claimOrder,
-  compareIds,
   decodeHistory,
-  DUE_ONLY_STATUS,
   encodeHistory,
-  listLimit,
-  listStatuses,
-  nonNegativeInteger,
   newStoredRecord,
-  ACTIVE_STATUSES,
   QUEUED,
-  UNFINISHED_STATUSES,
   type HistoryRow,
 } from '../encoding.js';
 import { MemoryQueues } from './queues.js';
+import { MemoryInboxes } from './inbox.js';
+import { claimCandidates, countsOf, earliestDue, listed } from './claims.js';
 import { StoreNotReadyError } from '../errors.js';
 import { releasedDueAt, releasedWake, WakeFanout } from '../wakes.js';
 import { MemorySchedules } from './schedules.js';
@@ -43,11 +37,6 @@ import {
   type BatchWrite,
 } from '../types.js';
 
-interface StoredInboxEvent {
-  event: InboxEvent;
-  consumed: boolean;
-}
-
 /**
  * A {@link SagaStore} held in this process's memory: for tests, examples and
  * sagas that need not survive a restart. Records are copied on the way in and
@@ -68,13 +57,12 @@ export class MemoryStore implements SagaStore {
   #state: 'uninitialized' | 'open' | 'closed' = 'uninitialized';
   readonly #records = new Map<string, SagaRecord>();
   readonly #history = new Map<string, HistoryRow[]>();
-  readonly #inbox = new Map<string, StoredInboxEvent[]>();
+  readonly #inbox = new MemoryInboxes();
   /** Journal rows per saga (the record's snapshot is its control state). */
   readonly #journal = new Map<string, JournalRow[]>();
   readonly #stats: StoreStats = { bytesWritten: 0, writes: 0, commits: 0 };
   /** Queue places (key, priority, seq) and promotion times, by saga name. */
   readonly #queues = new MemoryQueues();
-  #inboxSeq = 0;
   readonly #wakes = new WakeFanout();
   readonly schedules: ScheduleStore = new MemorySchedules(() => this.#ready());
 
@@ -164,7 +152,7 @@ export class MemoryStore implements SagaStore {
     this.#count(patch.snapshot, journal?.entries, rows);
     const consumed = options.consumedInboxSeq;
     if (consumed !== undefined) {
-      for (const entry of this.#inbox.get(id) ?? []) if (entry.event.seq <= consumed) entry.consumed = true;
+      this.#inbox.consume(id, consumed);
     }
     for (const notice of options.notify ?? []) {
       if (this.#records.has(notice.sagaId)) this.#push(notice.sagaId, 'command', notice.name, notice.payload, options.now);
@@ -181,19 +169,7 @@ export class MemoryStore implements SagaStore {
 
   async list(filter?: ListFilter): Promise<SagaRecord[]> {
     this.#ready();
-    const statuses = listStatuses(filter);
-    const sagaName = filter?.sagaName;
-    const parentId = filter?.parentId;
-    return [...this.#records.values()]
-      .filter(
-        (r) =>
-          (!statuses || statuses.includes(r.status)) &&
-          (sagaName === undefined || r.sagaName === sagaName) &&
-          (parentId === undefined || r.parentId === parentId),
-      )
-      .sort((a, b) => b.updatedAt - a.updatedAt || compareIds(a.id, b.id))
-      .slice(0, listLimit(filter))
-      .map((r) => this.#out(r));
+    return listed(this.#records.values(), filter).map((r) => this.#out(r));
   }
 
   async history(id: string): Promise<HistoryEvent[]> {
@@ -203,23 +179,8 @@ export class MemoryStore implements SagaStore {
 
   async claim(request: ClaimRequest): Promise<SagaRecord[]> {
     this.#ready();
-    const { owner, now, id, sagaNames, versions } = request;
-    const excluded = new Set(request.excludeIds);
-    const candidates = [...this.#records.values()]
-      .filter(
-        (r) =>
-          UNFINISHED_STATUSES.includes(r.status) &&
-          (r.owner === null || (r.leaseUntil ?? -Infinity) < now || r.owner === owner) &&
-          (id === undefined || r.id === id) &&
-          (sagaNames === undefined || sagaNames.includes(r.sagaName)) &&
-          (versions === undefined || versions.includes(r.version)) &&
-          !excluded.has(r.id) &&
-          ((!request.dueOnly && r.status !== DUE_ONLY_STATUS) ||
-            (r.dueAt !== null && r.dueAt <= now) ||
-            this.#hasPendingEvents(r.id)),
-      )
-      .sort(claimOrder)
-      .slice(0, nonNegativeInteger(request.limit));
+    const owner = request.owner;
+    const candidates = claimCandidates(this.#records.values(), request, (id) => this.#inbox.hasPending(id));
     const accept = request.accept;
     // The judge sees a copy with the snapshot assembled from the journal, as every reader does: the
     // control state alone (results, visits and log empty) reads as a saga that lost its past.
@@ -261,57 +222,34 @@ export class MemoryStore implements SagaStore {
   }
 
   #push(sagaId: string, kind: InboxKind, name: string, payload: string, at: number): InboxEvent {
-    const event: InboxEvent = { seq: ++this.#inboxSeq, sagaId, kind, name, payload, at };
-    const events = this.#inbox.get(sagaId) ?? [];
-    events.push({ event, consumed: false });
-    this.#inbox.set(sagaId, events);
+    const event = this.#inbox.push(sagaId, kind, name, payload, at);
     this.#wakes.emit({ sagaId });
-    return { ...event };
+    return event;
   }
 
   async inbox(sagaId: string): Promise<InboxEvent[]> {
     this.#ready();
-    return (this.#inbox.get(sagaId) ?? []).filter((e) => !e.consumed).map((e) => ({ ...e.event }));
+    return this.#inbox.unconsumed(sagaId);
   }
 
   async pendingEvents(sagaIds: readonly string[]): Promise<InboxEvent[]> {
     this.#ready();
-    const events: InboxEvent[] = [];
-    for (const sagaId of new Set(sagaIds)) {
-      for (const entry of this.#inbox.get(sagaId) ?? []) if (!entry.consumed) events.push({ ...entry.event });
-    }
-    return events.sort((a, b) => a.seq - b.seq);
+    return this.#inbox.pending(sagaIds);
   }
 
   async countByStatus(sagaName?: string): Promise<Partial<Record<SagaStatus, number>>> {
     this.#ready();
-    const counts: Partial<Record<SagaStatus, number>> = {};
-    for (const r of this.#records.values()) {
-      if (sagaName === undefined || r.sagaName === sagaName) counts[r.status] = (counts[r.status] ?? 0) + 1;
-    }
-    return counts;
+    return countsOf(this.#records.values(), sagaName);
   }
 
   async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {
     this.#ready();
-    let next: number | null = null;
-    for (const r of this.#records.values()) {
-      if (r.dueAt === null || !UNFINISHED_STATUSES.includes(r.status)) continue;
-      if (sagaNames !== undefined && !sagaNames.includes(r.sagaName)) continue;
-      if (next === null || r.dueAt < next) next = r.dueAt;
-    }
-    return next;
+    return earliestDue(this.#records.values(), sagaNames);
   }
 
   async promote(request: PromoteRequest): Promise<PromoteResult> {
     this.#ready();
-    const { sagaName, versions } = request;
-    const excluded = new Set(request.excludeIds);
-    const mine = [...this.#records.values()].filter((r) => r.sagaName === sagaName);
-    const all = mine.filter((r) => r.status === QUEUED);
-    const queued = all.filter((r) => (versions === undefined || versions.includes(r.version)) && !excluded.has(r.id));
-    const active = mine.filter((r) => ACTIVE_STATUSES.includes(r.status) && this.#queues.placed(r.id));
-    const { chosen, nextAt } = this.#queues.plan(request, queued.map((r) => this.#out(r)), active, all.length);
+    const { chosen, nextAt } = this.#queues.promoteFrom(this.#records.values(), request, (r) => this.#out(r));
     const promoted = chosen.map((record) => {
       this.#records.set(record.id, { ...record, snapshot: this.#records.get(record.id)!.snapshot });
       return this.#out(record);
@@ -350,10 +288,6 @@ export class MemoryStore implements SagaStore {
     this.#stats.writes++;
     this.#stats.commits++;
     this.#stats.bytesWritten += writeBytes(snapshot, journal, history);
-  }
-
-  #hasPendingEvents(sagaId: string): boolean {
-    return this.#inbox.get(sagaId)?.some((e) => !e.consumed) ?? false;
   }
 
   #ready(): void {
