@@ -9,6 +9,7 @@ import { createRuntime, createTestClock, MemoryStore, saga, SagaFailedError, typ
 import type { SagaStore } from '../src/stores/types.js';
 import { SqliteStore } from '../src/stores/sqlite/store.js';
 import { PostgresStore } from '../src/stores/postgres/store.js';
+import { sendCommand } from '../src/cli/control.js';
 
 const url = process.env.ORSA_TEST_PG_URL;
 const dir = mkdtempSync(join(tmpdir(), 'orsa-queues-'));
@@ -281,6 +282,22 @@ describe.each([
       await runtime.send('first', 'finish');
       await until(clock, () => seen.entered.length === 2);
       expect(seen.entered).toEqual([1, 3]);
+    }));
+
+  it('cancels a queued saga from the CLI or dashboard (sendCommand) at once: it never runs once promoted', () =>
+    run({ concurrency: 1 }, async (runtime, clock, seen, definition) => {
+      await runtime.startSaga(definition, { customer: 'a', n: 1 }, { id: 'first' });
+      await runtime.startSaga(definition, { customer: 'a', n: 2 }, { id: 'queued' });
+      const store = (runtime as unknown as { store: SagaStore }).store;
+      const sent = await sendCommand(store, 'queued', { command: 'cancel' }, clock.now());
+      expect(sent.cancelledQueued).toBe(true);
+      expect((await runtime.get('queued'))?.status).toBe('cancelled');
+      await until(clock, () => seen.entered.length === 1);
+      await runtime.send('first', 'finish');
+      await runtime.result('first');
+      await clock.advance(1_000);
+      expect(seen.entered).toEqual([1]);
+      expect((await runtime.history('queued')).map((e) => e.type)).toEqual(['saga.queued', 'saga.cancelled']);
     }));
 
   it('refuses a bad priority or key before storing anything', () =>
