@@ -309,6 +309,41 @@ describe.each([
     }));
 });
 
+describe('stopping during a promotion', () => {
+  it('runs nothing it promoted after stop(), and releases those records for another worker', async () => {
+    let arrived!: () => void;
+    const inPromote = new Promise<void>((resolve) => (arrived = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    class SlowPromote extends MemoryStore {
+      slow = false;
+      override async promote(request: Parameters<MemoryStore['promote']>[0]) {
+        if (this.slow) {
+          arrived();
+          await gate;
+        }
+        return super.promote(request);
+      }
+    }
+    const store = new SlowPromote();
+    const clock = createTestClock();
+    const { definition, seen } = holdingSaga({ concurrency: 2 });
+    const runtime = createRuntime({ sagas: [definition], store, clock, workerId: 'w', pollIntervalMs: 3_600_000 });
+    await runtime.start();
+    store.slow = true;
+    const started = runtime.startSaga(definition, { customer: 'a', n: 1 }, { id: 'late' });
+    await inPromote;
+    const stopping = runtime.stop();
+    open();
+    await stopping;
+    await started;
+    await sleep(20);
+    expect(seen.entered).toEqual([]);
+    const record = await store.get('late');
+    expect(record).toMatchObject({ status: 'running', owner: null });
+  });
+});
+
 describe('.limits()', () => {
   const base = () => saga('limited').input<Input>().step('a', () => 1);
   it.each([

@@ -76,6 +76,11 @@ export class QueueKeeper {
     return this.deps.store.cancelQueued(id, now, [{ at: now, type: 'saga.cancelled', step: null, attempt: null, data: { queued: true } }]);
   }
 
+  /** Resolves once no promotion is under way (stop() waits for it before letting go of its sagas). */
+  async settle(): Promise<void> {
+    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+  }
+
   /** Promotes every limited name this worker runs. */
   async promoteAll(): Promise<void> {
     for (const name of this.deps.sagas.latest.keys()) if (this.limited(name)) await this.promote(name);
@@ -117,6 +122,12 @@ export class QueueKeeper {
         accept: gate.accept,
       });
       gate.flush();
+      if (!this.deps.running()) {
+        // Stopped while the store promoted: run nothing here (stop() no longer holds what it would start),
+        // and hand the records back so another worker takes them at once, not after the lease.
+        await Promise.all(promoted.map((record) => store.release(record.id, workerId).catch((error: unknown) => this.deps.report(error))));
+        return;
+      }
       await Promise.all(promoted.map((record) => this.deps.resume(record)));
       this.deps.wakeAt(nextAt);
       if (promoted.length < limit) return;

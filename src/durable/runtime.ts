@@ -150,6 +150,7 @@ export class Runtime {
     this.running = false;
     this.repeater.clear();
     await this.poller.stop();
+    await this.queues.settle();
     const held = [...this.live.entries()];
     this.live.clear();
     for (const [, live] of held) live.execution.stop();
