@@ -362,6 +362,31 @@ describe('stopping during a promotion', () => {
   });
 });
 
+describe('a version without limits', () => {
+  it('still promotes the sagas a previous version with limits queued', async () => {
+    const store = new MemoryStore();
+    const clock = createTestClock();
+    const { definition: v1, seen } = holdingSaga({ concurrency: 1 });
+    const old = createRuntime({ sagas: [v1], store, clock, workerId: 'old', pollIntervalMs: 200 });
+    await old.startSaga(v1, { customer: 'a', n: 1 }, { id: 'one' });
+    await old.startSaga(v1, { customer: 'a', n: 2 }, { id: 'two' });
+    await until(clock, async () => (await old.get('one'))?.status === 'waiting');
+    await old.stop();
+    // The next deploy drops the limits (and changes the chart); v1 stays registered to finish its sagas.
+    const v2 = saga('job').input<Input>().step('only', () => 1).build();
+    expect(v2.version).not.toBe(v1.version);
+    const next = createRuntime({ sagas: [v1, v2], store, clock, workerId: 'next', pollIntervalMs: 200 });
+    try {
+      await next.start();
+      await next.send('one', 'finish');
+      await until(clock, async () => (await next.get('two'))?.status === 'waiting');
+      expect(seen.entered).toEqual([1, 2]);
+    } finally {
+      await next.stop();
+    }
+  });
+});
+
 describe('.limits()', () => {
   const base = () => saga('limited').input<Input>().step('a', () => 1);
   it.each([

@@ -47,9 +47,26 @@ export class QueueKeeper {
 
   constructor(private readonly deps: QueueKeeperDeps) {}
 
-  /** Whether sagas of this name wait in a queue (their latest definition here declares limits). */
+  /** Whether sagas of this name may wait in a queue (a definition of it registered here declares limits). */
   limited(name: string): boolean {
-    return this.deps.sagas.latest.get(name)?.declaration.limits !== undefined;
+    return this.limitsOf(name) !== undefined;
+  }
+
+  /**
+   * The limits this worker applies to a name: its latest definition's, else those of the last registered
+   * version that declares some. A version that drops its limits must not strand the sagas its predecessor
+   * queued: they are promoted under the predecessor's limits.
+   */
+  private limitsOf(name: string) {
+    const { sagas } = this.deps;
+    const latest = sagas.latest.get(name)?.declaration.limits;
+    if (latest) return latest;
+    const versions = sagas.versionsByName.get(name) ?? [];
+    for (let i = versions.length - 1; i >= 0; i--) {
+      const limits = sagas.get(name, versions[i]!)?.declaration.limits;
+      if (limits) return limits;
+    }
+    return undefined;
   }
 
   /**
@@ -103,7 +120,7 @@ export class QueueKeeper {
 
   private async drain(name: string): Promise<void> {
     const { store, clock, gate, sagas, workerId, leaseMs } = this.deps;
-    const limits = sagas.latest.get(name)?.declaration.limits;
+    const limits = this.limitsOf(name);
     if (!limits) return;
     const data = limitData(limits);
     const limit = Math.max(1, this.deps.batch);
