@@ -9,6 +9,7 @@ import { createRuntime, createTestClock, MemoryStore, saga, SagaFailedError, typ
 import type { SagaStore } from '../src/stores/types.js';
 import { SqliteStore } from '../src/stores/sqlite/store.js';
 import { PostgresStore } from '../src/stores/postgres/store.js';
+import { sendCommand } from '../src/cli/control.js';
 
 const url = process.env.ORSA_TEST_PG_URL;
 const dir = mkdtempSync(join(tmpdir(), 'orsa-queues-'));
@@ -195,6 +196,24 @@ describe.each([
     }
   });
 
+  it.skipIf(skip)('reads an odd priority as 0 when it orders a queue without keys: a row written by hand does not jump the queue', async () => {
+    const db = makeDb();
+    const store = db.open();
+    try {
+      await store.init();
+      const now = 1_000;
+      for (const [id, priority] of [['low', -3], ['high', 5], ['odd', 0]] as const) {
+        await store.insert({ id, sagaName: 'job', version: 'v1', status: 'queued', snapshot: '{"orsa.queued":{"input":null}}', dueAt: null, owner: null, leaseUntil: null, now, queue: { key: null, priority } }, []);
+      }
+      await db.raw(kind === 'SQLite' ? `UPDATE {t} SET priority = 'urgent' WHERE id = 'odd'` : `UPDATE {t} SET priority = NULL WHERE id = 'odd'`);
+      const { promoted } = await store.promote({ sagaName: 'job', limits: { concurrency: 3 }, owner: 'w', now, leaseUntil: now + 1_000, limit: 3 });
+      expect(promoted.map((r) => r.id)).toEqual(['high', 'odd', 'low']);
+    } finally {
+      await store.close();
+      await db.done();
+    }
+  });
+
   it.skipIf(skip)('skips odd queued rows (unknown priority or key values) without crashing, and sets aside an unreadable one', async () => {
     const db = makeDb();
     const clock = createTestClock();
@@ -283,6 +302,22 @@ describe.each([
       expect(seen.entered).toEqual([1, 3]);
     }));
 
+  it('cancels a queued saga from the CLI or dashboard (sendCommand) at once: it never runs once promoted', () =>
+    run({ concurrency: 1 }, async (runtime, clock, seen, definition) => {
+      await runtime.startSaga(definition, { customer: 'a', n: 1 }, { id: 'first' });
+      await runtime.startSaga(definition, { customer: 'a', n: 2 }, { id: 'queued' });
+      const store = (runtime as unknown as { store: SagaStore }).store;
+      const sent = await sendCommand(store, 'queued', { command: 'cancel' }, clock.now());
+      expect(sent.cancelledQueued).toBe(true);
+      expect((await runtime.get('queued'))?.status).toBe('cancelled');
+      await until(clock, () => seen.entered.length === 1);
+      await runtime.send('first', 'finish');
+      await runtime.result('first');
+      await clock.advance(1_000);
+      expect(seen.entered).toEqual([1]);
+      expect((await runtime.history('queued')).map((e) => e.type)).toEqual(['saga.queued', 'saga.cancelled']);
+    }));
+
   it('refuses a bad priority or key before storing anything', () =>
     run({ concurrency: 1, key: (i: Input) => (i.customer === 'none' ? (undefined as never) : i.customer), perKey: { concurrency: 1 } }, async (runtime, _clock, _seen, definition) => {
       await expect(runtime.startSaga(definition, { customer: 'a', n: 1 }, { id: 'x', priority: 1.5 })).rejects.toMatchObject({ code: 'INVALID_QUEUE_OPTION' });
@@ -290,6 +325,66 @@ describe.each([
       await expect(runtime.startSaga(definition, { customer: 'none', n: 1 }, { id: 'z' })).rejects.toThrow(/key function must return a string/);
       expect(await runtime.list()).toEqual([]);
     }));
+});
+
+describe('stopping during a promotion', () => {
+  it('runs nothing it promoted after stop(), and releases those records for another worker', async () => {
+    let arrived!: () => void;
+    const inPromote = new Promise<void>((resolve) => (arrived = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    class SlowPromote extends MemoryStore {
+      slow = false;
+      override async promote(request: Parameters<MemoryStore['promote']>[0]) {
+        if (this.slow) {
+          arrived();
+          await gate;
+        }
+        return super.promote(request);
+      }
+    }
+    const store = new SlowPromote();
+    const clock = createTestClock();
+    const { definition, seen } = holdingSaga({ concurrency: 2 });
+    const runtime = createRuntime({ sagas: [definition], store, clock, workerId: 'w', pollIntervalMs: 3_600_000 });
+    await runtime.start();
+    store.slow = true;
+    const started = runtime.startSaga(definition, { customer: 'a', n: 1 }, { id: 'late' });
+    await inPromote;
+    const stopping = runtime.stop();
+    open();
+    await stopping;
+    await started;
+    await sleep(20);
+    expect(seen.entered).toEqual([]);
+    const record = await store.get('late');
+    expect(record).toMatchObject({ status: 'running', owner: null });
+  });
+});
+
+describe('a version without limits', () => {
+  it('still promotes the sagas a previous version with limits queued', async () => {
+    const store = new MemoryStore();
+    const clock = createTestClock();
+    const { definition: v1, seen } = holdingSaga({ concurrency: 1 });
+    const old = createRuntime({ sagas: [v1], store, clock, workerId: 'old', pollIntervalMs: 200 });
+    await old.startSaga(v1, { customer: 'a', n: 1 }, { id: 'one' });
+    await old.startSaga(v1, { customer: 'a', n: 2 }, { id: 'two' });
+    await until(clock, async () => (await old.get('one'))?.status === 'waiting');
+    await old.stop();
+    // The next deploy drops the limits (and changes the chart); v1 stays registered to finish its sagas.
+    const v2 = saga('job').input<Input>().step('only', () => 1).build();
+    expect(v2.version).not.toBe(v1.version);
+    const next = createRuntime({ sagas: [v1, v2], store, clock, workerId: 'next', pollIntervalMs: 200 });
+    try {
+      await next.start();
+      await next.send('one', 'finish');
+      await until(clock, async () => (await next.get('two'))?.status === 'waiting');
+      expect(seen.entered).toEqual([1, 2]);
+    } finally {
+      await next.stop();
+    }
+  });
 });
 
 describe('.limits()', () => {

@@ -1,6 +1,6 @@
 import { SAGA_STATUSES as STATUSES, type SagaStatus, type SagaStore } from '../stores/types.js';
 import { NOT_STARTED_PREFIX } from '../durable/records.js';
-import { isControlRefusal, sendCommand, storedMessage } from './control.js';
+import { isControlRefusal, queuedCancelledMessage, sendCommand, storedMessage } from './control.js';
 import { clean, cleanJson, preview } from './terminal.js';
 import { iso, snapshotOf, stateText, timelineOf } from './timeline.js';
 
@@ -141,7 +141,8 @@ const safeParse = (text: string): unknown => {
  */
 export async function controlText(store: SagaStore, command: 'resume' | 'cancel' | 'retry', id: string, values: CommandValues): Promise<{ code: number; text: string }> {
   try {
-    const { seq, sagaName, version } = await sendCommand(store, id, { command }, Date.now());
+    const { seq, sagaName, version, cancelledQueued } = await sendCommand(store, id, { command }, Date.now());
+    if (cancelledQueued) return { code: 0, text: values.json ? cleanJson({ id, command, status: 'cancelled' }) : clean(queuedCancelledMessage(id)) };
     return { code: 0, text: values.json ? cleanJson({ id, command, seq }) : clean(storedMessage(command, id, seq, sagaName, version)) };
   } catch (error) {
     if (isControlRefusal(error)) return { code: 1, text: `orsa: ${clean(error.message)}` };

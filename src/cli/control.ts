@@ -39,10 +39,17 @@ export async function sendCommand(
   id: string,
   request: { command: ControlCommand; name?: string; payload?: unknown },
   nowMs: number,
-): Promise<{ seq: number; sagaName: string; version: string }> {
+): Promise<{ seq: number; sagaName: string; version: string; cancelledQueued?: true }> {
   const record = await store.get(id);
   if (!record) throw new UnknownSagaError(id);
   const { command } = request;
+  // A queued saga has no worker to act on a command: stored, the cancel would wait for a slot and run the
+  // saga's first step before cancelling it. It ends cancelled here, having run nothing (unless promoted meanwhile:
+  // then the command below reaches the worker now running it).
+  if (command === 'cancel' && record.status === 'queued') {
+    const history = [{ at: nowMs, type: 'saga.cancelled', step: null, attempt: null, data: { queued: true } }] as const;
+    if (await store.cancelQueued(id, nowMs, history)) return { seq: 0, sagaName: record.sagaName, version: record.version, cancelledQueued: true };
+  }
   // As the runtime decides: a failed saga takes only retry (its run has ended; it waits for an operator).
   if (FINAL_STATUSES.includes(record.status) || (record.status === 'failed' && command !== 'retry')) {
     throw new SagaEndedError(id, record.status, command, `retry its compensation (orsa retry ${id})`);
@@ -66,6 +73,16 @@ export async function sendCommand(
   const event = await store.sendEvent(id, name, payload, nowMs, command === 'event' ? 'event' : 'command');
   return { seq: event.seq, sagaName: record.sagaName, version: record.version };
 }
+
+/**
+ * The sentence both the CLI and the dashboard show when a cancel ended a queued saga at once.
+ *
+ * @example
+ * ```ts
+ * queuedCancelledMessage('order-1');
+ * ```
+ */
+export const queuedCancelledMessage = (id: string): string => `cancelled: saga ${id} was queued; it ended cancelled without running anything`;
 
 /**
  * The sentence both the CLI and the dashboard show once a command is stored: it does not claim a worker is running.

@@ -47,9 +47,26 @@ export class QueueKeeper {
 
   constructor(private readonly deps: QueueKeeperDeps) {}
 
-  /** Whether sagas of this name wait in a queue (their latest definition here declares limits). */
+  /** Whether sagas of this name may wait in a queue (a definition of it registered here declares limits). */
   limited(name: string): boolean {
-    return this.deps.sagas.latest.get(name)?.declaration.limits !== undefined;
+    return this.limitsOf(name) !== undefined;
+  }
+
+  /**
+   * The limits this worker applies to a name: its latest definition's, else those of the last registered
+   * version that declares some. A version that drops its limits must not strand the sagas its predecessor
+   * queued: they are promoted under the predecessor's limits.
+   */
+  private limitsOf(name: string) {
+    const { sagas } = this.deps;
+    const latest = sagas.latest.get(name)?.declaration.limits;
+    if (latest) return latest;
+    const versions = sagas.versionsByName.get(name) ?? [];
+    for (let i = versions.length - 1; i >= 0; i--) {
+      const limits = sagas.get(name, versions[i]!)?.declaration.limits;
+      if (limits) return limits;
+    }
+    return undefined;
   }
 
   /**
@@ -76,6 +93,11 @@ export class QueueKeeper {
     return this.deps.store.cancelQueued(id, now, [{ at: now, type: 'saga.cancelled', step: null, attempt: null, data: { queued: true } }]);
   }
 
+  /** Resolves once no promotion is under way (stop() waits for it before letting go of its sagas). */
+  async settle(): Promise<void> {
+    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+  }
+
   /** Promotes every limited name this worker runs. */
   async promoteAll(): Promise<void> {
     for (const name of this.deps.sagas.latest.keys()) if (this.limited(name)) await this.promote(name);
@@ -98,7 +120,7 @@ export class QueueKeeper {
 
   private async drain(name: string): Promise<void> {
     const { store, clock, gate, sagas, workerId, leaseMs } = this.deps;
-    const limits = sagas.latest.get(name)?.declaration.limits;
+    const limits = this.limitsOf(name);
     if (!limits) return;
     const data = limitData(limits);
     const limit = Math.max(1, this.deps.batch);
@@ -117,6 +139,12 @@ export class QueueKeeper {
         accept: gate.accept,
       });
       gate.flush();
+      if (!this.deps.running()) {
+        // Stopped while the store promoted: run nothing here (stop() no longer holds what it would start),
+        // and hand the records back so another worker takes them at once, not after the lease.
+        await Promise.all(promoted.map((record) => store.release(record.id, workerId).catch((error: unknown) => this.deps.report(error))));
+        return;
+      }
       await Promise.all(promoted.map((record) => this.deps.resume(record)));
       this.deps.wakeAt(nextAt);
       if (promoted.length < limit) return;

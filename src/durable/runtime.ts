@@ -190,6 +190,7 @@ export class Runtime {
     await this.unsubscribe?.().catch((e: unknown) => this.report(e));
     this.unsubscribe = null;
     await this.poller.stop();
+    await this.queues.settle();
     const held = [...this.live.entries()];
     this.live.clear();
     for (const [, live] of held) live.execution.stop();

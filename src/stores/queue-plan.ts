@@ -133,6 +133,18 @@ export function planPromotion(
   return { chosen, nextAt };
 }
 
+/**
+ * Puts the rows of a head-of-queue read in queue order as the per-key read and the memory store
+ * see it: an odd priority (text, null) counts as 0 and a missing arrival number comes after every
+ * other. The SQL read follows its index, where SQLite puts text priorities before every integer and
+ * null arrival numbers first: without this, a row written by hand would jump the queue.
+ */
+export function inQueueOrder<T extends { prio?: unknown; seq?: unknown; id: string }>(rows: T[]): T[] {
+  const prio = (row: T) => (typeof row.prio === 'number' && Number.isSafeInteger(row.prio) ? row.prio : 0);
+  const seq = (row: T) => (typeof row.seq === 'number' ? row.seq : typeof row.seq === 'string' && /^\d+$/.test(row.seq) ? Number(row.seq) : Infinity);
+  return rows.sort((a, b) => prio(b) - prio(a) || seq(a) - seq(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /** The records a promotion returns: status running, leased to the owner until `leaseUntil` (also their dueAt). */
 export function promotedRecord(record: SagaRecord, request: Pick<PromoteRequest, 'owner' | 'now' | 'leaseUntil'>): SagaRecord {
   return {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { SagaDefinition } from '../../interpretation/definition.js';
 import type { SagaStore } from '../../stores/types.js';
-import { isControlRefusal, sendCommand, storedMessage, type ControlCommand } from '../control.js';
+import { isControlRefusal, queuedCancelledMessage, sendCommand, storedMessage, type ControlCommand } from '../control.js';
 import { indexDefinitions, listSagas, sagaDetail } from './api.js';
 import { PAGE_HTML, PAGE_SCRIPT, PAGE_STYLE } from './page.js';
 
@@ -84,6 +84,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         }
         try {
           const stored = await sendCommand(options.store, id, { command, ...(typeof body.name === 'string' ? { name: body.name } : {}), payload: body.payload }, now());
+          if (stored.cancelledQueued) return json(res, 200, { seq: null, message: queuedCancelledMessage(id) });
           return json(res, 200, { seq: stored.seq, message: storedMessage(command, id, stored.seq, stored.sagaName, stored.version) });
         } catch (error) {
           if (isControlRefusal(error)) throw new HttpError(error.code === 'UNKNOWN_SAGA' ? 404 : 409, error.code, error.message);

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { createHash } from 'node:crypto';
 import { ACTIVE_SQL, encodeHistory, nonNegativeInteger } from '../encoding.js';
-import { longestWindowMs, NO_LIMIT, perKeyCap, planPromotion, promotedRecord, PROMOTE_SCAN } from '../queue-plan.js';
+import { inQueueOrder, longestWindowMs, NO_LIMIT, perKeyCap, planPromotion, promotedRecord, PROMOTE_SCAN } from '../queue-plan.js';
 import type { HistoryEvent, PromoteRequest, PromoteResult, SagaRecord } from '../types.js';
 import { toRecord, type RecordRow } from './rows.js';
 import { HISTORY_FIELDS, RECORD_COLUMNS } from './statements.js';
@@ -51,7 +51,7 @@ export class PostgresQueues {
         ORDER BY prio DESC, enqueue_seq, id LIMIT $8::integer`),
       queued: named(`SELECT count(*) AS n FROM ${t.sagas} WHERE saga_name = $1 AND status = 'queued'`),
       // Without per-key limits: the head of the queue in index order. $1 name, $2 versions, $3 excluded ids, $4 rows.
-      head: named(`SELECT ${RECORD_COLUMNS}, COALESCE(queue_key, '') AS "queueKey" FROM ${t.sagas}
+      head: named(`SELECT ${RECORD_COLUMNS}, COALESCE(queue_key, '') AS "queueKey", priority AS prio, enqueue_seq AS seq FROM ${t.sagas}
         WHERE saga_name = $1 AND status = 'queued' AND ($2::text[] IS NULL OR version = ANY($2::text[])) AND id <> ALL($3::text[])
         ORDER BY priority DESC NULLS LAST, enqueue_seq LIMIT $4::integer`),
       active: named(`SELECT ${key} AS key, count(*) AS n FROM ${t.sagas} WHERE saga_name = $1 AND status IN (${ACTIVE_SQL}) AND enqueue_seq IS NOT NULL GROUP BY 1`),
@@ -104,7 +104,8 @@ export class PostgresQueues {
           ? { ...sql.head, values: [...filters, scan] }
           : { ...sql.candidates, values: [...filters, limits.perKey.concurrency ?? NO_LIMIT, keyRate ? now - keyRate.perMs : now, keyRate?.starts ?? NO_LIMIT, perKeyCap(limits), scan] },
       );
-      const candidates = rows.rows.map((row) => ({ key: row.queueKey, record: toRecord(row) }));
+      const read = limits.perKey ? rows.rows : inQueueOrder(rows.rows as (RecordRow & { queueKey: string; prio: unknown; seq: unknown })[]);
+      const candidates = read.map((row) => ({ key: row.queueKey, record: toRecord(row) }));
       const active = await client.query<{ key: string; n: string }>({ ...sql.active, values: [name] });
       const activeByKey = new Map(active.rows.map((row) => [row.key, Number(row.n)]));
       const starts = windowMs > 0 ? (await client.query<{ key: string; at: string }>({ ...sql.starts, values: [name, now - windowMs] })).rows : [];

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ACTIVE_SQL, encodeHistory, nonNegativeInteger } from '../encoding.js';
-import { longestWindowMs, NO_LIMIT, perKeyCap, planPromotion, promotedRecord, PROMOTE_SCAN, type QueuedCandidate } from '../queue-plan.js';
+import { inQueueOrder, longestWindowMs, NO_LIMIT, perKeyCap, planPromotion, promotedRecord, PROMOTE_SCAN, type QueuedCandidate } from '../queue-plan.js';
 import type { HistoryEvent, PromoteRequest, PromoteResult, SagaRecord } from '../types.js';
 import { RECORD_COLUMNS, type SqliteStatements } from './statements.js';
 import { assembled, insertHistory } from './transactions.js';
@@ -31,7 +31,7 @@ export interface QueueStatements {
   nextSeq: Database.Statement<[], number>;
   candidates: Stmt<CandidateParams, SagaRecord & { queueKey: string }>;
   /** Without per-key limits: the head of the queue, read in index order. */
-  head: Stmt<Omit<CandidateParams, 'keyConcurrency' | 'keyRateSince' | 'keyRateStarts' | 'cap'>, SagaRecord & { queueKey: string }>;
+  head: Stmt<Omit<CandidateParams, 'keyConcurrency' | 'keyRateSince' | 'keyRateStarts' | 'cap'>, SagaRecord & { queueKey: string; prio?: unknown; seq?: unknown }>;
   active: Stmt<{ name: string }, { key: string; n: number }>;
   /** Queued records of a name (plucked). */
   queued: Stmt<{ name: string }, number>;
@@ -63,7 +63,7 @@ export function prepareQueueStatements(db: Database.Database): QueueStatements {
     ) WHERE rn <= @cap
     ORDER BY prio DESC, enqueue_seq, id LIMIT @scan`;
   // Odd priorities (text, null) sort where SQLite puts them, never fail.
-  const head = `SELECT ${RECORD_COLUMNS}, COALESCE(queue_key, '') AS queueKey FROM orsa_sagas s
+  const head = `SELECT ${RECORD_COLUMNS}, COALESCE(queue_key, '') AS queueKey, priority AS prio, enqueue_seq AS seq FROM orsa_sagas s
     WHERE saga_name = @name AND status = 'queued'
       AND (@versions IS NULL OR version IN (SELECT value FROM json_each(@versions)))
       AND id NOT IN (SELECT value FROM json_each(@excludeIds))
@@ -110,7 +110,7 @@ export function queueTransactions(db: Database.Database, s: SqliteStatements, q:
       scan: Math.min(PROMOTE_SCAN, Math.max(nonNegativeInteger(request.limit), 1) * 10),
     };
     const rows = !limits.perKey
-      ? q.head.all(common)
+      ? inQueueOrder(q.head.all(common)).map(({ prio: _p, seq: _s, ...row }) => row)
       : q.candidates.all({
           ...common,
           keyConcurrency: limits.perKey.concurrency ?? NO_LIMIT,

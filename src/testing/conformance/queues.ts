@@ -137,6 +137,22 @@ export function describeQueues(store: StoreRef): void {
       expect(running.length).toBe(5);
     });
 
+    it('never over-admits when workers at the same time each see a different queued record', async () => {
+      // Each promotion may take only its own record (the others are excluded): without the store's lock,
+      // every one of them reads zero active records and promotes its own, far past the limit.
+      for (let round = 0; round < 5; round++) {
+        const sagaName = newSagaName();
+        const queued = [];
+        for (let i = 0; i < 6; i++) queued.push(await enqueue(sagaName));
+        const all = ids(queued);
+        const results = await Promise.all(
+          all.map((id, i) => promote(sagaName, { concurrency: 2 }, { owner: i % 2 ? WORKER_A : WORKER_B, excludeIds: all.filter((other) => other !== id) })),
+        );
+        expect(results.flatMap((r) => r.promoted).length).toBe(2);
+        expect((await store().list({ sagaName, status: 'running' })).length).toBe(2);
+      }
+    });
+
     it('cancels a queued record with its history, and nothing else', async () => {
       const sagaName = newSagaName();
       const queued = await enqueue(sagaName);
