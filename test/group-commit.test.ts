@@ -135,3 +135,44 @@ describe.skipIf(!url && !process.env.CI)('group commit with values PostgreSQL re
     }
   }, 60_000);
 });
+
+describe('group commit and stop()', () => {
+  it('stop() lets writes already handed to a group commit land before it gives the leases back', async () => {
+    const store = new SqliteStore({ path: join(dir, `${randomBytes(4).toString('hex')}.db`) });
+    const definition = saga('stopping').step('a', async () => 'a').step('b', async () => 'b').build();
+    const refused: unknown[] = [];
+    const runtime = createRuntime({ sagas: [definition], store, onError: (e) => refused.push(e) });
+    const writeBatch = store.writeBatch.bind(store);
+    // The first group commit of step outcomes is held until stop() is under way; writes after it wait behind it.
+    let held: { writes: readonly BatchWrite[]; go: () => void } | undefined;
+    const reached = new Promise<void>((arrived) => {
+      store.writeBatch = async (writes) => {
+        if (!held && writes.some((w) => w.history.some((h) => h.type === 'step.completed'))) {
+          await new Promise<void>((go) => {
+            held = { writes, go };
+            arrived();
+          });
+        }
+        return writeBatch(writes);
+      };
+    });
+    try {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => runtime.startSaga(definition, undefined, { id: `stop-${i}` })));
+      await reached;
+      const stopping = runtime.stop();
+      // Let stop() run as far as it goes on its own (it must wait for the held commit), then let the commit go.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      held!.go();
+      await stopping;
+      // Every write of the held commit landed under the lease it was made with: none refused as stale.
+      for (const w of held!.writes) {
+        const id = w.kind === 'insert' ? w.record.id : w.id;
+        expect((await store.history(id)).some((h) => h.type === 'step.completed')).toBe(true);
+      }
+      expect(refused).toEqual([]);
+    } finally {
+      await runtime.stop();
+      await store.close();
+    }
+  }, 60_000);
+});
