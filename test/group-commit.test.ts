@@ -8,6 +8,7 @@ import { createRuntime, saga } from '../src/index.js';
 import type { BatchWrite, SagaStore } from '../src/stores/types.js';
 import { PostgresStore } from '../src/stores/postgres/store.js';
 import { SqliteStore } from '../src/stores/sqlite/store.js';
+import { GroupCommit } from '../src/durable/writer.js';
 
 /*
  * Group commit in the runtime: the transitions of sagas running at once in
@@ -96,6 +97,82 @@ describe.each(cases)('group commit on %s', (kind, make) => {
       await runtime.stop();
       await raw.close();
       await cleanup();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!url && !process.env.CI)('group commit with values PostgreSQL refuses', () => {
+  it('fails only the writes the database refuses (lone surrogate, NUL in text); the others, unicode and a 5 MB one, commit intact', async () => {
+    if (!url) throw new Error('ORSA_TEST_PG_URL is not set, and CI is: set it to the test server URL');
+    const pool = new pg.Pool({ connectionString: url });
+    const schema = `orsa_group_${randomBytes(5).toString('hex')}`;
+    const store = new PostgresStore({ pool, schema });
+    try {
+      await store.init();
+      const ids = ['odd-a', 'odd-b', 'odd-c', 'odd-d'];
+      for (const id of ids) {
+        await store.insert({ id, sagaName: 'odd', version: 'v1', status: 'running', snapshot: '{}', dueAt: null, owner: 'w', leaseUntil: 60_000, now: 0 }, []);
+      }
+      // Each step name lands in a text column as it is: PostgreSQL takes neither a lone surrogate nor NUL there.
+      const steps = ['ok é 😀 \u2028', 'bad \ud800', 'nul \u0000', 'big'];
+      const snapshot = (i: number) => JSON.stringify({ step: steps[i], big: i === 3 ? 'x'.repeat(5_000_000) : null, nul: '\u0000', lone: '\udc00' });
+      const commits = new GroupCommit(store, () => true);
+      const outcomes = await Promise.allSettled(
+        ids.map((id, i) =>
+          commits.update(id, { rowVersion: 1, owner: 'w' }, { status: 'running', snapshot: snapshot(i), dueAt: null, leaseUntil: 60_000 }, [{ at: 1, type: 'step.completed', step: steps[i]!, data: { step: steps[i] } }], { now: 1 }),
+        ),
+      );
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      for (const i of [0, 3]) {
+        expect(await store.get(ids[i]!)).toMatchObject({ snapshot: snapshot(i), rowVersion: 2 });
+        expect((await store.history(ids[i]!)).map((h) => [h.step, h.data])).toEqual([[steps[i], { step: steps[i] }]]);
+      }
+      for (const i of [1, 2]) expect(await store.get(ids[i]!)).toMatchObject({ snapshot: '{}', rowVersion: 1 });
+    } finally {
+      await store.close();
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    }
+  }, 60_000);
+});
+
+describe('group commit and stop()', () => {
+  it('stop() lets writes already handed to a group commit land before it gives the leases back', async () => {
+    const store = new SqliteStore({ path: join(dir, `${randomBytes(4).toString('hex')}.db`) });
+    const definition = saga('stopping').step('a', async () => 'a').step('b', async () => 'b').build();
+    const refused: unknown[] = [];
+    const runtime = createRuntime({ sagas: [definition], store, onError: (e) => refused.push(e) });
+    const writeBatch = store.writeBatch.bind(store);
+    // The first group commit of step outcomes is held until stop() is under way; writes after it wait behind it.
+    let held: { writes: readonly BatchWrite[]; go: () => void } | undefined;
+    const reached = new Promise<void>((arrived) => {
+      store.writeBatch = async (writes) => {
+        if (!held && writes.some((w) => w.history.some((h) => h.type === 'step.completed'))) {
+          await new Promise<void>((go) => {
+            held = { writes, go };
+            arrived();
+          });
+        }
+        return writeBatch(writes);
+      };
+    });
+    try {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => runtime.startSaga(definition, undefined, { id: `stop-${i}` })));
+      await reached;
+      const stopping = runtime.stop();
+      // Let stop() run as far as it goes on its own (it must wait for the held commit), then let the commit go.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      held!.go();
+      await stopping;
+      // Every write of the held commit landed under the lease it was made with: none refused as stale.
+      for (const w of held!.writes) {
+        const id = w.kind === 'insert' ? w.record.id : w.id;
+        expect((await store.history(id)).some((h) => h.type === 'step.completed')).toBe(true);
+      }
+      expect(refused).toEqual([]);
+    } finally {
+      await runtime.stop();
+      await store.close();
     }
   }, 60_000);
 });

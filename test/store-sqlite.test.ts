@@ -80,3 +80,27 @@ describe('SqliteStore with other connections', () => {
     await store.close();
   });
 });
+
+describe('SqliteStore group commit (writeBatch)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orsa-sqlite-batch-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('fails the whole batch, writing nothing, when one write ends the transaction (not just its savepoint)', async () => {
+    const database = new Database(join(dir, 'rollback.db'));
+    const store = new SqliteStore({ database });
+    await store.init();
+    const base = { sagaName: 'batch', version: 'v1', status: 'running', snapshot: '{}', dueAt: null, owner: 'w', leaseUntil: 60_000 } as const;
+    for (const id of ['a', 'b', 'c']) await store.insert({ ...base, id, now: 0 }, []);
+    // An error that rolls back the whole transaction, as an I/O error or out-of-memory can.
+    database.exec(`CREATE TRIGGER boom BEFORE UPDATE ON orsa_sagas WHEN NEW.snapshot = '"boom"' BEGIN SELECT RAISE(ROLLBACK, 'boom'); END`);
+    const update = (id: string, snapshot: string) =>
+      ({ kind: 'update', id, fence: { rowVersion: 1, owner: 'w' }, patch: { status: 'running', snapshot, dueAt: null, leaseUntil: 60_000 }, history: [], options: { now: 1 } }) as const;
+    await expect(store.writeBatch([update('a', '"ok"'), update('b', '"boom"'), update('c', '"ok"')])).rejects.toThrow('boom');
+    // Nothing of the batch committed: written again one by one (as the runtime does), each fence still holds.
+    for (const id of ['a', 'b', 'c']) expect(await store.get(id)).toMatchObject({ snapshot: '{}', rowVersion: 1 });
+    database.exec('DROP TRIGGER boom');
+    expect(await store.update('c', { rowVersion: 1, owner: 'w' }, update('c', '"ok"').patch, [], { now: 1 })).toMatchObject({ rowVersion: 2 });
+    await store.close();
+    database.close();
+  });
+});

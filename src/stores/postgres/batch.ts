@@ -23,12 +23,16 @@ export function batchStatement(schema: string): Prepared {
   return prepared(`WITH x AS MATERIALIZED (
       SELECT * FROM json_to_recordset($1::json) AS x(id text, rv bigint, owner text, status text, snapshot text,
         due bigint, lease bigint, now bigint, hn integer, h json, jn integer, j json, reset boolean, seq bigint)
+    ), l AS MATERIALIZED (
+      -- Rows are locked in id order (whatever plan the update gets), as renew locks them: two statements that lock
+      -- several of a worker's sagas cannot deadlock.
+      SELECT s.id FROM ${t.sagas} s WHERE s.id IN (SELECT x.id FROM x) ORDER BY s.id FOR NO KEY UPDATE
     ), u AS (
       UPDATE ${t.sagas} s SET status = x.status, snapshot = x.snapshot, due_at = x.due,
         owner = CASE WHEN x.lease IS NULL THEN NULL ELSE s.owner END, lease_until = x.lease,
         row_version = s.row_version + 1, updated_at = x.now, history_seq = s.history_seq + x.hn,
         journal_seq = s.journal_seq + x.jn
-      FROM x WHERE s.id = x.id AND s.row_version = x.rv AND s.owner = x.owner
+      FROM x JOIN l ON l.id = x.id WHERE s.id = x.id AND s.row_version = x.rv AND s.owner = x.owner
       RETURNING s.id, s.saga_name, s.version, s.owner, s.row_version, s.created_at, s.history_seq, s.journal_seq
     ), h AS (
       INSERT INTO ${t.history} (saga_id, seq, at, type, step, attempt, data)
@@ -94,7 +98,7 @@ export async function writeBatch(deps: BatchDeps, writes: readonly BatchWrite[])
   const history: (HistoryRow[] | undefined)[] = new Array(writes.length);
   const updates: object[] = [];
   const inserts: object[] = [];
-  // Rows are locked in id order, so two batches (or a batch and a renewal) cannot deadlock.
+  // In id order (the statement locks rows in the database's id order itself).
   const order = writes.map((_, i) => i).sort((a, b) => compare(idOf(writes[a]!), idOf(writes[b]!)));
   for (const i of order) {
     const w = writes[i]!;

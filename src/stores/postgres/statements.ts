@@ -81,8 +81,10 @@ export class PostgresStatements {
     this.get = prepared(`SELECT ${recordColumns(t.journal)} FROM ${t.sagas} s WHERE id = $1`);
     this.history = prepared(`SELECT seq, at, type, step, attempt, data FROM ${t.history} WHERE saga_id = $1 ORDER BY seq`);
     // GREATEST: a renewal that waited in a queue must not shorten a lease a later write extended.
+    // Rows are locked in id order, as a group commit locks them, so the two cannot deadlock.
     this.renew = prepared(`UPDATE ${t.sagas} SET lease_until = GREATEST(lease_until, $3::bigint)
-      WHERE id = ANY($2::text[]) AND owner = $1 AND lease_until >= $4 RETURNING id`);
+      WHERE id IN (SELECT id FROM ${t.sagas} WHERE id = ANY($2::text[]) AND owner = $1 AND lease_until >= $4 ORDER BY id FOR NO KEY UPDATE)
+        AND owner = $1 AND lease_until >= $4 RETURNING id`);
     // A saga stopped inside a step is due at once (releasedDueAt): another worker need not wait for the lease to run out.
     this.release = prepared(`UPDATE ${t.sagas} SET owner = NULL, lease_until = NULL,
       due_at = CASE WHEN status IN ('running', 'compensating') THEN LEAST(due_at, updated_at) ELSE due_at END

@@ -169,6 +169,9 @@ export function transactions(db: Database.Database, s: SqliteStatements, q: Queu
         assertSagaId(w.record.id);
         return { ok: true, ...insert(w.record, w.history) };
       } catch (error) {
+        // An error that ended the whole transaction (I/O error, out of memory, RAISE(ROLLBACK)) undid the writes
+        // before it too: the batch fails as a whole (else later writes would commit each on its own).
+        if (!db.inTransaction) throw error;
         return { ok: false, error };
       }
     }),
