@@ -190,3 +190,22 @@ describe('map rollback size on SQLite', () => {
     expect(large.perItem / small.perItem).toBeLessThan(1.5);
   }, 600_000);
 });
+
+describe('result() of a map', () => {
+  it('does not read the whole record again at every item step while it waits', async () => {
+    const store = new MemoryStore();
+    let reads = 0;
+    const get = store.get.bind(store);
+    store.get = (id: string) => (reads++, get(id));
+    const many = saga('many-reads')
+      .map('m', () => Array.from({ length: 300 }, (_, i) => i), (b) => b.step('x', ({ item }) => item * 2), { concurrency: 5 })
+      .build();
+    const runtime = track(createRuntime({ sagas: [many], store }));
+    await runtime.start();
+    const { id } = await runtime.startSaga(many, undefined);
+    const results = await runtime.result<{ m: { x: number }[] }>(id);
+    expect(results.m[299]).toEqual({ x: 598 });
+    // One read per status change at most (woken at each of the ~300 writes, it read ~300 times).
+    expect(reads).toBeLessThan(20);
+  });
+});
