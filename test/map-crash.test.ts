@@ -57,7 +57,7 @@ function runWorker(env: Record<string, string>, killAfter: number | null): Promi
 }
 
 describe('map crash recovery', () => {
-  it(`finishes a map killed ${KILLS} times mid-way: every item result intact, each completed item step undone once on rollback`, async () => {
+  it(`finishes a map killed ${KILLS} times mid-way: every item result intact, each completed item step undone on rollback (again only after a kill)`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orsa-map-crash-'));
     const env = { ORSA_MAP_DB: join(dir, 'sagas.db'), ORSA_MAP_EFFECTS: join(dir, 'effects.db') };
     const effects = new Database(env.ORSA_MAP_EFFECTS);
@@ -99,7 +99,15 @@ describe('map crash recovery', () => {
     const context = JSON.parse(bad.snapshot).context;
     const log: string[] = context.log.map((e: { exec: string }) => e.exec);
     expect(context.compensated).toEqual([...log].reverse());
-    for (const exec of log) expect(runs.get(`map-bad:${exec}:compensate`)?.n, `${exec} undone once`).toBe(1);
+    // Each undone (by idempotency key); a kill between a compensation's effect and its write runs it again
+    // after the resume (at-least-once, as for any compensation): at most once per kill.
+    let undoneAgain = 0;
+    for (const exec of log) {
+      const n = runs.get(`map-bad:${exec}:compensate`)?.n ?? 0;
+      expect(n, `${exec} undone`).toBeGreaterThanOrEqual(1);
+      undoneAgain += n - 1;
+    }
+    expect(undoneAgain).toBeLessThanOrEqual(KILLS);
     // No item step's effect left behind without its undo.
     for (const [key, run] of runs) {
       if (run.kind !== 'do' || !key.startsWith('map-bad:')) continue;

@@ -153,6 +153,25 @@ describe('map (fan-out over a list)', () => {
     expect(String(dates.error?.message)).toMatch(/\$\[0\] is a Date/);
   });
 
+  it('undoes the items of each visit of a map with that visit\'s item and results (a goto back over it)', async () => {
+    const undone: string[] = [];
+    let round = 0;
+    const twice = saga('twice')
+      .step('pick', () => ++round)
+      .map('m', ({ results }) => (results.pick === 1 ? ['a1', 'b1'] : ['a2']), (b) => b
+        .step('first', ({ item }) => `${item}-first`)
+        .step('second', ({ item, results }) => `${item}:${results.first}`, { compensate: ({ item, result, results }) => void undone.push(`${String(item)} ${result} ${results.first}`) }))
+      .step('check', ({ results }) => {
+        if (results.m.length === 1) throw new NonRetryableError('second round fails');
+        return results.m.length;
+      }, { goto: { targets: ['pick'], decide: () => 'pick' } })
+      .build();
+    const error = await failure(twice.run(undefined));
+    expect(error.step).toBe('check');
+    // Newest first: the second visit's item, then the first visit's, each with its own item and results.
+    expect(undone).toEqual(['a2 a2:a2-first a2-first', 'b1 b1:b1-first b1-first', 'a1 a1:a1-first a1-first']);
+  });
+
   it('is cancelled like any step: running items are aborted, completed ones undone', async () => {
     const undone: number[] = [];
     const started = deferred();

@@ -36,6 +36,7 @@ export class JournalWriter {
   #results = 0;
   #visits = 0;
   #items = 0;
+  #compensated = 0;
   /** Log entries already written (entries are immutable objects, shared from snapshot to snapshot). */
   #logged = new WeakSet<object>();
   #reset: boolean;
@@ -66,7 +67,11 @@ export class JournalWriter {
     if (reset) first = 0;
     else while (first > 0 && !this.#logged.has(log[first - 1]!)) first--;
     for (let i = first; i < log.length; i++) entries.push({ field: 'log', key: null, value: JSON.stringify(log[i]) });
-    const control = JSON.stringify({ ...persisted, context: { ...context, results: {}, visits: {}, log: [], ...(context.items !== undefined ? { items: {} } : {}) } });
+    // Executions undone only grow at the end of the list: each is written once (a rollback of 10,000 items
+    // rewriting the list at each of its writes wrote O(n²) bytes).
+    const compensated = context.compensated;
+    for (let i = reset ? 0 : this.#compensated; i < compensated.length; i++) entries.push({ field: 'compensated', key: null, value: JSON.stringify(compensated[i]) });
+    const control = JSON.stringify({ ...persisted, context: { ...context, results: {}, visits: {}, log: [], compensated: [], ...(context.items !== undefined ? { items: {} } : {}) } });
     return {
       control,
       journal: reset ? { entries, reset: true } : { entries },
@@ -75,6 +80,7 @@ export class JournalWriter {
         this.#results = results.size;
         this.#visits = visits.size;
         if (items) this.#items = items.size;
+        this.#compensated = compensated.length;
         for (let i = first; i < log.length; i++) this.#logged.add(log[i]!);
       },
     };

@@ -19,6 +19,7 @@ import type { SagaRegistry } from './registry.js';
 import { UNLOADED, type TransitionWriter } from './writer.js';
 import type { ChildHost } from '../kinds/child-effect.js';
 import type { ParentRef } from '../kinds/child.js';
+import { hasEnded } from './records.js';
 
 /** What the launcher needs of its runtime. */
 export interface LauncherDeps {
@@ -139,7 +140,9 @@ export class Launcher {
       fencingToken: committed ? fence.rowVersion : 1,
       committed: (t) => {
         this.deps.announcing.delete(t.sagaId);
-        this.deps.waiters.wake(t.sagaId);
+        // A caller of result() reads the whole record when woken (a map's thousands of items): only a write
+        // that changes the status, or of an ended saga, can settle it; waking at every item step made it O(n²).
+        if (t.status !== t.previous || hasEnded(t.status)) this.deps.waiters.wake(t.sagaId);
       },
       ...(observer ? { observer: (o: SagaObservation) => observer({ ...o, sagaName: definition.name }) } : {}),
       ...(snapshot ? { snapshot: snapshot as never } : {}),

@@ -4,7 +4,7 @@ import type { SagaContext, SagaEvent } from '../compilation/context.js';
 import type { SagaDefinition } from './definition.js';
 import { findUnserializable } from './serialize.js';
 import type { MapNode } from '../kinds/map/declare.js';
-import { itemResultKey, MAP_TAGS, MAX_MAP_ITEMS, type ItemExec } from '../kinds/map/names.js';
+import { itemResultKey, itemsKey, MAP_TAGS, MAX_MAP_ITEMS, type ItemExec } from '../kinds/map/names.js';
 
 /**
  * The map's runtime side (its kind is src/kinds/map): computing a map's items (user code, so an effect
@@ -22,11 +22,11 @@ export const mapNodeOf = (definition: SagaDefinition<any, any>, item: ItemExec):
 export function itemContext(definition: SagaDefinition<any, any>, context: SagaContext, item: ItemExec): { item: unknown; index: number; results: Readonly<Record<string, unknown>> } {
   const node = mapNodeOf(definition, item);
   const items = context.items ?? {};
-  const list = lookup(items, item.map) as unknown[] | undefined;
+  const list = lookup(items, itemsKey(item.map, item.visit)) as unknown[] | undefined;
   const own: Record<string, unknown> = {};
   for (const step of node.nodes) {
     if (step.name === item.step) break;
-    own[step.name] = lookup(items, itemResultKey(item.map, item.index, step.name));
+    own[step.name] = lookup(items, itemResultKey(item.map, item.index, step.name, item.visit));
   }
   const results = Object.freeze({ ...toPlain(context.results), ...own });
   return { item: list?.[item.index], index: item.index, results };

@@ -6,7 +6,7 @@ import type { JournalEntry } from './types.js';
  * the write of a transition carries the control state (the snapshot with its
  * journaled fields empty, a size that does not grow with the saga) and the
  * journal entries that transition produced (a step's result, a visit count, a
- * log entry, a map item's result), each written once. A read assembles them. Stores stay ignorant
+ * log entry, a map item's result, an execution undone), each written once. A read assembles them. Stores stay ignorant
  * of XState: they only know that a snapshot is JSON with a `context` object
  * whose `results`/`visits` are objects and `log` an array.
  */
@@ -36,7 +36,7 @@ export const UNREADABLE_JOURNAL = 'orsa: unreadable journal entry; ';
 
 export function assembleSnapshot(control: string, rows: readonly JournalRow[] | null | undefined): string {
   if (!rows || rows.length === 0) return control;
-  let snapshot: { context?: { results?: unknown; visits?: unknown; log?: unknown; items?: unknown } };
+  let snapshot: { context?: { results?: unknown; visits?: unknown; log?: unknown; items?: unknown; compensated?: unknown } };
   try {
     snapshot = JSON.parse(control);
   } catch {
@@ -60,6 +60,8 @@ export function assembleSnapshot(control: string, rows: readonly JournalRow[] | 
       return `${UNREADABLE_JOURNAL}${control}`;
     }
     if (field === 'log') logged.set(execOf(parsed), parsed);
+    // An execution undone (appended once each: a rollback of thousands of items must not rewrite the list per write).
+    else if (field === 'compensated') listField(context, 'compensated').push(parsed);
     // A map's items (kinds/map): only sagas that ran a map have the field, so it is made on first use.
     else if (field === 'items' && key !== null) define(objectField(context, 'items'), key, parsed);
     else if (key !== null) define(field === 'results' ? results : visits, key, parsed);
@@ -78,6 +80,12 @@ function objectField(context: Record<string, unknown>, name: string): Record<str
   const value = context[name];
   if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
   return (context[name] = {});
+}
+
+function listField(context: Record<string, unknown>, name: string): unknown[] {
+  const value = context[name];
+  if (Array.isArray(value)) return value;
+  return (context[name] = []) as unknown[];
 }
 
 function define(target: Record<string, unknown>, key: string, value: unknown): void {

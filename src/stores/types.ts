@@ -107,12 +107,13 @@ export interface InboxEvent {
  * rewritten with the snapshot at every step: a step result (`results`, keyed
  * by step), a visit count (`visits`, keyed by step), a completed-step log
  * entry (`log`, no key), or a map's items list or item step result (`items`,
- * keyed by map or by `map[index]:step`). Reads assemble the snapshot from the stored control
+ * keyed by `map#visit` or by `map[index]:step#visit`), or an execution whose compensation
+ * completed (`compensated`, no key: appended to the list). Reads assemble the snapshot from the stored control
  * state and these pieces, in the order they were written (see
  * `assembleSnapshot`).
  */
 export interface JournalEntry {
-  field: 'results' | 'visits' | 'log' | 'items';
+  field: 'results' | 'visits' | 'log' | 'items' | 'compensated';
   key: string | null;
   /** The value as JSON text. */
   value: string;

@@ -2,7 +2,7 @@ import { MapItemFailedError, type ErrorRecord } from '../../errors.js';
 import { chartRecord } from '../../errors/base.js';
 import { AppendMap, lookup, type RecordLike } from '../../compilation/append-map.js';
 import { retryDelayMs, type CompiledRetry } from '../../compilation/retry.js';
-import { itemExec, itemResultKey, itemSlot, parseItemExec, type ItemExec } from './names.js';
+import { itemExec, itemResultKey, itemsKey, itemSlot, parseItemExec, type ItemExec } from './names.js';
 
 /**
  * The map's actions and guards (pure, like every action of the chart). A map's
@@ -39,7 +39,7 @@ export interface MapContext {
   visits: RecordLike<number>;
   log: { exec: string; step: string; result: unknown }[];
   failure: { step: string | null; error: ErrorRecord } | null;
-  /** Each map's items list (under its name) and each item step's result (`map[index]:step`); absent until a map ran. */
+  /** Each map visit's items list (`map#visit`) and each item step's result (`map[index]:step#visit`); absent until a map ran. */
   items?: RecordLike<unknown>;
   /** Progress of the map the saga is in; absent when it is in none. */
   maps?: Record<string, MapProgress>;
@@ -92,7 +92,7 @@ function currentItem(context: MapContext, event: Event, map: string): ItemExec |
 /** An item step that completed while the saga rolls back: its result is kept, and it is compensated like any other. */
 export function itemCompletedLate(context: MapContext, event: Event, slot: string, item: ItemExec, compensable: boolean): Partial<MapContext> {
   return {
-    items: AppendMap.from(context.items ?? {}).set(itemResultKey(item.map, item.index, item.step), event.result),
+    items: AppendMap.from(context.items ?? {}).set(itemResultKey(item.map, item.index, item.step, item.visit), event.result),
     active: without(context.active, slot),
     ...(compensable ? { log: [...context.log, { exec: event.exec as string, step: item.step, result: event.result }] } : {}),
   };
@@ -111,7 +111,7 @@ export const mapActions = {
     const progress: MapProgress = { ...progressOf(context, map)!, total: items.length };
     const active = copyOf(context.active);
     fill(progress, active, map, first, concurrency);
-    return { items: AppendMap.from(context.items ?? {}).set(map, items), active, maps: withProgress(context, map, progress) };
+    return { items: AppendMap.from(context.items ?? {}).set(itemsKey(map, progress.visit), items), active, maps: withProgress(context, map, progress) };
   },
   itemsFailed: ({ event }: Args, { map }: { map: string }): Partial<MapContext> => ({ failure: { step: map, error: event.error as ErrorRecord } }),
   itemDone: ({ context, event }: Args, p: { map: string; steps: string[]; compensable: string[]; concurrency: number }): Partial<MapContext> => {
@@ -119,7 +119,7 @@ export const mapActions = {
     const slot = slotOf(event);
     const active = copyOf(context.active);
     const update: Partial<MapContext> = {
-      items: AppendMap.from(context.items ?? {}).set(itemResultKey(p.map, item.index, item.step), event.result),
+      items: AppendMap.from(context.items ?? {}).set(itemResultKey(p.map, item.index, item.step, item.visit), event.result),
       active,
     };
     if (p.compensable.includes(item.step)) update.log = [...context.log, { exec: event.exec as string, step: item.step, result: event.result }];
@@ -172,12 +172,12 @@ export const mapActions = {
   },
   completeMap: ({ context }: Args, { map, steps }: { map: string; steps: string[] }): Partial<MapContext> => {
     // The one write of the whole list: once per map, when its last item completed.
-    const total = progressOf(context, map)!.total!;
+    const { total, visit } = progressOf(context, map)! as MapProgress & { total: number };
     const items = context.items ?? {};
     const list: Record<string, unknown>[] = new Array(total);
     for (let i = 0; i < total; i++) {
       const element: Record<string, unknown> = {};
-      for (const step of steps) element[step] = lookup(items, itemResultKey(map, i, step));
+      for (const step of steps) element[step] = lookup(items, itemResultKey(map, i, step, visit));
       list[i] = element;
     }
     const maps = { ...context.maps };

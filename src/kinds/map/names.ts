@@ -13,8 +13,14 @@ export const itemSlot = (map: string, index: number): string => `${map}[${index}
 /** An execution of `step` for one item. */
 export const itemExec = (map: string, index: number, step: string, visit: number): string => `${map}[${index}]:${step}#${visit}`;
 
-/** Where an item step's result is kept in `context.items` (the map's items list is under the map's own name). */
-export const itemResultKey = (map: string, index: number, step: string): string => `${map}[${index}]:${step}`;
+/**
+ * Where an item step's result is kept in `context.items`: under its execution's name, so a goto back over
+ * the map keeps each visit's results apart (a rollback undoes the first visit's items with their own).
+ */
+export const itemResultKey = (map: string, index: number, step: string, visit: number): string => itemExec(map, index, step, visit);
+
+/** Where a visit of a map keeps its items list in `context.items`. */
+export const itemsKey = (map: string, visit: number): string => `${map}#${visit}`;
 
 /** The parts of an item execution, or null for any other string. */
 export interface ItemExec {

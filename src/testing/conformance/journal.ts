@@ -50,6 +50,13 @@ export function describeJournal(store: StoreRef): void {
       expect((await store().get(record.id))!.snapshot).toBe(whole({ items: { m: [10, 20], 'm[1]:a': 40 }, results: { m: [{ a: 20 }, { a: 40 }] } }));
     });
 
+    it('appends each undone execution (field compensated) to context.compensated, in write order', async () => {
+      const record = newRecord({ owner: WORKER_A, leaseUntil: T0 + LEASE_MS, snapshot: control({ compensated: [] }), journal: [{ field: 'compensated', key: null, value: '"b#1"' }] });
+      await store().insert(record, []);
+      await store().update(record.id, fence(1), { ...patch, snapshot: control({ compensated: [] }), journal: { entries: [{ field: 'compensated', key: null, value: '"a#1"' }] } }, [], { now: T0 + 1 });
+      expect((await store().get(record.id))!.snapshot).toBe(whole({ compensated: ['b#1', 'a#1'] }));
+    });
+
     it('hands a claim judge (accept) the assembled snapshot, and the records it accepted too', async () => {
       // A judge that saw the control state alone would read a saga without its past (a worker validates it there).
       const record = newRecord({ sagaName: newSagaName(), snapshot: control(), journal: [{ field: 'results', key: 'a', value: '1' }, { field: 'log', key: null, value: '{"exec":"a#1"}' }] });
