@@ -10,25 +10,9 @@ import type { AnyFn, CatchHandler, CompensationContext, Declaration, Node, Readi
 import type { RetryPolicy } from './policy.js';
 import { declareMap, type MapBranch, type MapOptions } from '../kinds/map/declare.js';
 import { checkLimits, type SagaLimits } from './limits.js';
+import type { BranchResults, Finish, Fresh, Simplify, WaitResult } from './builder-types.js';
 
-/**
- * What `.build()` does with a finished declaration: validate, compile and
- * wrap it. Given by whoever made the builder (`saga()` in src/saga.ts), so
- * the declaration layer knows neither the compiler nor the interpreter.
- */
-export type Finish = (decl: Declaration) => SagaDefinition<any, any>;
-
-/** A name already used by an earlier step makes the argument's type an error message. */
-type Fresh<N extends string, R> = N extends keyof R ? `step "${N}" is already declared: step names must be unique` : N;
-
-type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer X) => void ? X : never;
-
-/** Results added by each branch, merged. */
-type BranchResults<B> = UnionToIntersection<
-  { [K in keyof B]: B[K] extends (b: any) => SagaBuilder<any, any, any, infer A> ? A : never }[keyof B]
->;
-
-type Simplify<T> = { [K in keyof T]: T[K] } & {};
+export type { Finish } from './builder-types.js';
 
 /**
  * The typed saga builder: each `.step()` widens the results type, so later
@@ -213,12 +197,7 @@ export class SagaBuilder<I, R extends object, Last extends string, A extends obj
   waitFor<N extends string, S extends StandardSchemaV1 | undefined = undefined>(
     name: Fresh<N, R>,
     options: { event: string; timeoutMs?: number; schema?: S },
-  ): SagaBuilder<
-    I,
-    Simplify<R & { [K in N]: S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : unknown }>,
-    never,
-    Simplify<A & { [K in N]: S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : unknown }>
-  > {
+  ): SagaBuilder<I, Simplify<R & { [K in N]: WaitResult<S> }>, never, Simplify<A & { [K in N]: WaitResult<S> }>> {
     this.nodes.push(declareWait(name, options, this.scope));
     return this as never;
   }

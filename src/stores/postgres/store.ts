@@ -1,18 +1,19 @@
 import type { ScheduleStore } from '../schedules.js';
 import type pg from 'pg';
-import { decodeHistory, encodeHistory, listLimit, listStatuses, newStoredRecord, type HistoryRow } from '../encoding.js';
+import { encodeHistory, newStoredRecord, type HistoryRow } from '../encoding.js';
 import { requireDriver, type PostgresPool } from '../driver.js';
 import { StoreConfigError, StoreNotReadyError } from '../errors.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
-import { journalRow, writeBytes, type StoreStats } from '../journal.js';
+import { writeBytes, type StoreStats } from '../journal.js';
 import { claimAll, claimJudged } from './claims.js';
 import { PostgresListener, wakeChannel } from './listener.js';
-import { toInboxEvent, toRecord, type InboxRow, type RecordRow } from './rows.js';
+import { countByStatus, getRecord, listRecords, nextDueAt, readHistory, readInbox, readPendingEvents, type Query } from './reads.js';
 import { initSchema } from './schema.js';
 import { PostgresSchedules } from './schedules.js';
 import { PostgresStatements, type Prepared } from './statements.js';
 import { PostgresQueues } from './queue.js';
 import { batchStatement, writeBatch, type BatchRow } from './batch.js';
+import { insertValues, updatedRecord, updateValues, type UpdatedRow } from './writes.js';
 import {
   StaleRecordError,
   UnknownSagaError,
@@ -136,26 +137,7 @@ export class PostgresStore implements SagaStore {
   ): Promise<{ inserted: boolean; record: SagaRecord }> {
     assertSagaId(record.id);
     const encoded = history.map(encodeHistory);
-    const journal = record.journal ?? [];
-    const rows = await this.#query<{ id: string }>(this.#sql.insert, [
-      record.id,
-      record.sagaName,
-      record.version,
-      record.status,
-      record.snapshot,
-      record.dueAt,
-      record.owner,
-      record.leaseUntil,
-      history.length,
-      record.now,
-      JSON.stringify(encoded),
-      JSON.stringify(journal.map(journalRow)),
-      journal.length,
-      record.queue?.key ?? null,
-      record.queue?.priority ?? null,
-      record.queue !== undefined,
-      record.parentId ?? null,
-    ]);
+    const rows = await this.#query<{ id: string }>(this.#sql.insert, insertValues(record, encoded));
     if (rows.length === 0) {
       // Another insert of this id committed first (ON CONFLICT waited for it), so it is visible now.
       const existing = await this.get(record.id);
@@ -174,48 +156,13 @@ export class PostgresStore implements SagaStore {
     history: readonly HistoryEvent[],
     options: UpdateOptions,
   ): Promise<SagaRecord> {
-    const consume = options.consumedInboxSeq !== undefined;
     const notify = options.notify ?? [];
     const encoded = history.map(encodeHistory);
-    const entries = patch.journal?.entries ?? [];
-    const values: unknown[] = [
-      id,
-      fence.rowVersion,
-      fence.owner,
-      patch.status,
-      patch.snapshot,
-      patch.dueAt,
-      patch.leaseUntil,
-      options.now,
-      history.length,
-      JSON.stringify(encoded),
-      JSON.stringify(entries.map(journalRow)),
-      entries.length,
-      // No journal: the snapshot is whole, so older entries would be applied twice. A reset resends them all.
-      !patch.journal || patch.journal.reset === true,
-    ];
-    if (consume) values.push(options.consumedInboxSeq);
-    if (notify.length > 0) values.push(JSON.stringify(notify.map((n) => [n.sagaId, n.name, n.payload])));
-    const [row] = await this.#query<Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt' | 'parentId'>>(
-      this.#sql.update(consume, notify.length > 0),
-      values,
-    );
+    const values = updateValues(id, fence, patch, encoded, options);
+    const [row] = await this.#query<UpdatedRow>(this.#sql.update(options.consumedInboxSeq !== undefined, notify.length > 0), values);
     if (!row) throw new StaleRecordError(id);
     this.#count(patch.snapshot, patch.journal?.entries, encoded);
-    return {
-      id,
-      sagaName: row.sagaName,
-      version: row.version,
-      status: patch.status,
-      snapshot: patch.snapshot,
-      dueAt: patch.dueAt,
-      owner: row.owner,
-      leaseUntil: patch.leaseUntil,
-      rowVersion: Number(row.rowVersion),
-      createdAt: Number(row.createdAt),
-      updatedAt: options.now,
-      ...(row.parentId ? { parentId: row.parentId } : {}),
-    };
+    return updatedRecord(id, row, patch, options.now);
   }
 
   /** Group commit: every write in one statement (src/stores/postgres/batch.ts), each fenced on its own. */
@@ -234,25 +181,15 @@ export class PostgresStore implements SagaStore {
   }
 
   async get(id: string): Promise<SagaRecord | undefined> {
-    const [row] = await this.#query<RecordRow>(this.#sql.get, [id]);
-    return row && toRecord(row);
+    return getRecord(this.#read, this.#sql, id);
   }
 
   async list(filter?: ListFilter): Promise<SagaRecord[]> {
-    const statuses = listStatuses(filter);
-    const sagaName = filter?.sagaName;
-    const parentId = filter?.parentId;
-    const values: unknown[] = [listLimit(filter)];
-    if (statuses) values.push(statuses);
-    if (sagaName !== undefined) values.push(sagaName);
-    if (parentId !== undefined) values.push(parentId);
-    const rows = await this.#query<RecordRow>(this.#sql.list(statuses !== undefined, sagaName !== undefined, parentId !== undefined), values);
-    return rows.map((row) => toRecord(row));
+    return listRecords(this.#read, this.#sql, filter);
   }
 
   async history(id: string): Promise<HistoryEvent[]> {
-    const rows = await this.#query<Omit<HistoryRow, 'at'> & { seq: number; at: string }>(this.#sql.history, [id]);
-    return rows.map((row) => decodeHistory(row.seq, { ...row, at: Number(row.at) }));
+    return readHistory(this.#read, this.#sql, id);
   }
 
   async claim(request: ClaimRequest): Promise<SagaRecord[]> {
@@ -279,8 +216,7 @@ export class PostgresStore implements SagaStore {
   }
 
   async inbox(sagaId: string): Promise<InboxEvent[]> {
-    const rows = await this.#query<InboxRow>(this.#sql.inbox, [sagaId]);
-    return rows.map(toInboxEvent);
+    return readInbox(this.#read, this.#sql, sagaId);
   }
 
   async pendingEvents(sagaIds: readonly string[]): Promise<InboxEvent[]> {
@@ -288,19 +224,15 @@ export class PostgresStore implements SagaStore {
       this.#ready();
       return [];
     }
-    const rows = await this.#query<InboxRow>(this.#sql.pendingEvents, [sagaIds]);
-    return rows.map(toInboxEvent);
+    return readPendingEvents(this.#read, this.#sql, sagaIds);
   }
 
   async countByStatus(sagaName?: string): Promise<Partial<Record<SagaStatus, number>>> {
-    const rows = await this.#query<{ status: SagaStatus; n: string }>(this.#sql.countByStatus, [sagaName ?? null]);
-    return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+    return countByStatus(this.#read, this.#sql, sagaName);
   }
 
   async nextDueAt(sagaNames?: readonly string[]): Promise<number | null> {
-    const byNames = sagaNames !== undefined;
-    const [row] = await this.#query<{ next: string | null }>(this.#sql.nextDueAt(byNames), byNames ? [sagaNames] : []);
-    return row?.next == null ? null : Number(row.next);
+    return nextDueAt(this.#read, this.#sql, sagaNames);
   }
 
   async promote(request: PromoteRequest): Promise<PromoteResult> {
@@ -337,6 +269,9 @@ export class PostgresStore implements SagaStore {
   #ready(): void {
     if (this.#state !== 'open') throw new StoreNotReadyError('PostgresStore', this.#state);
   }
+
+  /** {@link #query} as a value, for the read functions (src/stores/postgres/reads.ts). */
+  readonly #read: Query = (statement, values) => this.#query(statement, values);
 
   async #query<R extends object = object>(statement: Prepared, values: unknown[]): Promise<R[]> {
     this.#ready();

@@ -1,0 +1,76 @@
+import type { HistoryRow } from '../encoding.js';
+import { journalRow } from '../journal.js';
+import type { NewRecord, RecordPatch, SagaRecord, UpdateOptions, WriteFence } from '../types.js';
+import type { RecordRow } from './rows.js';
+
+/*
+ * The values PostgresStore's insert and update statements take, in parameter
+ * order, and the record an update gives back.
+ */
+
+/** What the update statement returns of the row it wrote. */
+export type UpdatedRow = Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt' | 'parentId'>;
+
+export function insertValues(record: NewRecord, encoded: readonly HistoryRow[]): unknown[] {
+  const journal = record.journal ?? [];
+  return [
+    record.id,
+    record.sagaName,
+    record.version,
+    record.status,
+    record.snapshot,
+    record.dueAt,
+    record.owner,
+    record.leaseUntil,
+    encoded.length,
+    record.now,
+    JSON.stringify(encoded),
+    JSON.stringify(journal.map(journalRow)),
+    journal.length,
+    record.queue?.key ?? null,
+    record.queue?.priority ?? null,
+    record.queue !== undefined,
+    record.parentId ?? null,
+  ];
+}
+
+export function updateValues(id: string, fence: WriteFence, patch: RecordPatch, encoded: readonly HistoryRow[], options: UpdateOptions): unknown[] {
+  const notify = options.notify ?? [];
+  const entries = patch.journal?.entries ?? [];
+  const values: unknown[] = [
+    id,
+    fence.rowVersion,
+    fence.owner,
+    patch.status,
+    patch.snapshot,
+    patch.dueAt,
+    patch.leaseUntil,
+    options.now,
+    encoded.length,
+    JSON.stringify(encoded),
+    JSON.stringify(entries.map(journalRow)),
+    entries.length,
+    // No journal: the snapshot is whole, so older entries would be applied twice. A reset resends them all.
+    !patch.journal || patch.journal.reset === true,
+  ];
+  if (options.consumedInboxSeq !== undefined) values.push(options.consumedInboxSeq);
+  if (notify.length > 0) values.push(JSON.stringify(notify.map((n) => [n.sagaId, n.name, n.payload])));
+  return values;
+}
+
+export function updatedRecord(id: string, row: UpdatedRow, patch: RecordPatch, now: number): SagaRecord {
+  return {
+    id,
+    sagaName: row.sagaName,
+    version: row.version,
+    status: patch.status,
+    snapshot: patch.snapshot,
+    dueAt: patch.dueAt,
+    owner: row.owner,
+    leaseUntil: patch.leaseUntil,
+    rowVersion: Number(row.rowVersion),
+    createdAt: Number(row.createdAt),
+    updatedAt: now,
+    ...(row.parentId ? { parentId: row.parentId } : {}),
+  };
+}
