@@ -6,8 +6,16 @@
 import type { SagaDefinition } from '../src/index.js';
 import { currencyExchangeCompensated } from './currency-exchange-compensated.saga.js';
 import { currencyExchange } from './currency-exchange.saga.js';
+import { fulfilOrder, orderPayment } from './fulfil-order.saga.js';
 import { order } from './order.saga.js';
 import { shipBatch } from './ship-batch.saga.js';
 
 /** Every reference saga, in the order their files are written. */
-export const referenceSagas: readonly SagaDefinition<any, any>[] = [currencyExchange, currencyExchangeCompensated, order, shipBatch];
+export const referenceSagas: readonly SagaDefinition<any, any>[] = [
+  currencyExchange,
+  currencyExchangeCompensated,
+  order,
+  shipBatch,
+  orderPayment,
+  fulfilOrder,
+];
