@@ -1,4 +1,4 @@
-import { SagaIdTakenError, SagaNotRegisteredError, UnknownSagaError } from '../errors.js';
+import { SagaNotRegisteredError, UnknownSagaError } from '../errors.js';
 import type { SagaDefinition } from '../interpretation/definition.js';
 import { DefaultStore } from './default-store.js';
 import { assertSagaId } from '../stores/input-checks.js';
@@ -6,7 +6,6 @@ import { type HistoryEvent, type ListFilter, type SagaStatus, type SagaStore } f
 import { systemClock, type Clock } from '../interpretation/clock.js';
 import type { Transition } from '../interpretation/execution.js';
 import { defaultWorkerId, validateRuntimeOptions, type RuntimeOptions, type SagaInfo } from './runtime-options.js';
-import { assertInputSerializable, DEFAULT_MAX_INPUT_BYTES } from '../interpretation/serialize.js';
 import { describeRecord, reportUnresumable } from './describe.js';
 import { lostExecutions, type Live } from './live.js';
 import { Waiters } from './waiters.js';
@@ -16,9 +15,9 @@ import type { SagaInterceptor } from '../observe/interceptors.js';
 import { hasEnded, outcomeOf } from './records.js';
 import { RecordGate } from './claims.js';
 import { SagaRegistry } from './registry.js';
+import { wireRuntime, type RuntimeParts } from './wiring.js';
 import { TransitionWriter } from './writer.js';
 import { Poller } from './poller.js';
-import { Launcher } from './launcher.js';
 import { renewLeases } from './lease-renewal.js';
 import { Repeater } from './repeater.js';
 import { QueueKeeper } from './queues.js';
@@ -26,7 +25,6 @@ import { subscribeWakeups } from './wakeups.js';
 import { Scheduler } from './scheduler.js';
 import type { ScheduleInfo, ScheduleOptions } from './schedule-types.js';
 import type { ScheduleChange } from '../stores/schedules.js';
-import { DurableChildren } from './children.js';
 
 /**
  * Creates a durable runtime: sagas are persisted at every step and resumed
@@ -65,7 +63,6 @@ export class Runtime {
   /** Judges records before claims take them; sets aside the unreadable ones; retries transient store faults. */
   private readonly gate = new RecordGate((r) => this.sagas.get(r.sagaName, r.version), (e) => this.report(e));
   private readonly poller: Poller;
-  private readonly launcher: Launcher;
   private readonly queues: QueueKeeper;
   private readonly writer: TransitionWriter;
   private readonly waiters: Waiters;
@@ -74,6 +71,8 @@ export class Runtime {
   private readonly announcing = new Set<string>();
   private readonly repeater: Repeater;
   private readonly scheduler: Scheduler;
+  /** Starts a saga with this id (startSaga once the runtime runs, and the scheduler's ticks); a limited saga is queued. */
+  private readonly begin: RuntimeParts['begin'];
   private running = false;
   /** Ends the store wake-up subscription taken at start. */
   private unsubscribe: (() => Promise<void>) | null = null;
@@ -87,77 +86,15 @@ export class Runtime {
     this.store = options.store ?? new DefaultStore();
     this.clock = options.clock ?? systemClock;
     this.leaseMs = options.leaseMs ?? 30_000;
-    this.waiters = new Waiters(this.clock);
-    this.repeater = new Repeater(this.clock, () => this.running, (e) => this.report(e));
-    this.inbox = new Inbox({
-      store: this.store,
-      clock: this.clock,
-      sagas: this.sagas,
-      live: this.live,
-      maxInputBytes: options.maxInputBytes,
+    const { store, clock, workerId, leaseMs, sagas, live, gate, announcing } = this;
+    ({ waiters: this.waiters, repeater: this.repeater, inbox: this.inbox, scheduler: this.scheduler, poller: this.poller, writer: this.writer, queues: this.queues, begin: this.begin } = wireRuntime({
+      options, store, clock, workerId, leaseMs, sagas, live, gate, announcing,
       running: () => this.running,
-      poll: (id) => void this.poller.poll(id),
-      cancelQueued: (id) => this.cancelQueued(id),
-    });
-    const guard = (task: () => unknown) => this.guard(task);
-    this.scheduler = new Scheduler({
-      store: this.store,
-      clock: this.clock,
-      sagas: this.sagas,
-      graceMs: options.scheduleGraceMs ?? 60_000,
-      maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
-      start: (definition, input, id) => this.begin(definition, input, id),
-      report: (e) => this.report(e),
-      running: () => this.running,
-    });
-    const common = { store: this.store, clock: this.clock, workerId: this.workerId, leaseMs: this.leaseMs, live: this.live, guard };
-    this.poller = new Poller({
-      ...common,
-      gate: this.gate,
-      claimBatch: options.claimBatch ?? 100,
-      pollIntervalMs: options.pollIntervalMs ?? 1_000,
-      versionsByName: this.sagas.versionsByName,
-      resume: (record, inbox) => this.launcher.resume(record, inbox),
-      promote: () => this.queues.promoteAll(),
-      running: () => this.running,
-      schedules: this.scheduler,
-    });
-    const writer = (this.writer = new TransitionWriter({
-      ...common,
-      hooks: options.hooks,
-      announcing: this.announcing,
-      wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
-      leaseLost: (live, refused) => this.leaseLost(live, refused),
-      // A slot freed here: the next queued saga starts now, not at the next poll.
-      slotFreed: (name) => void (this.queues.limited(name) && this.queues.promote(name).catch((e: unknown) => this.report(e))),
-      notified: (ids) => {
-        for (const id of ids) void this.inbox.delivered(id).catch((error: unknown) => this.report(error));
-      },
-    }));
-    const children = new DurableChildren({ ...common, sagas: this.sagas, maxInputBytes: options.maxInputBytes, launcher: () => this.launcher, delivered: (id) => this.inbox.delivered(id) });
-    this.launcher = new Launcher({
-      ...common,
-      options,
-      sagas: this.sagas,
-      gate: this.gate,
-      writer,
-      waiters: this.waiters,
-      announcing: this.announcing,
       interceptors: () => this.interceptors,
-      running: () => this.running,
-      wakeAt: (dueAt) => this.poller.wakeAt(dueAt),
-      children,
-    });
-    this.queues = new QueueKeeper({
-      ...common,
-      gate: this.gate,
-      sagas: this.sagas,
-      batch: options.claimBatch ?? 100,
-      resume: (record) => this.launcher.resume(record),
+      leaseLost: (live, refused) => this.leaseLost(live, refused),
+      guard: (task) => this.guard(task),
       report: (e) => this.report(e),
-      wakeAt: (at) => this.poller.wakeAt(at),
-      running: () => this.running,
-    });
+    }));
   }
 
   /** Opens the store, resumes every unfinished saga it may run, then keeps polling for due and orphaned ones. */
@@ -310,29 +247,6 @@ export class Runtime {
   }
 
   // ---- internals ----
-
-  /** Ends a queued saga `cancelled`; false when it was promoted meanwhile (then it is cancelled where it runs). */
-  private async cancelQueued(id: string): Promise<boolean> {
-    const cancelled = await this.queues.cancel(id);
-    if (!cancelled) return false;
-    this.waiters.wake(id);
-    const outcome = outcomeOf(cancelled);
-    if (!outcome.ok) await this.guard(() => this.options.hooks?.onAbort?.(cancelled, outcome.error));
-    return true;
-  }
-
-  /** Starts a saga with this id (startSaga once the runtime runs, and the scheduler's ticks); a limited saga is queued. */
-  private async begin(definition: SagaDefinition<any, any>, input: unknown, id: string, priority?: unknown): Promise<{ id: string; created: boolean }> {
-    const validated = await definition.validateInput(input);
-    assertInputSerializable(definition.name, validated, this.options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
-    assertSagaId(id);
-    if (definition.declaration.limits && !this.live.has(id)) {
-      const { inserted, record } = await this.queues.enqueue(definition, id, validated, priority);
-      if (!inserted && record.sagaName !== definition.name) throw new SagaIdTakenError(id, record.sagaName, definition.name);
-      return { id, created: inserted };
-    }
-    return this.launcher.start(definition, id, validated);
-  }
 
   /** Unfinished sagas this runtime knows by name but not by version: reported once, never touched. */
   private async reportUnresumable(): Promise<void> {

@@ -1,4 +1,4 @@
-import { createActor, type Actor, type AnyStateMachine, type Snapshot } from 'xstate';
+import { type Actor, type AnyStateMachine, type Snapshot } from 'xstate';
 import { ExecutionStoppedError, SagaFailedError, UnknownEventError } from '../errors.js';
 import { toPlain } from '../compilation/append-map.js';
 import type { SagaContext, SagaEvent } from '../compilation/machine.js';
@@ -8,8 +8,9 @@ import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaOb
 import { activeInterceptors, Interception } from '../observe/interceptors.js';
 import type { ExecutionOptions, SagaSnapshot } from './execution-options.js';
 import { writeTransition } from './commit.js';
+import { startSagaActor } from './saga-actor.js';
 import { Effects } from './effects.js';
-import { MemoryChildHost } from '../kinds/child-effect.js';
+import { memoryChildren } from './memory-children.js';
 import { PARKED_TAG } from '../compilation/parking.js';
 
 export type { ExecutionOptions, Transition } from './execution-options.js';
@@ -66,12 +67,7 @@ export class Execution<R = unknown> {
       hooks: () => this.hooks,
       enqueue: (event: SagaEvent) => this.enqueue(event),
       // In memory, children run here as executions of their own, with this one's clock, randomness and limits.
-      children:
-        options.children ??
-        new MemoryChildHost((child, childInput, own) => {
-          const { sagaId: _id, snapshot: _s, persist: _p, committed: _c, observer: _o, ...inherited } = options;
-          return new Execution(child, childInput, { ...inherited, ...own });
-        }, this.clock),
+      children: options.children ?? memoryChildren(options, this.clock, (child, childInput, own) => new Execution(child, childInput, own)),
     });
   }
 
@@ -96,23 +92,11 @@ export class Execution<R = unknown> {
 
   private boot(headers: Record<string, string> | undefined): this {
     const snapshot = this.options.snapshot;
-    this.actor = createActor(this.definition.machine, {
-      id: this.sagaId,
-      systemId: this.sagaId,
-      // Headers are stored once, with the saga: a resume keeps the ones of its first run.
-      input: {
-        sagaId: this.sagaId,
-        input: this.input,
-        now: this.clock.now(),
-        ...(headers && Object.keys(headers).length > 0 ? { headers } : {}),
-        ...(this.options.parent ? { parent: this.options.parent } : {}),
-      },
-      ...(snapshot ? { snapshot } : {}),
-      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+    const { parent, inspect } = this.options;
+    startSagaActor(this.definition, { sagaId: this.sagaId, input: this.input, now: this.clock.now(), headers, parent, snapshot, inspect }, {
+      created: (actor) => (this.actor = actor),
+      failed: (error) => this.stop(error ?? new ExecutionStoppedError()),
     });
-    // Unheard, XState rethrows an actor's error later, outside any caller (a crashed process): hear it, and end here.
-    this.actor.subscribe({ error: (error) => this.stop(error ?? new ExecutionStoppedError()) });
-    this.actor.start();
     this.snapshot = this.actor.getSnapshot() as SagaSnapshot;
     // A resumed saga already had its status: resuming is not news (no saga.* observation, no hook).
     if (snapshot) this.status = statusOf(this.snapshot);
