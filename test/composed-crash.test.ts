@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
+import { bundleWorker, runWorker as runWorkerFixture } from './fixtures/kill-loop.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SagaStore } from '../src/store.js';
@@ -27,43 +26,10 @@ const LINES = 10;
 let worker: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(import.meta.dirname, '../node_modules/.orsa-composed-crash-'));
-  worker = join(dir, 'composed-crash-worker.mjs');
-  await build({
-    entryPoints: [join(import.meta.dirname, 'fixtures/composed-crash-worker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: worker,
-    external: ['better-sqlite3', 'pg', 'xstate'],
-    logLevel: 'silent',
-  });
+  worker = await bundleWorker('composed-crash-worker');
 }, 60_000);
 
-/** Runs a worker; with `killAfter`, SIGKILLs it that many ms after it said ready. */
-function runWorker(env: Record<string, string>, killAfter: number | null): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let armed = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (killAfter !== null && !armed && output.includes('ready')) {
-        armed = true;
-        setTimeout(() => child.kill('SIGKILL'), killAfter);
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (killAfter !== null && signal === 'SIGKILL') resolve(output);
-      else if (killAfter !== null && code === 0) resolve(output);
-      else if (killAfter === null && code === 0) resolve(output);
-      else reject(new Error(`worker exited with ${code ?? signal}:\n${output}`));
-    });
-  });
-}
+const runWorker = (env: Record<string, string>, killAfter: number | null) => runWorkerFixture(worker, env, killAfter, true);
 
 type Run = { key: string; kind: 'do' | 'undo'; n: number };
 

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
+import { bundleWorker, runWorker as runWorkerFixture } from './fixtures/kill-loop.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/stores/sqlite/store.js';
 
@@ -19,42 +18,10 @@ const CONCURRENCY = 5;
 let worker: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(import.meta.dirname, '../node_modules/.orsa-map-crash-'));
-  worker = join(dir, 'map-crash-worker.mjs');
-  await build({
-    entryPoints: [join(import.meta.dirname, 'fixtures/map-crash-worker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: worker,
-    external: ['better-sqlite3', 'pg', 'xstate'],
-    logLevel: 'silent',
-  });
+  worker = await bundleWorker('map-crash-worker');
 }, 60_000);
 
-/** Runs a worker; with `killAfter`, SIGKILLs it that many ms after it said ready. */
-function runWorker(env: Record<string, string>, killAfter: number | null): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let armed = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (killAfter !== null && !armed && output.includes('ready')) {
-        armed = true;
-        setTimeout(() => child.kill('SIGKILL'), killAfter);
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (killAfter !== null && signal === 'SIGKILL') resolve(output);
-      else if (killAfter === null && code === 0) resolve(output);
-      else reject(new Error(`worker exited with ${code ?? signal}:\n${output}`));
-    });
-  });
-}
+const runWorker = (env: Record<string, string>, killAfter: number | null) => runWorkerFixture(worker, env, killAfter);
 
 describe('map crash recovery', () => {
   it(`finishes a map killed ${KILLS} times mid-way: every item result intact, each completed item step undone on rollback (again only after a kill)`, async () => {
