@@ -189,6 +189,58 @@ describe.each(databases)('child sagas on %s', (_kind, database) => {
     expect(a.errors).toEqual([]);
   });
 
+  it('retries a store fault while the child starts or rolls back instead of failing the step: compensated once each, in reverse', async () => {
+    const db = database();
+    const clock = createTestClock();
+    const log: string[] = [];
+    const { order } = sagas(log, { failShip: true });
+    // The connection drops twice under the child's insert and twice under the parent's request to roll it back.
+    const faults = { insert: 2, compensate: 2 };
+    const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const store = db.open();
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'insert') {
+          return async (...args: Parameters<SagaStore['insert']>) => {
+            if (args[0].id.includes(':payment#') && faults.insert-- > 0) throw reset();
+            return target.insert(...args);
+          };
+        }
+        if (prop === 'sendEvent') {
+          return async (...args: Parameters<SagaStore['sendEvent']>) => {
+            if (args[1] === 'compensate' && faults.compensate-- > 0) throw reset();
+            return target.sendEvent(...args);
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const errors: unknown[] = [];
+    const a = createRuntime({ sagas: [order], store: flaky, clock, workerId: 'A', leaseMs: 5_000, pollIntervalMs: 100, onError: (e) => errors.push(e) });
+    runtimes.push(a);
+    await a.start();
+    await a.startSaga(order, { orderId: 'o9', amount: 10 }, { id: 'o9' });
+    for (let i = 0; i < 500 && (await a.get('o9:payment#1'))?.status !== 'waiting'; i++) await clock.advance(20), await io();
+    await a.send('o9:payment#1', 'bank.settled', {});
+    const error = await settled(clock, a.result('o9')).catch((e: unknown) => e);
+    // The payment step completed (its child started despite the faults); ship failed and everything was undone.
+    expect(error).toMatchObject({ status: 'compensated', step: 'ship', report: { compensated: ['payment#1', 'reserve#1'], undone: [] } });
+    expect((await a.get('o9:payment#1'))?.status).toBe('compensated');
+    expect(faults).toEqual({ insert: -1, compensate: -1 });
+    expect(log).toEqual([
+      'reserve o9:reserve#1',
+      'charge o9:payment#1:charge#1',
+      'ship o9:ship#1',
+      'void o9:payment#1:receipt#1:compensate',
+      'refund o9:payment#1:charge#1:compensate',
+      'release o9:reserve#1:compensate',
+    ]);
+    // Reported as the store being away (the child's write, and the request to roll it back), nothing else.
+    expect(new Set(errors.map((e) => (e as { code?: string }).code))).toEqual(new Set(['STORE_UNAVAILABLE']));
+    expect(errors.map(String).join('\n')).toMatch(/writing saga o9:payment#1[^]*rolling back child saga o9:payment#1/);
+  });
+
   it('cancels the running child when the parent is cancelled', async () => {
     const db = database();
     const clock = createTestClock();
@@ -226,19 +278,24 @@ describe.each(databases)('child sagas on %s', (_kind, database) => {
     const clock = createTestClock();
     const log: string[] = [];
     const { order, payment } = sagas(log);
-    // A polls every 2 s of the simulated clock, so the child's event is B's to take (B claims at once on send).
-    const a = await runtime(db, [order], clock, 'A', 2_000);
+    const first = await runtime(db, [order], clock, 'A');
+    await startOrder(first, clock, order, 'o6');
+    // A can run payments too (a worker runs the children of its sagas), and on PostgreSQL it would hear of the
+    // child's event as soon as B: it is away while B takes the child, so that the child's end is B's.
+    await first.stop();
     // B runs payments only: it cannot claim the order, so only A can finish it.
     const b = await runtime(db, [payment], clock, 'B');
-    await startOrder(a, clock, order, 'o6');
     await b.send('o6:payment#1', 'bank.settled', {});
     for (let i = 0; i < 500 && !(await b.history('o6:payment#1')).some((e) => e.type === 'saga.resumed'); i++) await io();
+    // Back while the child runs in B (under B's lease) or has just ended there: B's end of the child wakes the parent here.
+    const a = await runtime(db, [order], clock, 'A');
     await expect(settled(clock, a.result('o6'))).resolves.toMatchObject({ ship: 'parcel for r-ch-o6' });
     const childHistory = await b.history('o6:payment#1');
     expect(childHistory.find((e) => e.type === 'saga.resumed')?.data).toEqual({ worker: 'B' });
     const parentHistory = await a.history('o6');
     expect(parentHistory.filter((e) => e.type === 'saga.resumed').map((e) => e.data)).toContainEqual({ worker: 'A' });
     expect(parentHistory.some((e) => (e.data as { worker?: string } | null)?.worker === 'B')).toBe(false);
+    expect(first.errors).toEqual([]);
     expect(a.errors).toEqual([]);
     expect(b.errors).toEqual([]);
   });

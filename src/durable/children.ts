@@ -10,6 +10,7 @@ import type { CommandName } from './commands.js';
 import type { Live } from './live.js';
 import type { SagaRegistry } from './registry.js';
 import type { Launcher } from './launcher.js';
+import { Backoff, isTransientError, StoreUnavailableError } from './transient.js';
 
 /** What the durable child host needs of its runtime. */
 export interface DurableChildrenDeps {
@@ -23,7 +24,14 @@ export interface DurableChildrenDeps {
   launcher: () => Launcher;
   /** After a command is stored: delivers it here when this worker runs the saga, else has it claimed. */
   delivered: (id: string) => Promise<void>;
+  /** Whether the runtime still runs (between start and stop). */
+  running: () => boolean;
+  /** Reports a store fault that is being retried (once per run of faults). */
+  report: (error: unknown) => void;
 }
+
+/** Delays between retries of a child's store call that met a transient fault. */
+const RETRY = { firstMs: 50, maxMs: 2_000 };
 
 /**
  * Child sagas of the durable runtime: each is a record of the store, run by
@@ -47,16 +55,24 @@ export class DurableChildren implements ChildHost {
     const input = await definition.validateInput(request.input);
     assertInputSerializable(definition.name, input, this.deps.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
     assertSagaId(childId);
-    if (this.deps.live.has(childId)) return;
-    const fence = { rowVersion: 0, owner: this.deps.workerId };
-    await this.deps.launcher().launch(definition, childId, input, undefined, fence, false, undefined, false, request.parent).firstWrite;
+    // The insert is idempotent by id: one whose answer was lost (and had committed) is found, not repeated.
+    // Its fault is reported by the launcher (the child's first write failed), so not here again.
+    await this.retrying(request.parent.id, null, async () => {
+      if (this.deps.live.has(childId)) return;
+      const fence = { rowVersion: 0, owner: this.deps.workerId };
+      await this.deps.launcher().launch(definition, childId, input, undefined, fence, false, undefined, false, request.parent).firstWrite;
+    });
   }
 
-  async cancel(childId: string): Promise<boolean> {
-    return this.command(childId, 'cancel');
+  async cancel(childId: string, parent: ParentRef): Promise<boolean> {
+    return this.retrying(parent.id, `cancelling child saga ${childId}`, () => this.command(childId, 'cancel'));
   }
 
   async compensate(childId: string, parent: ParentRef, _deliver: (event: SagaEvent) => void): Promise<ChildEnded | null> {
+    return this.retrying(parent.id, `rolling back child saga ${childId}`, () => this.askToCompensate(childId, parent));
+  }
+
+  private async askToCompensate(childId: string, parent: ParentRef): Promise<ChildEnded | null> {
     const record = await this.deps.store.get(childId);
     const rolledBack: ChildEnded = { step: parent.step, exec: parent.exec, childId, childSaga: record?.sagaName ?? '', status: 'compensated', undone: true };
     // Rolled back already (a resumed parent asks again): its compensation is done.
@@ -79,7 +95,32 @@ export class DurableChildren implements ChildHost {
       if (error instanceof UnknownSagaError) return false;
       throw error;
     }
-    await this.deps.delivered(id);
+    // Stored: a fault while handing it over is no reason to store it again; the poll delivers it.
+    await this.deps.delivered(id).catch((error: unknown) => {
+      if (!isTransientError(error)) throw error;
+    });
     return true;
+  }
+
+  /**
+   * Runs a store task of a parent's child step. A transient fault (the database is briefly away) is retried
+   * with backoff while the parent runs here, and reported once (as `doing`, unless null): failing the step would roll back a parent
+   * whose child is fine (or leave a child running that its parent counts as failed). Every task is safe to
+   * repeat: the child's insert is idempotent by id, and a command the child already took is a no-op.
+   * Once the parent leaves this worker (stopped, lease lost) the fault is passed on to an execution that
+   * no longer listens; whoever resumes the parent asks again.
+   */
+  private async retrying<T>(parentId: string, doing: string | null, task: () => Promise<T>): Promise<T> {
+    const backoff = new Backoff(RETRY.firstMs, RETRY.maxMs);
+    for (;;) {
+      try {
+        return await task();
+      } catch (error) {
+        if (!isTransientError(error) || !this.deps.running() || !this.deps.live.has(parentId)) throw error;
+        const delayMs = backoff.next();
+        if (doing !== null && delayMs === RETRY.firstMs) this.deps.report(new StoreUnavailableError(doing, delayMs, { cause: error }));
+        await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, delayMs));
+      }
+    }
   }
 }

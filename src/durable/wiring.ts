@@ -113,7 +113,7 @@ export function wireRuntime(host: WiringHost): RuntimeParts {
       for (const id of ids) void inbox.delivered(id).catch((error: unknown) => report(error));
     },
   });
-  const children = new DurableChildren({ ...common, sagas, maxInputBytes: options.maxInputBytes, launcher: () => launcher, delivered: (id) => inbox.delivered(id) });
+  const children = new DurableChildren({ ...common, sagas, maxInputBytes: options.maxInputBytes, launcher: () => launcher, delivered: (id) => inbox.delivered(id), running, report });
   const launcher: Launcher = new Launcher({
     ...common,
     options,

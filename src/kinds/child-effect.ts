@@ -28,7 +28,7 @@ export interface ChildHost {
   /** Starts the child; idempotent by id. Resolves once the child exists for good (for a durable host: its record is committed). */
   start(request: ChildStart): Promise<void>;
   /** Asks a child to cancel; false when there is no such child. */
-  cancel(childId: string): Promise<boolean>;
+  cancel(childId: string, parent: ParentRef): Promise<boolean>;
   /**
    * Asks a completed (parked) child to roll back. Resolves with its end when
    * it has already rolled back; null when its end will come later (as a notice).
@@ -85,7 +85,7 @@ export class ChildRunner {
       const started = this.starting.get(exec) ?? Promise.resolve();
       void started
         .catch(() => {})
-        .then(() => this.deps.host.cancel(childId))
+        .then(() => this.deps.host.cancel(childId, { id: this.deps.sagaId, step, exec }))
         .then(
           // No child: nothing ran, so the step simply did not complete.
           (found) => (found ? undefined : this.fail(step, exec, new ChildSagaFailedError(step, childId, node.saga.name, 'cancelled before it started'))),
