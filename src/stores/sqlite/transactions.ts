@@ -174,7 +174,8 @@ export function transactions(db: Database.Database, s: SqliteStatements, q: Queu
         snapshot: patch.snapshot,
         dueAt: patch.dueAt,
         // The fence matched both: the write kept the owner (or released it with the lease) and bumped the version.
-        owner: patch.leaseUntil === null ? null : fence.owner,
+        // `== null`: the statement's `IS NULL` also releases on an undefined lease (bound as NULL).
+        owner: patch.leaseUntil == null ? null : fence.owner,
         leaseUntil: patch.leaseUntil,
         rowVersion: fence.rowVersion + 1,
         createdAt,
