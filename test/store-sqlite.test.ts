@@ -141,3 +141,26 @@ describe('SqliteStore stats', () => {
   });
 });
 
+
+describe('SqliteStore update', () => {
+  // What the statement binds as NULL releases the record, so the record update returns must say so too:
+  // a lease the caller left undefined (plain JS) or NaN (a clock gone wrong; SQLite stores NaN as NULL).
+  it.each([
+    ['undefined', undefined],
+    ['NaN', Number.NaN],
+  ])('returns the owner it stored when the lease binds as NULL (%s): released', async (_, leaseUntil) => {
+    const store = new SqliteStore({ path: ':memory:' });
+    await store.init();
+    const base = { id: 'a', sagaName: 's', version: 'v1', status: 'running', snapshot: '{}', dueAt: null, owner: 'w', leaseUntil: 60_000, now: 0 } as const;
+    await store.insert(base, []);
+    await store.insert({ ...base, id: 'b' }, []);
+    const patch = { status: 'running' as const, snapshot: '{"n":1}', dueAt: null, leaseUntil: leaseUntil as unknown as null };
+    const written = await store.update('a', { rowVersion: 1, owner: 'w' }, patch, [], { now: 1 });
+    const [batched] = await store.writeBatch([{ kind: 'update', id: 'b', fence: { rowVersion: 1, owner: 'w' }, patch, history: [], options: { now: 1 } }]);
+    expect(written).toMatchObject({ owner: null, rowVersion: 2 });
+    expect((await store.get('a'))!.owner).toBe(null);
+    expect(batched).toMatchObject({ ok: true, record: { owner: null, rowVersion: 2 } });
+    expect((await store.get('b'))!.owner).toBe(null);
+    await store.close();
+  });
+});

@@ -174,8 +174,8 @@ export function transactions(db: Database.Database, s: SqliteStatements, q: Queu
         snapshot: patch.snapshot,
         dueAt: patch.dueAt,
         // The fence matched both: the write kept the owner (or released it with the lease) and bumped the version.
-        // `== null`: the statement's `IS NULL` also releases on an undefined lease (bound as NULL).
-        owner: patch.leaseUntil == null ? null : fence.owner,
+        // As the statement's `IS NULL`: an undefined lease binds as NULL, and SQLite stores NaN as NULL.
+        owner: patch.leaseUntil == null || Number.isNaN(patch.leaseUntil) ? null : fence.owner,
         leaseUntil: patch.leaseUntil,
         rowVersion: fence.rowVersion + 1,
         createdAt,
