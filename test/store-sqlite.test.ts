@@ -126,11 +126,12 @@ describe('SqliteStore stats', () => {
       await expect(store.update('a', { rowVersion: 1, owner: 'w' }, patch, steps, { now: 2 })).rejects.toThrow();
       const outcomes = await store.writeBatch([
         { kind: 'update', id: 'a', fence: { rowVersion: 2, owner: 'w' }, patch: { ...patch, leaseUntil: null }, history: [{ at: 3, type: 'saga.completed' }], options: { now: 3 } },
+        // Refused before the writes after it: their bytes must still be theirs.
+        { kind: 'update', id: 'b', fence: { rowVersion: 9, owner: 'w' }, patch, history: steps, options: { now: 3 } },
         { kind: 'insert', record: { ...base, id: 'b', snapshot: '{}', now: 3 }, history: started },
         { kind: 'insert', record: { ...base, id: 'a', snapshot: '{}', now: 3 }, history: started },
-        { kind: 'update', id: 'b', fence: { rowVersion: 9, owner: 'w' }, patch, history: steps, options: { now: 3 } },
       ]);
-      expect(outcomes.map((o) => o.ok)).toEqual([true, true, true, false]);
+      expect(outcomes.map((o) => o.ok)).toEqual([true, false, true, true]);
       const stats = store.stats();
       await store.close();
       return stats;
