@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/stores/sqlite/store.js';
+import { MemoryStore } from '../src/stores/memory/store.js';
 import { runStoreConformance } from '../src/testing/store-conformance.js';
 
 runStoreConformance('SqliteStore', async () => {
@@ -102,5 +103,65 @@ describe('SqliteStore group commit (writeBatch)', () => {
     expect(await store.update('c', { rowVersion: 1, owner: 'w' }, update('c', '"ok"').patch, [], { now: 1 })).toMatchObject({ rowVersion: 2 });
     await store.close();
     database.close();
+  });
+});
+
+describe('SqliteStore stats', () => {
+  it('counts what it committed to the byte as the memory store does: nothing for a duplicate insert or a refused write', async () => {
+    const count = async (store: SqliteStore | MemoryStore) => {
+      await store.init();
+      const base = { sagaName: 'stats', version: 'v1', status: 'running', dueAt: null, owner: 'w', leaseUntil: 60_000 } as const;
+      const started = [{ at: 0, type: 'saga.started', data: { worker: 'w' } }];
+      await store.insert({ ...base, id: 'a', snapshot: '{"context":{}}', now: 0, journal: [{ field: 'visits', key: 's0', value: '1' }] }, started);
+      await store.insert({ ...base, id: 'a', snapshot: '{"context":{"other":1}}', now: 0 }, started);
+      const patch = {
+        status: 'running',
+        snapshot: '{"context":{"n":1}}',
+        dueAt: null,
+        leaseUntil: 60_000,
+        journal: { entries: [{ field: 'results', key: 's0', value: '{"ok":true}' }, { field: 'visits', key: 's1', value: '1' }] },
+      } as const;
+      const steps = [{ at: 1, type: 'step.completed', step: 's0', attempt: 1, data: { exec: 's0#1' } }, { at: 1, type: 'step.started', step: 's1', attempt: 1 }];
+      await store.update('a', { rowVersion: 1, owner: 'w' }, patch, steps, { now: 1 });
+      await expect(store.update('a', { rowVersion: 1, owner: 'w' }, patch, steps, { now: 2 })).rejects.toThrow();
+      const outcomes = await store.writeBatch([
+        { kind: 'update', id: 'a', fence: { rowVersion: 2, owner: 'w' }, patch: { ...patch, leaseUntil: null }, history: [{ at: 3, type: 'saga.completed' }], options: { now: 3 } },
+        // Refused before the writes after it: their bytes must still be theirs.
+        { kind: 'update', id: 'b', fence: { rowVersion: 9, owner: 'w' }, patch, history: steps, options: { now: 3 } },
+        { kind: 'insert', record: { ...base, id: 'b', snapshot: '{}', now: 3 }, history: started },
+        { kind: 'insert', record: { ...base, id: 'a', snapshot: '{}', now: 3 }, history: started },
+      ]);
+      expect(outcomes.map((o) => o.ok)).toEqual([true, false, true, true]);
+      const stats = store.stats();
+      await store.close();
+      return stats;
+    };
+    const sqlite = await count(new SqliteStore({ path: ':memory:' }));
+    expect(sqlite).toEqual(await count(new MemoryStore()));
+    expect(sqlite).toMatchObject({ writes: 4, commits: 3 });
+  });
+});
+
+
+describe('SqliteStore update', () => {
+  // What the statement binds as NULL releases the record, so the record update returns must say so too:
+  // a lease the caller left undefined (plain JS) or NaN (a clock gone wrong; SQLite stores NaN as NULL).
+  it.each([
+    ['undefined', undefined],
+    ['NaN', Number.NaN],
+  ])('returns the owner it stored when the lease binds as NULL (%s): released', async (_, leaseUntil) => {
+    const store = new SqliteStore({ path: ':memory:' });
+    await store.init();
+    const base = { id: 'a', sagaName: 's', version: 'v1', status: 'running', snapshot: '{}', dueAt: null, owner: 'w', leaseUntil: 60_000, now: 0 } as const;
+    await store.insert(base, []);
+    await store.insert({ ...base, id: 'b' }, []);
+    const patch = { status: 'running' as const, snapshot: '{"n":1}', dueAt: null, leaseUntil: leaseUntil as unknown as null };
+    const written = await store.update('a', { rowVersion: 1, owner: 'w' }, patch, [], { now: 1 });
+    const [batched] = await store.writeBatch([{ kind: 'update', id: 'b', fence: { rowVersion: 1, owner: 'w' }, patch, history: [], options: { now: 1 } }]);
+    expect(written).toMatchObject({ owner: null, rowVersion: 2 });
+    expect((await store.get('a'))!.owner).toBe(null);
+    expect(batched).toMatchObject({ ok: true, record: { owner: null, rowVersion: 2 } });
+    expect((await store.get('b'))!.owner).toBe(null);
+    await store.close();
   });
 });

@@ -18,36 +18,25 @@ type Stmt<P, R = unknown> = Database.Statement<[P], R>;
 export const RECORD_COLUMNS = `id, saga_name AS sagaName, version, status, snapshot, due_at AS dueAt, owner,
   lease_until AS leaseUntil, row_version AS rowVersion, created_at AS createdAt, updated_at AS updatedAt, parent_id AS parentId`;
 
-/** Without the snapshot (the writer already has it), plus the history counter. */
-/** What a write reads back: the columns the writer does not already know. */
-const WRITE_COLUMNS = `saga_name AS sagaName, version, owner, row_version AS rowVersion, created_at AS createdAt, history_seq AS historySeq,
-  journal_seq AS journalSeq, parent_id AS parentId`;
+/**
+ * What an update reads back, as a raw row: the columns the writer does not
+ * already know. Not the owner nor the row version: the fence they matched
+ * gives both. Raw (an array, not an object): cheaper on the per-step path.
+ */
+const WRITE_COLUMNS = `saga_name, version, created_at, history_seq, journal_seq, parent_id`;
 
-export type WrittenRow = Pick<SagaRecord, 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt'> & {
-  historySeq: number;
-  journalSeq: number;
-  parentId: string | null;
-};
+/** sagaName, version, createdAt, historySeq, journalSeq, parentId. */
+export type WrittenRow = [string, string, number, number, number, string | null];
 export type HistoryRowWithSeq = HistoryRow & { seq: number };
 
-export interface InsertParams {
-  id: string;
-  sagaName: string;
-  version: string;
-  status: string;
-  snapshot: string;
-  dueAt: number | null;
-  owner: string | null;
-  leaseUntil: number | null;
-  historySeq: number;
-  journalSeq: number;
-  now: number;
-  queueKey: string | null;
-  priority: number | null;
-  enqueueSeq: number | null;
-  parentId: string | null;
-}
-
+/**
+ * id, sagaName, version, status, snapshot, dueAt, owner, leaseUntil, historySeq, journalSeq, now (created),
+ * now (updated), queueKey, priority, enqueueSeq, parentId.
+ */
+export type InsertArgs = [
+  string, string, string, string, string, number | null, string | null, number | null, number, number, number, number,
+  string | null, number | null, number | null, string | null,
+];
 
 /** sagaId, seq, at, type, step, attempt, data. */
 export type HistoryArgs = [string, number, number, string, string | null, number | null, string | null];
@@ -79,7 +68,7 @@ export interface ListParams {
 
 /** The prepared statements of one connection. */
 export interface SqliteStatements {
-  insertSaga: Stmt<InsertParams>;
+  insertSaga: Database.Statement<InsertArgs>;
   insertHistory: Database.Statement<HistoryArgs>;
   /** `insertHistoryRows[n]` inserts n rows in one statement (n = 2…4, the usual sizes of one write). */
   insertHistoryRows: Database.Statement<unknown[]>[];
@@ -166,11 +155,11 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
   }
 
   return {
-    insertSaga: db.prepare(
+    // Positional, as the other per-step statements.
+    insertSaga: db.prepare<InsertArgs>(
       `INSERT INTO orsa_sagas (id, saga_name, version, status, snapshot, due_at, owner, lease_until,
          row_version, history_seq, journal_seq, created_at, updated_at, queue_key, priority, enqueue_seq, parent_id)
-       VALUES (@id, @sagaName, @version, @status, @snapshot, @dueAt, @owner, @leaseUntil, 1, @historySeq, @journalSeq, @now, @now,
-         @queueKey, @priority, @enqueueSeq, @parentId)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     ),
     insertHistoryRows: [2, 3, 4].reduce<Database.Statement<unknown[]>[]>((all, n) => {
@@ -198,7 +187,7 @@ export function prepareStatements(db: Database.Database): SqliteStatements {
          row_version = row_version + 1, updated_at = ?, history_seq = history_seq + ?, journal_seq = journal_seq + ?
        WHERE id = ? AND row_version = ? AND owner = ?
        RETURNING ${WRITE_COLUMNS}`,
-    ),
+    ).raw(),
     consumeInbox: db.prepare(
       `UPDATE orsa_inbox SET consumed = 1 WHERE saga_id = @id AND seq <= @seq AND consumed = 0`,
     ),

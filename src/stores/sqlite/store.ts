@@ -3,10 +3,10 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { requireDriver, type SqliteDatabase } from '../driver.js';
-import { decodeHistory, encodeHistory, listLimit, listStatuses, nonNegativeInteger } from '../encoding.js';
+import { decodeHistory, listLimit, listStatuses, nonNegativeInteger } from '../encoding.js';
 import { StoreConfigError, StoreNotReadyError } from '../errors.js';
 import { assertInboxKind, assertSagaId } from '../input-checks.js';
-import { writeBytes, type StoreStats } from '../journal.js';
+import type { StoreStats } from '../journal.js';
 import { listVariant, prepareStatements, type SqliteStatements } from './statements.js';
 import { SqliteSchedules } from './schedules.js';
 import { assembled, migrate, transactions, type Transactions } from './transactions.js';
@@ -121,9 +121,9 @@ export class SqliteStore implements SagaStore {
     history: readonly HistoryEvent[],
   ): Promise<{ inserted: boolean; record: SagaRecord }> {
     assertSagaId(record.id);
-    const result = this.#tx().insert(record, history);
-    if (result.inserted) this.#count(record.snapshot, record.journal, history);
-    return result;
+    const { inserted, record: stored, bytes } = this.#tx().insert(record, history);
+    if (inserted) this.#count(bytes);
+    return { inserted, record: stored };
   }
 
   async update(
@@ -133,19 +133,16 @@ export class SqliteStore implements SagaStore {
     history: readonly HistoryEvent[],
     options: UpdateOptions,
   ): Promise<SagaRecord> {
-    const record = this.#tx().update(id, fence, patch, history, options);
-    this.#count(patch.snapshot, patch.journal?.entries, history);
+    const { record, bytes } = this.#tx().update(id, fence, patch, history, options);
+    this.#count(bytes);
     return record;
   }
 
   async writeBatch(writes: readonly BatchWrite[]): Promise<BatchOutcome[]> {
-    const outcomes = this.#tx().batch(writes);
+    const { outcomes, bytes } = this.#tx().batch(writes);
     this.#stats.commits++;
     outcomes.forEach((outcome, i) => {
-      const w = writes[i]!;
-      if (!outcome.ok || outcome.inserted === false) return;
-      if (w.kind === 'insert') this.#count(w.record.snapshot, w.record.journal, w.history, 0);
-      else this.#count(w.patch.snapshot, w.patch.journal?.entries, w.history, 0);
+      if (outcome.ok && outcome.inserted !== false) this.#count(bytes[i]!, 0);
     });
     return outcomes;
   }
@@ -245,11 +242,10 @@ export class SqliteStore implements SagaStore {
   }
 
   /** `commits` 0: a write of a group commit, whose one commit is counted apart. */
-  #count(snapshot: string, journal: Parameters<typeof writeBytes>[1], history: readonly HistoryEvent[], commits = 1): void {
+  #count(bytes: number, commits = 1): void {
     this.#stats.writes++;
     this.#stats.commits += commits;
-    // History is encoded again here only for its size: cheap beside the commit, and only the store knows what it wrote.
-    this.#stats.bytesWritten += writeBytes(snapshot, journal, history.map(encodeHistory));
+    this.#stats.bytesWritten += bytes;
   }
 
   #s(): SqliteStatements {
