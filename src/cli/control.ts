@@ -1,5 +1,6 @@
-import { BadEventError, SagaEndedError, SagaNotFailedError, UnknownSagaError } from '../errors.js';
+import { BadEventError, EventBacklogFullError, SagaEndedError, SagaNotFailedError, UnknownSagaError } from '../errors.js';
 import type { CommandName } from '../durable/commands.js';
+import { assertStoredBacklogRoom } from '../durable/inbox.js';
 import { FINAL_STATUSES, type SagaStore } from '../stores/types.js';
 
 /** What an operator can ask of a stored saga, from the CLI or the dashboard. */
@@ -10,16 +11,22 @@ const CONTROL = { resume: 'resume', cancel: 'cancel', retry: 'retryCompensation'
 
 /**
  * Whether an error is sendCommand refusing a command that makes no sense for
- * this saga (no such saga, its run ended, it is not failed, a bad event); the
- * message says why and what to do.
+ * this saga (no such saga, its run ended, it is not failed, a bad event, a
+ * full backlog of that event); the message says why and what to do.
  *
  * @example
  * ```ts
  * try { await sendCommand(store, id, { command: 'retry' }, Date.now()); } catch (e) { if (isControlRefusal(e)) console.error(e.message); }
  * ```
  */
-export function isControlRefusal(error: unknown): error is UnknownSagaError | SagaEndedError | SagaNotFailedError | BadEventError {
-  return error instanceof UnknownSagaError || error instanceof SagaEndedError || error instanceof SagaNotFailedError || error instanceof BadEventError;
+export function isControlRefusal(error: unknown): error is UnknownSagaError | SagaEndedError | SagaNotFailedError | BadEventError | EventBacklogFullError {
+  return (
+    error instanceof UnknownSagaError ||
+    error instanceof SagaEndedError ||
+    error instanceof SagaNotFailedError ||
+    error instanceof BadEventError ||
+    error instanceof EventBacklogFullError
+  );
 }
 
 /**
@@ -64,6 +71,8 @@ export async function sendCommand(
       throw new BadEventError('an event needs a name: the one the saga waits for; nothing was stored');
     }
     name = request.name;
+    // Refused as the runtime refuses it: the saga would have to drop it.
+    await assertStoredBacklogRoom(store, record, name);
     try {
       payload = JSON.stringify(request.payload ?? null);
     } catch (error) {

@@ -3,10 +3,56 @@ import type { Clock } from '../interpretation/clock.js';
 import { DEFAULT_MAX_INPUT_BYTES, findUnserializable } from '../interpretation/serialize.js';
 import { assertSagaId } from '../stores/input-checks.js';
 import type { SagaRecord, SagaStore } from '../stores/types.js';
+import { assertBacklogRoom } from '../compilation/machine.js';
 import type { CommandName } from './commands.js';
 import { deliver, type Live } from './live.js';
 import { hasEnded } from './records.js';
 import type { SagaRegistry } from './registry.js';
+
+/**
+ * Refuses (EVENT_BACKLOG_FULL) an event for a stored saga that already holds
+ * the most events of that name it keeps unconsumed: those in its stored
+ * context (delivered, not yet taken by a wait) plus its unconsumed inbox rows
+ * of that name (stored, not yet delivered). Refused here, the sender learns it
+ * and nothing is stored; accepted, the event fits when it is delivered.
+ *
+ * The record and the rows are two reads: a write between them would move a
+ * row into the context unseen (the count too low: an event accepted, then
+ * dropped). So the record is read again after the rows; unchanged, the count
+ * is exact; else the rows are counted against the newer record, which can
+ * only count a row twice (a refusal the sender retries, nothing lost).
+ *
+ * Two senders racing past the check, or a raw store user, can still overfill
+ * it: the worker then reports the event it cannot keep (history
+ * `event.received` with `dropped`, payload included, and a logged warning)
+ * instead of dropping it silently. Keeping such a row unconsumed until there
+ * is room would need the store to consume rows out of order (a write consumes
+ * every row up to its seq), so it is reported instead.
+ *
+ * @example
+ * ```ts
+ * await assertStoredBacklogRoom(store, record, 'item.added');
+ * ```
+ */
+export async function assertStoredBacklogRoom(store: SagaStore, record: SagaRecord, name: string): Promise<void> {
+  let read = record;
+  for (let tries = 0; ; tries++) {
+    const rows = (await store.inbox(read.id)).filter((row) => row.kind !== 'command').map((row) => ({ name: row.name }));
+    const again = await store.get(read.id);
+    if (!again || again.rowVersion === read.rowVersion || tries === 2) return assertBacklogRoom(read.id, read.sagaName, name, storedInbox(again ?? read), rows);
+    read = again;
+  }
+}
+
+/** The inbox of a stored snapshot's context (events delivered, not yet taken by a wait). */
+function storedInbox(record: SagaRecord): { name?: unknown }[] {
+  try {
+    const stored = (JSON.parse(record.snapshot) as { context?: { inbox?: unknown } } | null)?.context?.inbox;
+    return Array.isArray(stored) ? (stored as { name?: unknown }[]) : [];
+  } catch {
+    return []; // an unreadable snapshot is the worker's to report (CorruptRecordError); the rows alone are counted
+  }
+}
 
 /** What the inbox needs of its runtime. */
 export interface InboxDeps {
@@ -28,7 +74,8 @@ export interface InboxDeps {
  * first (never lost), then delivered at once when this worker runs the saga,
  * else by the worker that claims it. Everything is checked before it is
  * stored: the saga exists and has not ended, the event is one it waits for,
- * the payload passes the wait's schema and survives JSON.
+ * the payload passes the wait's schema and survives JSON, and the saga has
+ * room for one more of that name (assertStoredBacklogRoom).
  *
  * @internal
  * @example
@@ -55,6 +102,7 @@ export class Inbox {
     // Like input and results: a payload JSON would change is refused before it is stored.
     const unserializable = findUnserializable(value, this.deps.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
     if (unserializable) throw new InvalidEventError(record.sagaName, name, [{ message: `${unserializable.path} is ${unserializable.reason}` }]);
+    await assertStoredBacklogRoom(this.deps.store, record, name);
     await this.deps.store.sendEvent(id, name, JSON.stringify(value ?? null), this.deps.clock.now(), 'event');
     await this.delivered(id);
   }
