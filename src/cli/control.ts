@@ -47,9 +47,11 @@ export async function sendCommand(
   request: { command: ControlCommand; name?: string; payload?: unknown },
   nowMs: number,
 ): Promise<{ seq: number; sagaName: string; version: string; cancelledQueued?: true }> {
+  const { command } = request;
+  // Read before the record, for the backlog check (assertStoredBacklogRoom).
+  const pending = command === 'event' ? await store.inbox(id) : undefined;
   const record = await store.get(id);
   if (!record) throw new UnknownSagaError(id);
-  const { command } = request;
   // A queued saga has no worker to act on a command: stored, the cancel would wait for a slot and run the
   // saga's first step before cancelling it. It ends cancelled here, having run nothing (unless promoted meanwhile:
   // then the command below reaches the worker now running it).
@@ -72,7 +74,7 @@ export async function sendCommand(
     }
     name = request.name;
     // Refused as the runtime refuses it: the saga would have to drop it.
-    await assertStoredBacklogRoom(store, record, name);
+    await assertStoredBacklogRoom(store, record, name, pending);
     try {
       payload = JSON.stringify(request.payload ?? null);
     } catch (error) {

@@ -54,9 +54,14 @@ export const MAX_QUEUED_PER_EVENT = 100;
  * ```
  */
 export function assertBacklogRoom(sagaId: string, saga: string, name: string, ...held: readonly { name?: unknown; type?: unknown }[][]): void {
+  if (backlogOf(name, ...held) >= MAX_QUEUED_PER_EVENT) throw new EventBacklogFullError(sagaId, saga, name, MAX_QUEUED_PER_EVENT);
+}
+
+/** How many events named `name` the lists hold (see {@link assertBacklogRoom}). */
+export function backlogOf(name: string, ...held: readonly { name?: unknown; type?: unknown }[][]): number {
   let count = 0;
   for (const list of held) for (const e of list) if (e.name === name && (e.type === undefined || e.type === 'orsa.event')) count++;
-  if (count >= MAX_QUEUED_PER_EVENT) throw new EventBacklogFullError(sagaId, saga, name, MAX_QUEUED_PER_EVENT);
+  return count;
 }
 
 /** The event names the chart's waits consume (the `hasEvent` guards of its config). */

@@ -2,8 +2,8 @@ import { InvalidEventError, SagaEndedError, SagaNotFailedError, UnknownEventErro
 import type { Clock } from '../interpretation/clock.js';
 import { DEFAULT_MAX_INPUT_BYTES, findUnserializable } from '../interpretation/serialize.js';
 import { assertSagaId } from '../stores/input-checks.js';
-import type { SagaRecord, SagaStore } from '../stores/types.js';
-import { assertBacklogRoom } from '../compilation/machine.js';
+import type { InboxEvent, SagaRecord, SagaStore } from '../stores/types.js';
+import { assertBacklogRoom, backlogOf, MAX_QUEUED_PER_EVENT } from '../compilation/machine.js';
 import type { CommandName } from './commands.js';
 import { deliver, type Live } from './live.js';
 import { hasEnded } from './records.js';
@@ -16,11 +16,12 @@ import type { SagaRegistry } from './registry.js';
  * of that name (stored, not yet delivered). Refused here, the sender learns it
  * and nothing is stored; accepted, the event fits when it is delivered.
  *
- * The record and the rows are two reads: a write between them would move a
- * row into the context unseen (the count too low: an event accepted, then
- * dropped). So the record is read again after the rows; unchanged, the count
- * is exact; else the rows are counted against the newer record, which can
- * only count a row twice (a refusal the sender retries, nothing lost).
+ * The rows and the record are two reads, and a write between them moves rows
+ * into the context. Rows read before the record (`pending`) can only be
+ * counted twice, never missed: below the limit, that settles it at the cost of
+ * one read. Else it is counted exactly: rows read between two reads of the
+ * record that find it unchanged (a few tries; the last count is the cautious
+ * one). A refusal is never wrong by more than a retry, an acceptance never.
  *
  * Two senders racing past the check, or a raw store user, can still overfill
  * it: the worker then reports the event it cannot keep (history
@@ -31,18 +32,23 @@ import type { SagaRegistry } from './registry.js';
  *
  * @example
  * ```ts
- * await assertStoredBacklogRoom(store, record, 'item.added');
+ * const pending = await store.inbox(id);
+ * await assertStoredBacklogRoom(store, (await store.get(id))!, 'item.added', pending);
  * ```
  */
-export async function assertStoredBacklogRoom(store: SagaStore, record: SagaRecord, name: string): Promise<void> {
+export async function assertStoredBacklogRoom(store: SagaStore, record: SagaRecord, name: string, pending?: readonly InboxEvent[]): Promise<void> {
+  if (pending && backlogOf(name, storedInbox(record), events(pending)) < MAX_QUEUED_PER_EVENT) return;
   let read = record;
   for (let tries = 0; ; tries++) {
-    const rows = (await store.inbox(read.id)).filter((row) => row.kind !== 'command').map((row) => ({ name: row.name }));
+    const rows = events(await store.inbox(read.id));
     const again = await store.get(read.id);
     if (!again || again.rowVersion === read.rowVersion || tries === 2) return assertBacklogRoom(read.id, read.sagaName, name, storedInbox(again ?? read), rows);
     read = again;
   }
 }
+
+/** The event rows of an inbox (commands are no backlog). */
+const events = (rows: readonly InboxEvent[]) => rows.filter((row) => row.kind !== 'command').map((row) => ({ name: row.name }));
 
 /** The inbox of a stored snapshot's context (events delivered, not yet taken by a wait). */
 function storedInbox(record: SagaRecord): { name?: unknown }[] {
@@ -89,6 +95,9 @@ export class Inbox {
 
   /** Stores an event for a saga, then delivers it. */
   async send(id: string, name: string, payload?: unknown): Promise<void> {
+    assertSagaId(id);
+    // Read before the record, for the backlog check (assertStoredBacklogRoom).
+    const pending = await this.deps.store.inbox(id);
     const record = await this.target(id);
     if (typeof name !== 'string') throw new UnknownEventError(record.sagaName, String(name), []);
     if (hasEnded(record.status)) throw new SagaEndedError(id, record.status, `take the event ${JSON.stringify(name)}`);
@@ -102,7 +111,7 @@ export class Inbox {
     // Like input and results: a payload JSON would change is refused before it is stored.
     const unserializable = findUnserializable(value, this.deps.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
     if (unserializable) throw new InvalidEventError(record.sagaName, name, [{ message: `${unserializable.path} is ${unserializable.reason}` }]);
-    await assertStoredBacklogRoom(this.deps.store, record, name);
+    await assertStoredBacklogRoom(this.deps.store, record, name, pending);
     await this.deps.store.sendEvent(id, name, JSON.stringify(value ?? null), this.deps.clock.now(), 'event');
     await this.delivered(id);
   }
