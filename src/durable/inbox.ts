@@ -21,7 +21,8 @@ import type { SagaRegistry } from './registry.js';
  * counted twice, never missed: below the limit, that settles it at the cost of
  * one read. Else it is counted exactly: rows read between two reads of the
  * record that find it unchanged (a few tries; the last count is the cautious
- * one). A refusal is never wrong by more than a retry, an acceptance never.
+ * one). So a count may be too high (a refusal the sender retries), never too
+ * low (an event accepted, then dropped).
  *
  * Two senders racing past the check, or a raw store user, can still overfill
  * it: the worker then reports the event it cannot keep (history
