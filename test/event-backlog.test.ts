@@ -161,6 +161,7 @@ describe.each(stores)('the event backlog on the %s store', (kind, make) => {
   });
 
   run('never drops an accepted event over seeded random sequences of sends and consumption', async () => {
+    let refusals = 0;
     for (const seed of kind === 'memory' ? [1, 2, 3, 4, 5, 6] : [7, 8]) {
       const random = rng(seed);
       const clock = createTestClock();
@@ -178,7 +179,7 @@ describe.each(stores)('the event backlog on the %s store', (kind, make) => {
             // Taken by a wait: the record step under way, and every one before it.
             const backlog = accepted.length - Math.min(accepted.length, given + 1);
             const sent = runtime.send(id, 'item', next);
-            if (backlog >= MAX_QUEUED_PER_EVENT) await expect(sent, `seed ${seed}`).rejects.toMatchObject({ code: 'EVENT_BACKLOG_FULL' });
+            if (backlog >= MAX_QUEUED_PER_EVENT) await expect(sent, `seed ${seed}`).rejects.toMatchObject({ code: 'EVENT_BACKLOG_FULL' }), refusals++;
             else await sent, accepted.push(next);
             next++;
           }
@@ -199,6 +200,7 @@ describe.each(stores)('the event backlog on the %s store', (kind, make) => {
       expect(await store.inbox(id)).toEqual([]);
       expect((await store.history(id)).some((h) => (h.data as { dropped?: unknown } | null)?.dropped), `seed ${seed}`).toBe(false);
     }
+    expect(refusals).toBeGreaterThan(0); // the sequences do reach the limit
   });
 });
 
@@ -220,5 +222,42 @@ describe('the event backlog of the in-memory handle', () => {
     await handle.send('item', 'stop');
     await handle.result;
     expect(loop.seen).toEqual([...Array.from({ length: MAX_QUEUED_PER_EVENT + 1 }, (_, i) => i), 'fits', 'stop']);
+  });
+  it('never drops an accepted event over seeded random sequences of sends and consumption', async () => {
+    let refusals = 0;
+    for (let seed = 11; seed <= 30; seed++) {
+      const random = rng(seed);
+      const loop = looper();
+      const handle = await loop.def.start(undefined);
+      const settle = async (n: number) => {
+        for (let i = 0; i < 1_000 && loop.seen.length < n; i++) await new Promise((r) => setTimeout(r, 0));
+      };
+      const accepted: number[] = [];
+      let given = 0;
+      let next = 0;
+      for (let op = 0; op < 30; op++) {
+        if (random() < 0.6) {
+          for (let k = Math.floor(random() * 80); k >= 0; k--) {
+            const backlog = accepted.length - Math.min(accepted.length, given + 1);
+            const sent = handle.send('item', next);
+            if (backlog >= MAX_QUEUED_PER_EVENT) await expect(sent, `seed ${seed}`).rejects.toMatchObject({ code: 'EVENT_BACKLOG_FULL' }), refusals++;
+            else await sent, accepted.push(next);
+            next++;
+          }
+        } else {
+          const n = 1 + Math.floor(random() * 80);
+          given += n;
+          loop.give(n);
+        }
+        await settle(Math.min(accepted.length, given + 1));
+        expect(loop.seen.length, `seed ${seed}`).toBe(Math.min(accepted.length, given + 1));
+      }
+      loop.give(1_000_000);
+      await settle(accepted.length);
+      await handle.send('item', 'stop');
+      await handle.result;
+      expect(loop.seen, `seed ${seed}`).toEqual([...accepted, 'stop']);
+    }
+    expect(refusals).toBeGreaterThan(0); // the sequences do reach the limit
   });
 });
