@@ -138,6 +138,26 @@ describe.each(stores)('the event backlog on the %s store', (kind, make) => {
     expect(errors).toEqual([]);
   });
 
+  run('accepts no more than the limit of concurrent sends from one process (runtime.send and the dashboard alike)', async () => {
+    const clock = createTestClock();
+    const store = await make();
+    // Waits for `go` first: every item stays unconsumed.
+    const def = saga('backlog').waitFor('go', { event: 'go' }).waitFor('take', { event: 'item' }).build();
+    const runtime = createRuntime({ sagas: [def], store, clock, onError: () => {} });
+    runtimes.push(runtime);
+    const { id } = await runtime.startSaga(def, undefined);
+    const sends = [
+      ...Array.from({ length: 120 }, (_, i) => runtime.send(id, 'item', i)),
+      ...Array.from({ length: 30 }, (_, i) => sendCommand(store, id, { command: 'event', name: 'item', payload: `ops-${i}` }, clock.now())),
+    ];
+    const outcomes = await Promise.allSettled(sends);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(MAX_QUEUED_PER_EVENT);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'EVENT_BACKLOG_FULL' });
+    await until(async () => (await store.inbox(id)).length === 0, clock);
+    expect(JSON.parse((await store.get(id))!.snapshot).context.inbox).toHaveLength(MAX_QUEUED_PER_EVENT);
+    expect((await store.history(id)).some((h) => (h.data as { dropped?: unknown } | null)?.dropped)).toBe(false);
+  });
+
   run('reports an event a raw store user stored past the limit, payload included, and consumes the others in order', async () => {
     const clock = createTestClock();
     const store = await make();

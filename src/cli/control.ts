@@ -1,6 +1,6 @@
 import { BadEventError, EventBacklogFullError, SagaEndedError, SagaNotFailedError, UnknownSagaError } from '../errors.js';
 import type { CommandName } from '../durable/commands.js';
-import { assertStoredBacklogRoom } from '../durable/inbox.js';
+import { assertStoredBacklogRoom, oneSendAtATime } from '../durable/inbox.js';
 import { FINAL_STATUSES, type SagaStore } from '../stores/types.js';
 
 /** What an operator can ask of a stored saga, from the CLI or the dashboard. */
@@ -42,6 +42,16 @@ export function isControlRefusal(error: unknown): error is UnknownSagaError | Sa
  * ```
  */
 export async function sendCommand(
+  store: SagaStore,
+  id: string,
+  request: { command: ControlCommand; name?: string; payload?: unknown },
+  nowMs: number,
+): Promise<{ seq: number; sagaName: string; version: string; cancelledQueued?: true }> {
+  // Events one at a time per saga (the dashboard serves requests concurrently): each backlog check counts the rows stored before it.
+  return request.command === 'event' ? oneSendAtATime(store, id, () => storeCommand(store, id, request, nowMs)) : storeCommand(store, id, request, nowMs);
+}
+
+async function storeCommand(
   store: SagaStore,
   id: string,
   request: { command: ControlCommand; name?: string; payload?: unknown },

@@ -24,7 +24,8 @@ import type { SagaRegistry } from './registry.js';
  * one). So a count may be too high (a refusal the sender retries), never too
  * low (an event accepted, then dropped).
  *
- * Two senders racing past the check, or a raw store user, can still overfill
+ * Two processes sending at once (sends of one process go one at a time:
+ * {@link oneSendAtATime}), or a raw store user, can still overfill
  * it: the worker then reports the event it cannot keep (history
  * `event.received` with `dropped`, payload included, and a logged warning)
  * instead of dropping it silently. Keeping such a row unconsumed until there
@@ -46,6 +47,38 @@ export async function assertStoredBacklogRoom(store: SagaStore, record: SagaReco
     if (!again || again.rowVersion === read.rowVersion || tries === 2) return assertBacklogRoom(read.id, read.sagaName, name, storedInbox(again ?? read), rows);
     read = again;
   }
+}
+
+/** Per store, the sends under way by saga id: the tail of each id's chain (see {@link oneSendAtATime}). */
+const sending = new WeakMap<SagaStore, Map<string, Promise<void>>>();
+
+/**
+ * Runs `send` (a backlog check, then the store of the event) once the sends
+ * to that saga this process started before it have settled. The check reads
+ * before it stores, so concurrent sends (`Promise.all` of many) would all
+ * count the same backlog and all be accepted past the limit; one at a time,
+ * each counts the rows the ones before it stored. An id is kept only while
+ * a send to it is under way.
+ *
+ * @example
+ * ```ts
+ * await oneSendAtATime(store, 'order-1', () => storeTheEvent());
+ * ```
+ */
+export function oneSendAtATime<T>(store: SagaStore, id: string, send: () => Promise<T>): Promise<T> {
+  let byId = sending.get(store);
+  if (!byId) sending.set(store, (byId = new Map()));
+  const ids = byId;
+  const run = (ids.get(id) ?? Promise.resolve()).then(send);
+  const tail = run.then(
+    () => {},
+    () => {},
+  );
+  ids.set(id, tail);
+  void tail.then(() => {
+    if (ids.get(id) === tail) ids.delete(id);
+  });
+  return run;
 }
 
 /** The event rows of an inbox (commands are no backlog). */
@@ -97,6 +130,12 @@ export class Inbox {
   /** Stores an event for a saga, then delivers it. */
   async send(id: string, name: string, payload?: unknown): Promise<void> {
     assertSagaId(id);
+    await oneSendAtATime(this.deps.store, id, () => this.store(id, name, payload));
+    await this.delivered(id);
+  }
+
+  /** Checks an event, then stores it (one send to a saga at a time: {@link oneSendAtATime}). */
+  private async store(id: string, name: string, payload: unknown): Promise<void> {
     // Read before the record, for the backlog check (assertStoredBacklogRoom).
     const pending = await this.deps.store.inbox(id);
     const record = await this.target(id);
@@ -114,7 +153,6 @@ export class Inbox {
     if (unserializable) throw new InvalidEventError(record.sagaName, name, [{ message: `${unserializable.path} is ${unserializable.reason}` }]);
     await assertStoredBacklogRoom(this.deps.store, record, name, pending);
     await this.deps.store.sendEvent(id, name, JSON.stringify(value ?? null), this.deps.clock.now(), 'event');
-    await this.delivered(id);
   }
 
   /** Stores a cancel for a saga that has not ended. */

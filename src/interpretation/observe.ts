@@ -16,7 +16,7 @@ export type SagaObservation = { sagaId: string; at: number } & (
   | { type: 'step.failed'; step: string; exec: string; attempt: number; error: ErrorRecord }
   /**
    * `dropped`: the saga already held MAX_QUEUED_PER_EVENT events of that name, so it could not keep this one
-   * (the ways in refuse such an event; only one stored past them, by a raw store user or a race, gets here).
+   * (the ways in refuse such an event; only one stored past them, by a raw store user or two processes sending at once, gets here).
    * The payload is kept here, so nothing is lost without a trace: send it again once the backlog is consumed.
    */
   | { type: 'event.received'; name: string; dropped?: { code: 'EVENT_BACKLOG_FULL'; limit: number; payload: unknown } }
