@@ -243,6 +243,22 @@ describe('the event backlog of the in-memory handle', () => {
     await handle.result;
     expect(loop.seen).toEqual([...Array.from({ length: MAX_QUEUED_PER_EVENT + 1 }, (_, i) => i), 'fits', 'stop']);
   });
+  it('counts the events still queued, not yet processed (sent while an interceptor holds the run back)', async () => {
+    const loop = looper();
+    let boot!: () => void;
+    const held = new Promise<void>((r) => (boot = r));
+    const handle = await loop.def.start(undefined, { interceptors: [{ run: async (run, next) => (await held, next(run)) }] });
+    // None is taken yet: the run has not begun.
+    for (let i = 0; i < MAX_QUEUED_PER_EVENT; i++) await handle.send('item', i);
+    await expect(handle.send('item', 'one too many')).rejects.toMatchObject({ code: 'EVENT_BACKLOG_FULL' });
+    boot();
+    for (let i = 0; i < 1_000 && loop.seen.length < 1; i++) await new Promise((r) => setTimeout(r, 1));
+    loop.give(1_000);
+    for (let i = 0; i < 1_000 && loop.seen.length < MAX_QUEUED_PER_EVENT; i++) await new Promise((r) => setTimeout(r, 1));
+    await handle.send('item', 'stop');
+    await handle.result;
+    expect(loop.seen).toEqual([...Array.from({ length: MAX_QUEUED_PER_EVENT }, (_, i) => i), 'stop']);
+  });
   it('never drops an accepted event over seeded random sequences of sends and consumption', async () => {
     let refusals = 0;
     for (let seed = 11; seed <= 30; seed++) {
