@@ -158,6 +158,33 @@ describe.each(stores)('the event backlog on the %s store', (kind, make) => {
     expect((await store.history(id)).some((h) => (h.data as { dropped?: unknown } | null)?.dropped)).toBe(false);
   });
 
+  run('counts stored rows of a saga no worker runs, but neither commands nor events of other names', async () => {
+    const clock = createTestClock();
+    const store = await make();
+    const def = saga('backlog').waitFor('go', { event: 'go' }).waitFor('take', { event: 'item' }).waitFor('other', { event: 'other' }).build();
+    const worker = createRuntime({ sagas: [def], store, clock, onError: () => {} });
+    runtimes.push(worker);
+    const { id } = await worker.startSaga(def, undefined);
+    await until(async () => (await store.get(id))?.status === 'waiting', clock);
+    await worker.stop();
+    // Never started: its sends stay stored, unconsumed.
+    const sender = createRuntime({ sagas: [def], store, clock, onError: () => {} });
+    runtimes.push(sender);
+    for (let i = 0; i < MAX_QUEUED_PER_EVENT; i++) await store.sendEvent(id, 'item', 'null', clock.now(), 'command');
+    for (let i = 0; i < MAX_QUEUED_PER_EVENT; i++) await sender.send(id, 'item', i);
+    await expect(sender.send(id, 'item', 'one too many')).rejects.toMatchObject({ code: 'EVENT_BACKLOG_FULL' });
+    await expect(sendCommand(store, id, { command: 'event', name: 'item', payload: 'from ops' }, clock.now())).rejects.toMatchObject({ code: 'EVENT_BACKLOG_FULL' });
+    await sender.send(id, 'go');
+    await sender.send(id, 'other');
+    await sendCommand(store, id, { command: 'resume' }, clock.now());
+    expect((await store.inbox(id)).filter((row) => row.kind === 'event')).toHaveLength(MAX_QUEUED_PER_EVENT + 2);
+    const next = createRuntime({ sagas: [def], store, clock, onError: () => {} });
+    runtimes.push(next);
+    await next.start();
+    await expect(next.result(id)).resolves.toMatchObject({ take: 0, other: null });
+    expect((await store.history(id)).some((h) => (h.data as { dropped?: unknown } | null)?.dropped)).toBe(false);
+  });
+
   run('reports an event a raw store user stored past the limit, payload included, and consumes the others in order', async () => {
     const clock = createTestClock();
     const store = await make();
