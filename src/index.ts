@@ -37,6 +37,7 @@ export {
   StepTimeoutError,
   ResultNotSerializableError,
   UnknownEventError,
+  EventBacklogFullError,
   SagaEndedError,
   SagaNotFailedError,
   InputNotSerializableError,

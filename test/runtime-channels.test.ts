@@ -143,7 +143,9 @@ describe.each(stores)('events and commands on %s', (_, makeStore) => {
     const runtime = track(createRuntime({ sagas: [slow], store, clock, onError: () => {} }));
     const { id } = await runtime.startSaga(slow, undefined);
     await clock.advance(10);
-    for (let i = 0; i < MAX_QUEUED_PER_EVENT + 50; i++) await runtime.send(id, 'go', i);
+    for (let i = 0; i < MAX_QUEUED_PER_EVENT; i++) await runtime.send(id, 'go', i);
+    // Past the limit an event is refused, not stored and then dropped (test/event-backlog.test.ts).
+    await expect(runtime.send(id, 'go', 'late')).rejects.toMatchObject({ code: 'EVENT_BACKLOG_FULL' });
     await clock.advance(10);
     const { context } = JSON.parse((await store.get(id))!.snapshot);
     expect(context.inbox).toHaveLength(MAX_QUEUED_PER_EVENT);

@@ -29,6 +29,7 @@ const errorClasses = [
   'ChildSagaFailedError',
   'CorruptRecordError',
   'DriverMissingError',
+  'EventBacklogFullError',
   'ExecutionStoppedError',
   'GotoLimitError',
   'InputNotSerializableError',

@@ -1,5 +1,6 @@
-import { BadEventError, SagaEndedError, SagaNotFailedError, UnknownSagaError } from '../errors.js';
+import { BadEventError, EventBacklogFullError, SagaEndedError, SagaNotFailedError, UnknownSagaError } from '../errors.js';
 import type { CommandName } from '../durable/commands.js';
+import { assertStoredBacklogRoom, oneSendAtATime } from '../durable/inbox.js';
 import { FINAL_STATUSES, type SagaStore } from '../stores/types.js';
 
 /** What an operator can ask of a stored saga, from the CLI or the dashboard. */
@@ -10,16 +11,22 @@ const CONTROL = { resume: 'resume', cancel: 'cancel', retry: 'retryCompensation'
 
 /**
  * Whether an error is sendCommand refusing a command that makes no sense for
- * this saga (no such saga, its run ended, it is not failed, a bad event); the
- * message says why and what to do.
+ * this saga (no such saga, its run ended, it is not failed, a bad event, a
+ * full backlog of that event); the message says why and what to do.
  *
  * @example
  * ```ts
  * try { await sendCommand(store, id, { command: 'retry' }, Date.now()); } catch (e) { if (isControlRefusal(e)) console.error(e.message); }
  * ```
  */
-export function isControlRefusal(error: unknown): error is UnknownSagaError | SagaEndedError | SagaNotFailedError | BadEventError {
-  return error instanceof UnknownSagaError || error instanceof SagaEndedError || error instanceof SagaNotFailedError || error instanceof BadEventError;
+export function isControlRefusal(error: unknown): error is UnknownSagaError | SagaEndedError | SagaNotFailedError | BadEventError | EventBacklogFullError {
+  return (
+    error instanceof UnknownSagaError ||
+    error instanceof SagaEndedError ||
+    error instanceof SagaNotFailedError ||
+    error instanceof BadEventError ||
+    error instanceof EventBacklogFullError
+  );
 }
 
 /**
@@ -40,9 +47,21 @@ export async function sendCommand(
   request: { command: ControlCommand; name?: string; payload?: unknown },
   nowMs: number,
 ): Promise<{ seq: number; sagaName: string; version: string; cancelledQueued?: true }> {
+  // Events one at a time per saga (the dashboard serves requests concurrently): each backlog check counts the rows stored before it.
+  return request.command === 'event' ? oneSendAtATime(store, id, () => storeCommand(store, id, request, nowMs)) : storeCommand(store, id, request, nowMs);
+}
+
+async function storeCommand(
+  store: SagaStore,
+  id: string,
+  request: { command: ControlCommand; name?: string; payload?: unknown },
+  nowMs: number,
+): Promise<{ seq: number; sagaName: string; version: string; cancelledQueued?: true }> {
+  const { command } = request;
+  // Read before the record, for the backlog check (assertStoredBacklogRoom).
+  const pending = command === 'event' ? await store.inbox(id) : undefined;
   const record = await store.get(id);
   if (!record) throw new UnknownSagaError(id);
-  const { command } = request;
   // A queued saga has no worker to act on a command: stored, the cancel would wait for a slot and run the
   // saga's first step before cancelling it. It ends cancelled here, having run nothing (unless promoted meanwhile:
   // then the command below reaches the worker now running it).
@@ -64,6 +83,8 @@ export async function sendCommand(
       throw new BadEventError('an event needs a name: the one the saga waits for; nothing was stored');
     }
     name = request.name;
+    // Refused as the runtime refuses it: the saga would have to drop it.
+    await assertStoredBacklogRoom(store, record, name, pending);
     try {
       payload = JSON.stringify(request.payload ?? null);
     } catch (error) {

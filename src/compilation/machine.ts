@@ -1,5 +1,5 @@
 import { assign, setup, type AnyStateMachine } from 'xstate';
-import { SagaDefinitionError, type ErrorRecord } from '../errors.js';
+import { EventBacklogFullError, SagaDefinitionError, type ErrorRecord } from '../errors.js';
 import { AppendMap, hasKey } from './append-map.js';
 import { COMPENSATION_TIMER, type StateConfig } from './chart.js';
 import { retryDelayMs, type CompiledRetry } from './retry.js';
@@ -33,8 +33,36 @@ export type { LogEntry, SagaContext, SagaEvent, SagaMachineInput } from './conte
  * to the same state.
  */
 
-/** Most events of one name kept in a saga's context before a wait consumes them; later ones are dropped. */
+/**
+ * Most events of one name kept in a saga's context before a wait consumes
+ * them. The chart drops later ones (enqueueEvent), so every way in refuses an
+ * event that would not fit before accepting it ({@link assertBacklogRoom});
+ * one that gets past (stored by a raw store user, or two processes sending at
+ * once) is reported where it is consumed (`event.received` with `dropped`).
+ */
 export const MAX_QUEUED_PER_EVENT = 100;
+
+/**
+ * Refuses (EVENT_BACKLOG_FULL) an event named `name` when the saga already
+ * holds MAX_QUEUED_PER_EVENT of that name not yet taken by a wait: counted in
+ * each of `held`, lists of the context's inbox entries (`{ name }`) or of
+ * events still to be processed (`{ type: 'orsa.event', name }`).
+ *
+ * @example
+ * ```ts
+ * assertBacklogRoom('order-1', 'order', 'item.added', context.inbox, queue); // throws at 100 unconsumed item.added
+ * ```
+ */
+export function assertBacklogRoom(sagaId: string, saga: string, name: string, ...held: readonly { name?: unknown; type?: unknown }[][]): void {
+  if (backlogOf(name, ...held) >= MAX_QUEUED_PER_EVENT) throw new EventBacklogFullError(sagaId, saga, name, MAX_QUEUED_PER_EVENT);
+}
+
+/** How many events named `name` the lists hold (see {@link assertBacklogRoom}). */
+export function backlogOf(name: string, ...held: readonly { name?: unknown; type?: unknown }[][]): number {
+  let count = 0;
+  for (const list of held) for (const e of list) if (e.name === name && (e.type === undefined || e.type === 'orsa.event')) count++;
+  return count;
+}
 
 /** The event names the chart's waits consume (the `hasEvent` guards of its config). */
 function waitedEvents(config: unknown, found = new Set<string>()): Set<string> {
@@ -103,7 +131,9 @@ function sagaActions(waited: Set<string>, kinds: KindRegistry): Record<string, u
     enqueueEvent: assign(({ context, event }: Args) => {
       // Only events a wait of this chart consumes, and at most MAX_QUEUED_PER_EVENT of each name: the inbox
       // is in every snapshot, so anything else would make every later write bigger, forever. The oldest are
-      // kept (a wait takes the first that arrived); the runtime refuses unknown names before storing them.
+      // kept (a wait takes the first that arrived); the runtime refuses unknown names before storing them, and
+      // an event past the limit (assertBacklogRoom), so only one stored past those checks gets here: observe()
+      // reports it (`event.received` with `dropped`, payload included).
       const name = event.name as string;
       if (!waited.has(name)) return {};
       let queued = 0;

@@ -186,11 +186,18 @@ export class Runtime {
     return this.scheduler.remove(name);
   }
 
-  /** Resolves with a saga's results once it completes, or rejects with its `SagaFailedError`. Works for sagas run by any worker. */
-  async result<R = unknown>(id: string): Promise<R> {
+  /**
+   * Resolves with a saga's results once it completes, or rejects with its `SagaFailedError`. Works for sagas
+   * run by any worker. `signal` stops the waiting (not the saga): once it aborts, rejects with its reason
+   * (an `AbortError` unless one was given) and leaves nothing behind.
+   */
+  async result<R = unknown>(id: string, options?: { signal?: AbortSignal }): Promise<R> {
     assertSagaId(id);
+    const signal = options?.signal;
     for (;;) {
+      signal?.throwIfAborted();
       const record = await this.store.get(id);
+      signal?.throwIfAborted();
       if (!record) throw new UnknownSagaError(id);
       // An ended saga this worker ran is settled once its observers have heard of the end.
       if (hasEnded(record.status) && (record.status !== 'failed' || !this.live.has(id)) && !this.announcing.has(id)) {
@@ -199,7 +206,7 @@ export class Runtime {
         throw outcome.error;
       }
       // Woken by this worker's writes of the saga; another worker may finish it, so look again now and then.
-      await this.waiters.wait(id, this.options.pollIntervalMs ?? 1_000);
+      await this.waiters.wait(id, this.options.pollIntervalMs ?? 1_000, signal);
     }
   }
 

@@ -12,6 +12,7 @@ import type { Clock } from '../interpretation/clock.js';
  * ```ts
  * const waiters = new Waiters(clock);
  * await waiters.wait('order-1', 1_000); // resolves at the next wake('order-1'), or after 1 s
+ * await waiters.wait('order-1', 1_000, signal); // or rejects with signal.reason once it aborts
  * ```
  */
 export class Waiters {
@@ -19,20 +20,27 @@ export class Waiters {
 
   constructor(private readonly clock: Clock) {}
 
-  /** Resolves at the next {@link wake} of this id, or after `timeoutMs`, whichever comes first. */
-  wait(id: string, timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /**
+   * Resolves at the next {@link wake} of this id, or after `timeoutMs`, whichever comes first. Rejects with
+   * the reason of `signal` once it aborts, the waiter removed like any other (its timer and listener too).
+   */
+  wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       let set = this.#byId.get(id);
       if (!set) this.#byId.set(id, (set = new Set()));
       const waiters = set;
-      const done = () => {
+      const leave = () => {
         waiters.delete(done);
         if (waiters.size === 0 && this.#byId.get(id) === waiters) this.#byId.delete(id);
         this.clock.clearTimeout(handle);
-        resolve();
+        signal?.removeEventListener('abort', aborted);
       };
+      const done = () => (leave(), resolve());
+      const aborted = () => (leave(), reject(signal!.reason));
       waiters.add(done);
       const handle = this.clock.setTimeout(done, timeoutMs);
+      signal?.addEventListener('abort', aborted, { once: true });
     });
   }
 

@@ -43,6 +43,7 @@ export type OrsaErrorCode =
   | 'STORE_CONFIG'
   | 'DRIVER_MISSING'
   | 'UNKNOWN_EVENT'
+  | 'EVENT_BACKLOG_FULL'
   | 'SAGA_ENDED'
   | 'NOT_FAILED'
   | 'INPUT_NOT_SERIALIZABLE'

@@ -120,6 +120,34 @@ export class UnknownEventError extends OrsaError {
 brand(UnknownEventError, 'UnknownEventError');
 
 /**
+ * An event was sent to a saga that already holds `limit` events of that name
+ * it has not consumed yet (its waits take them one at a time, oldest first).
+ * A saga keeps at most that many of one name, so the event is refused rather
+ * than kept and then dropped: nothing was stored, and the events queued
+ * before it are untouched.
+ *
+ * @example
+ * ```ts
+ * await runtime.send(id, 'item.added', item); // rejects: EVENT_BACKLOG_FULL when 100 item.added wait unconsumed
+ * ```
+ */
+export class EventBacklogFullError extends OrsaError {
+  constructor(
+    readonly sagaId: string,
+    readonly saga: string,
+    readonly event: string,
+    readonly limit: number,
+  ) {
+    super(
+      'EVENT_BACKLOG_FULL',
+      `saga ${sagaId} ("${saga}") already holds ${limit} unconsumed ${JSON.stringify(event)} events, the most it keeps of one name; ` +
+        `this one was not stored. Send it again once the saga's waits have consumed the events queued before it`,
+    );
+  }
+}
+brand(EventBacklogFullError, 'EventBacklogFullError');
+
+/**
  * A saga's input cannot be carried by JSON unchanged (a function, a Date,
  * NaN, a BigInt, a cycle, a Map, …) or is larger than `maxInputBytes`.
  * Nothing was stored or run. `path` names the offending value (`$.a[2].b`).

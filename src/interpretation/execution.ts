@@ -1,7 +1,7 @@
 import { type Actor, type AnyStateMachine, type Snapshot } from 'xstate';
 import { ExecutionStoppedError, SagaFailedError, UnknownEventError } from '../errors.js';
 import { toPlain } from '../compilation/append-map.js';
-import type { SagaContext, SagaEvent } from '../compilation/machine.js';
+import { assertBacklogRoom, type SagaContext, type SagaEvent } from '../compilation/machine.js';
 import type { SagaDefinition } from './definition.js';
 import { systemClock, type Clock } from './clock.js';
 import { dueAtOf, observe, reportOf, statusOf, type ExecutionStatus, type SagaObservation } from './observe.js';
@@ -115,15 +115,16 @@ export class Execution<R = unknown> {
   }
 
   /**
-   * Sends an event to the saga: a `waitFor` step consumes it; events sent
-   * before the saga waits for them are kept. Rejects with `InvalidEventError`
-   * (and delivers nothing) when the payload fails the wait's schema.
+   * Sends an event to the saga: a `waitFor` step consumes it; events sent before it waits are kept. Delivers
+   * nothing and rejects with `InvalidEventError` when the payload fails the wait's schema, with
+   * `EventBacklogFullError` when 100 of that name wait unconsumed.
    */
   async send(name: string, payload?: unknown): Promise<void> {
     if (typeof name !== 'string' || !this.definition.compiled.events.includes(name)) {
       throw new UnknownEventError(this.definition.name, String(name), this.definition.compiled.events);
     }
     const value = await this.definition.validateEvent(name, payload);
+    assertBacklogRoom(this.sagaId, this.definition.name, name, this.snapshot?.context.inbox ?? [], this.queue);
     this.enqueue({ type: 'orsa.event', name, payload: value ?? null, now: this.clock.now() });
   }
 

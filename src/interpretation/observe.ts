@@ -1,6 +1,6 @@
 import type { CompensationReport, ErrorRecord } from '../errors.js';
 import { TAGS } from '../compilation/compile.js';
-import type { SagaContext, SagaEvent } from '../compilation/machine.js';
+import { MAX_QUEUED_PER_EVENT, type SagaContext, type SagaEvent } from '../compilation/machine.js';
 
 /** Where a saga stands, derived from its statechart. */
 export type ExecutionStatus = 'running' | 'waiting' | 'compensating' | 'completed' | 'compensated' | 'failed' | 'cancelled';
@@ -14,7 +14,12 @@ export type SagaObservation = { sagaId: string; at: number } & (
   | { type: 'step.completed'; step: string; exec: string; attempt: number }
   | { type: 'step.retrying'; step: string; exec: string; attempt: number; error: ErrorRecord; dueAt: number }
   | { type: 'step.failed'; step: string; exec: string; attempt: number; error: ErrorRecord }
-  | { type: 'event.received'; name: string }
+  /**
+   * `dropped`: the saga already held MAX_QUEUED_PER_EVENT events of that name, so it could not keep this one
+   * (the ways in refuse such an event; only one stored past them, by a raw store user or two processes sending at once, gets here).
+   * The payload is kept here, so nothing is lost without a trace: send it again once the backlog is consumed.
+   */
+  | { type: 'event.received'; name: string; dropped?: { code: 'EVENT_BACKLOG_FULL'; limit: number; payload: unknown } }
   | { type: 'compensation.started'; step: string; exec: string; attempt: number }
   | { type: 'compensation.completed'; step: string; exec: string }
   | { type: 'compensation.retrying'; step: string; exec: string; attempt: number; error: ErrorRecord; dueAt: number }
@@ -91,7 +96,11 @@ export function observe(sagaId: string, event: SagaEvent, before: SagaContext | 
         } else out.push({ sagaId, at, type: 'step.failed', step, exec: was.exec, attempt: was.attempt, error: event.error });
       }
     } else if (type === 'orsa.event') {
-      out.push({ sagaId, at, type: 'event.received', name: event.name });
+      let held = 0;
+      for (const e of before.inbox) if (e.name === event.name) held++;
+      // The chart's enqueueEvent keeps nothing past the limit.
+      const dropped = held >= MAX_QUEUED_PER_EVENT ? { dropped: { code: 'EVENT_BACKLOG_FULL' as const, limit: MAX_QUEUED_PER_EVENT, payload: event.payload ?? null } } : {};
+      out.push({ sagaId, at, type: 'event.received', name: event.name, ...dropped });
     } else if (type === 'orsa.compensated' && before.comp && before.comp.exec === event.exec) {
       out.push({ sagaId, at, type: 'compensation.completed', step: stepOfExec(before, event.exec), exec: event.exec });
     } else if (type === 'orsa.compensationFailed' && before.comp && before.comp.exec === event.exec) {

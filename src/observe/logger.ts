@@ -55,7 +55,7 @@ export function loggingInterceptor(logger: Logger, options: { workerId?: string 
       return end;
     },
     event(run, event) {
-      if (isDebug(event.type) && logger.isLevelEnabled && !logger.isLevelEnabled('debug')) return;
+      if (isDebug(event.type) && !(event.type === 'event.received' && event.dropped) && logger.isLevelEnabled && !logger.isLevelEnabled('debug')) return;
       log(logger, base(run), event);
     },
   };
@@ -88,6 +88,10 @@ function log(logger: Logger, base: Record<string, unknown>, event: SagaRunEvent)
     case 'saga.cancelling':
       return logger.info(base, 'saga cancelling');
     case 'event.received':
+      if (event.dropped) {
+        const { code, limit, payload } = event.dropped;
+        return logger.warn({ ...base, event: event.name, code, limit, payload }, `event dropped: the saga already held ${limit} unconsumed events of that name; send it again once they are consumed`);
+      }
       return logger.debug({ ...base, event: event.name }, 'event received');
     default:
       return;
