@@ -81,6 +81,48 @@ describe.skipIf(!url && !ci)('PostgresStore options', () => {
     }
   });
 
+  it('migrates a schema at version 7: a release still wakes a listener, a hand-made one too, a step that keeps its lease does not', async () => {
+    const schema = freshSchema();
+    const q = `"${schema}"`;
+    const admin = new pg.Pool({ connectionString: url, max: 1 });
+    const store = new PostgresStore({ connectionString: url, schema });
+    try {
+      // The schema as orsa left it before migration 8 (the release trigger then looked at every update).
+      await admin.query(`CREATE SCHEMA ${q}`);
+      await admin.query(`CREATE TABLE ${q}.orsa_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version <= 7)) {
+        for (const statement of migration.up) await admin.query(statement.replaceAll('{schema}', q));
+        await admin.query(`INSERT INTO ${q}.orsa_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+      }
+      await store.init();
+      const { rows } = await admin.query(`SELECT version FROM ${q}.orsa_migrations ORDER BY version`);
+      expect(rows).toEqual(POSTGRES_MIGRATIONS.map((m) => ({ version: m.version })));
+
+      const heard: { sagaId?: string; dueAt?: number }[] = [];
+      const stop = await store.subscribe!((wake) => heard.push(wake));
+      const held = async (id: string) => {
+        await store.insert({ id, sagaName: 'migrated', version: '1', status: 'running', snapshot: '{}', dueAt: 1_000, owner: 'w', leaseUntil: 60_000, now: 1 }, []);
+      };
+      await held('kept');
+      await store.update('kept', { rowVersion: 1, owner: 'w' }, { status: 'running', snapshot: '{}', dueAt: 2_000, leaseUntil: 60_000 }, [], { now: 2 });
+      await held('released');
+      await store.update('released', { rowVersion: 1, owner: 'w' }, { status: 'waiting', snapshot: '{}', dueAt: 3_000, leaseUntil: null }, [], { now: 3 });
+      await held('by-hand');
+      // An operator's UPDATE: the trigger, not orsa's statements, makes the wake-up.
+      await admin.query(`UPDATE ${q}.sagas SET owner = NULL, lease_until = NULL WHERE id = 'by-hand'`);
+      // The inbox row comes last: once it is heard, so is every wake-up committed before it.
+      await store.sendEvent('kept', 'last', '{}', 4);
+      for (let waited = 0; waited < 10_000 && !heard.some((w) => w.sagaId === 'kept'); waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      await stop();
+      // Notifications arrive in commit order; the lease-keeping write made none.
+      expect(heard).toEqual([{ sagaId: 'released', dueAt: 3_000 }, { sagaId: 'by-hand', dueAt: 1_000 }, { sagaId: 'kept' }]);
+    } finally {
+      await store.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    }
+  });
+
   it('refuses a schema name that is not a plain identifier', () => {
     expect(() => new PostgresStore({ connectionString: url, schema: 'orsa"; DROP TABLE x; --' })).toThrow(StoreConfigError);
   });

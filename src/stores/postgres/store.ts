@@ -13,7 +13,7 @@ import { PostgresSchedules } from './schedules.js';
 import { PostgresStatements, type Prepared } from './statements.js';
 import { PostgresQueues } from './queue.js';
 import { batchStatement, writeBatch, type BatchRow } from './batch.js';
-import { insertValues, updatedRecord, updateValues, type UpdatedRow } from './writes.js';
+import { dropsJournal, insertValues, updatedRecord, updateValues, type UpdatedRow } from './writes.js';
 import {
   StaleRecordError,
   UnknownSagaError,
@@ -159,10 +159,11 @@ export class PostgresStore implements SagaStore {
     const notify = options.notify ?? [];
     const encoded = history.map(encodeHistory);
     const values = updateValues(id, fence, patch, encoded, options);
-    const [row] = await this.#query<UpdatedRow>(this.#sql.update(options.consumedInboxSeq !== undefined, notify.length > 0), values);
+    const statement = this.#sql.update(options.consumedInboxSeq !== undefined, notify.length > 0, dropsJournal(patch), patch.leaseUntil === null);
+    const [row] = await this.#query<UpdatedRow>(statement, values);
     if (!row) throw new StaleRecordError(id);
     this.#count(patch.snapshot, patch.journal?.entries, encoded);
-    return updatedRecord(id, row, patch, options.now);
+    return updatedRecord(id, fence, row, patch, options.now);
   }
 
   /** Group commit: every write in one statement (src/stores/postgres/batch.ts), each fenced on its own. */

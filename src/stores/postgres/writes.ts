@@ -8,8 +8,8 @@ import type { RecordRow } from './rows.js';
  * order, and the record an update gives back.
  */
 
-/** What the update statement returns of the row it wrote. */
-export type UpdatedRow = Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt' | 'parentId'>;
+/** What the update statement returns of the row it wrote: what the writer does not know. */
+export type UpdatedRow = Pick<RecordRow, 'sagaName' | 'version' | 'createdAt' | 'parentId'>;
 
 export function insertValues(record: NewRecord, encoded: readonly HistoryRow[]): unknown[] {
   const journal = record.journal ?? [];
@@ -50,15 +50,17 @@ export function updateValues(id: string, fence: WriteFence, patch: RecordPatch, 
     JSON.stringify(encoded),
     JSON.stringify(entries.map(journalRow)),
     entries.length,
-    // No journal: the snapshot is whole, so older entries would be applied twice. A reset resends them all.
-    !patch.journal || patch.journal.reset === true,
   ];
   if (options.consumedInboxSeq !== undefined) values.push(options.consumedInboxSeq);
   if (notify.length > 0) values.push(JSON.stringify(notify.map((n) => [n.sagaId, n.name, n.payload])));
   return values;
 }
 
-export function updatedRecord(id: string, row: UpdatedRow, patch: RecordPatch, now: number): SagaRecord {
+/** No journal: the snapshot is whole, so older entries would be applied twice. A reset resends them all. */
+export const dropsJournal = (patch: RecordPatch): boolean => !patch.journal || patch.journal.reset === true;
+
+/** The fence matched, so the row version is the fence's plus one and the owner the fence's, unless the write released it. */
+export function updatedRecord(id: string, fence: WriteFence, row: UpdatedRow, patch: RecordPatch, now: number): SagaRecord {
   return {
     id,
     sagaName: row.sagaName,
@@ -66,9 +68,9 @@ export function updatedRecord(id: string, row: UpdatedRow, patch: RecordPatch, n
     status: patch.status,
     snapshot: patch.snapshot,
     dueAt: patch.dueAt,
-    owner: row.owner,
+    owner: patch.leaseUntil === null ? null : fence.owner,
     leaseUntil: patch.leaseUntil,
-    rowVersion: Number(row.rowVersion),
+    rowVersion: fence.rowVersion + 1,
     createdAt: Number(row.createdAt),
     updatedAt: now,
     ...(row.parentId ? { parentId: row.parentId } : {}),
