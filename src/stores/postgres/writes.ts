@@ -1,15 +1,14 @@
 import type { HistoryRow } from '../encoding.js';
 import { journalRow } from '../journal.js';
 import type { NewRecord, RecordPatch, SagaRecord, UpdateOptions, WriteFence } from '../types.js';
-import type { RecordRow } from './rows.js';
 
 /*
  * The values PostgresStore's insert and update statements take, in parameter
  * order, and the record an update gives back.
  */
 
-/** What the update statement returns of the row it wrote: what the writer does not know. */
-export type UpdatedRow = Pick<RecordRow, 'sagaName' | 'version' | 'createdAt' | 'parentId'>;
+/** What the update statement returns of the row it wrote, what the writer does not know: [saga name, version, created at, parent id]. */
+export type UpdatedRow = { r: [sagaName: string, version: string, createdAt: number, parentId: string | null] };
 
 export function insertValues(record: NewRecord, encoded: readonly HistoryRow[]): unknown[] {
   const journal = record.journal ?? [];
@@ -60,19 +59,19 @@ export function updateValues(id: string, fence: WriteFence, patch: RecordPatch, 
 export const dropsJournal = (patch: RecordPatch): boolean => !patch.journal || patch.journal.reset === true;
 
 /** The fence matched, so the row version is the fence's plus one and the owner the fence's, unless the write released it. */
-export function updatedRecord(id: string, fence: WriteFence, row: UpdatedRow, patch: RecordPatch, now: number): SagaRecord {
+export function updatedRecord(id: string, fence: WriteFence, { r: [sagaName, version, createdAt, parentId] }: UpdatedRow, patch: RecordPatch, now: number): SagaRecord {
   return {
     id,
-    sagaName: row.sagaName,
-    version: row.version,
+    sagaName,
+    version,
     status: patch.status,
     snapshot: patch.snapshot,
     dueAt: patch.dueAt,
     owner: patch.leaseUntil === null ? null : fence.owner,
     leaseUntil: patch.leaseUntil,
     rowVersion: fence.rowVersion + 1,
-    createdAt: Number(row.createdAt),
+    createdAt,
     updatedAt: now,
-    ...(row.parentId ? { parentId: row.parentId } : {}),
+    ...(parentId ? { parentId } : {}),
   };
 }
