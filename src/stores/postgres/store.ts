@@ -159,11 +159,13 @@ export class PostgresStore implements SagaStore {
     const notify = options.notify ?? [];
     const encoded = history.map(encodeHistory);
     const values = updateValues(id, fence, patch, encoded, options);
+    // Read now: the caller's fence object may change while the write is on its way.
+    const written = { rowVersion: fence.rowVersion, owner: fence.owner };
     const statement = this.#sql.update(options.consumedInboxSeq !== undefined, notify.length > 0, dropsJournal(patch), patch.leaseUntil === null);
     const [row] = await this.#query<UpdatedRow>(statement, values);
     if (!row) throw new StaleRecordError(id);
     this.#count(patch.snapshot, patch.journal?.entries, encoded);
-    return updatedRecord(id, fence, row, patch, options.now);
+    return updatedRecord(id, written, row, patch, options.now);
   }
 
   /** Group commit: every write in one statement (src/stores/postgres/batch.ts), each fenced on its own. */
