@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { StoreConfigError } from '../src/stores/errors.js';
 import { POSTGRES_MIGRATIONS } from '../src/stores/postgres/migrations.js';
 import { PostgresStore } from '../src/stores/postgres/store.js';
+import type { RecordPatch } from '../src/stores/types.js';
 import { runStoreConformance } from '../src/testing/store-conformance.js';
 
 // On a machine without PostgreSQL these specs skip, saying so; in CI (env CI set) they must run,
@@ -118,6 +119,31 @@ describe.skipIf(!url && !ci)('PostgresStore options', () => {
       expect(heard).toEqual([{ sagaId: 'released', dueAt: 3_000 }, { sagaId: 'by-hand', dueAt: 1_000 }, { sagaId: 'kept' }]);
     } finally {
       await store.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    }
+  });
+
+  it('releases on a lease left out (undefined, from untyped JS) as on null: owner cleared, a listener woken, the record as stored', async () => {
+    const schema = freshSchema();
+    const store = new PostgresStore({ connectionString: url, schema });
+    try {
+      await store.init();
+      const heard: { sagaId?: string; dueAt?: number }[] = [];
+      const stop = await store.subscribe!((wake) => heard.push(wake));
+      await store.insert({ id: 'untyped', sagaName: 'js', version: '1', status: 'running', snapshot: '{}', dueAt: 1_000, owner: 'w', leaseUntil: 60_000, now: 1 }, []);
+      const patch = { status: 'waiting', snapshot: '{}', dueAt: 3_000 } as unknown as RecordPatch;
+      const written = await store.update('untyped', { rowVersion: 1, owner: 'w' }, patch, [], { now: 2 });
+      expect(written).toMatchObject({ owner: null, leaseUntil: null, rowVersion: 2 });
+      expect(await store.get('untyped')).toEqual(written);
+      // The inbox row comes last: once it is heard, so is the release committed before it.
+      await store.sendEvent('untyped', 'last', '{}', 4);
+      for (let waited = 0; waited < 10_000 && heard.length < 2; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      await stop();
+      expect(heard).toEqual([{ sagaId: 'untyped', dueAt: 3_000 }, { sagaId: 'untyped' }]);
+    } finally {
+      await store.close();
+      const admin = new pg.Pool({ connectionString: url, max: 1 });
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await admin.end();
     }

@@ -141,7 +141,7 @@ export async function writeBatch(deps: BatchDeps, writes: readonly BatchWrite[])
         ok: true,
         record: {
           id: w.id, sagaName: row.sagaName!, version: row.version!, status: patch.status, snapshot: patch.snapshot, dueAt: patch.dueAt, owner: row.owner,
-          leaseUntil: patch.leaseUntil, rowVersion: Number(row.rowVersion), createdAt: Number(row.createdAt), updatedAt: w.options.now,
+          leaseUntil: patch.leaseUntil ?? null, rowVersion: Number(row.rowVersion), createdAt: Number(row.createdAt), updatedAt: w.options.now,
           // Absent, not null, on a saga started on its own (SagaRecord.parentId), as update gives it.
           ...(row.parentId ? { parentId: row.parentId } : {}),
         },

@@ -13,7 +13,7 @@ import { PostgresSchedules } from './schedules.js';
 import { PostgresStatements, type Prepared } from './statements.js';
 import { PostgresQueues } from './queue.js';
 import { batchStatement, writeBatch, type BatchRow } from './batch.js';
-import { dropsJournal, insertValues, updatedRecord, updateValues, type UpdatedRow } from './writes.js';
+import { dropsJournal, insertValues, releases, updatedRecord, updateValues, type UpdatedRow } from './writes.js';
 import {
   StaleRecordError,
   UnknownSagaError,
@@ -161,7 +161,7 @@ export class PostgresStore implements SagaStore {
     const values = updateValues(id, fence, patch, encoded, options);
     // Read now: the caller's fence object may change while the write is on its way.
     const written = { rowVersion: fence.rowVersion, owner: fence.owner };
-    const statement = this.#sql.update(options.consumedInboxSeq !== undefined, notify.length > 0, dropsJournal(patch), patch.leaseUntil === null);
+    const statement = this.#sql.update(options.consumedInboxSeq !== undefined, notify.length > 0, dropsJournal(patch), releases(patch));
     const [row] = await this.#query<UpdatedRow>(statement, values);
     if (!row) throw new StaleRecordError(id);
     this.#count(patch.snapshot, patch.journal?.entries, encoded);

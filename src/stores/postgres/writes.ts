@@ -55,6 +55,12 @@ export function updateValues(id: string, fence: WriteFence, patch: RecordPatch, 
   return values;
 }
 
+/**
+ * Whether a write releases its saga: a null lease, or one left out (untyped JS), which pg sends as null too and
+ * which the statement without `owner = NULL` would store as an owner with no lease, unheard by the release trigger.
+ */
+export const releases = (patch: RecordPatch): boolean => patch.leaseUntil == null;
+
 /** No journal: the snapshot is whole, so older entries would be applied twice. A reset resends them all. */
 export const dropsJournal = (patch: RecordPatch): boolean => !patch.journal || patch.journal.reset === true;
 
@@ -67,8 +73,8 @@ export function updatedRecord(id: string, fence: WriteFence, { r: [sagaName, ver
     status: patch.status,
     snapshot: patch.snapshot,
     dueAt: patch.dueAt,
-    owner: patch.leaseUntil === null ? null : fence.owner,
-    leaseUntil: patch.leaseUntil,
+    owner: releases(patch) ? null : fence.owner,
+    leaseUntil: patch.leaseUntil ?? null,
     rowVersion: fence.rowVersion + 1,
     createdAt,
     updatedAt: now,
