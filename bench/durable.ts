@@ -14,7 +14,8 @@
  * concurrency). commitsPerStep counts commits (a group commit is one).
  * Knobs: BENCH_LENGTHS=3,100,1000 BENCH_RESULT_BYTES=100,10000 BENCH_ROUNDS=3
  * BENCH_CONCURRENCY=50 BENCH_SQLITE_SYNC=NORMAL (or FULL,NORMAL)
- * BENCH_STEPS_SQLITE=3000 BENCH_STEPS_PG=1500 (steps per measured run; 3× when concurrent).
+ * BENCH_STEPS_SQLITE=3000 BENCH_STEPS_PG=1500 (steps per measured run; 3× when concurrent)
+ * BENCH_STORES=sqlite,postgres (which stores to measure; BENCH_SKIP_SQLITE=1 as in bench:resume).
  * Run: npm run bench:durable   (PostgreSQL from ORSA_BENCH_PG_URL or ORSA_TEST_PG_URL;
  * skipped with a note when neither is set)
  */
@@ -43,6 +44,7 @@ const POOL_MAX = 20;
 const CONCURRENT = (process.env.BENCH_CONCURRENCY ?? '50').split(',').filter(Boolean).map(Number);
 /** SQLite's synchronous settings to measure (NORMAL: a process crash loses nothing; FULL, the default: a power loss neither). */
 const SQLITE_SYNC = (process.env.BENCH_SQLITE_SYNC ?? 'NORMAL').split(',') as ('FULL' | 'NORMAL')[];
+const STORES = new Set((process.env.BENCH_STORES ?? (process.env.BENCH_SKIP_SQLITE ? 'postgres' : 'sqlite,postgres')).split(','));
 
 /** What orsa writes for the first step of a saga (control state, journal entries, history rows): the floor writes the same at every step. */
 interface Payloads {
@@ -203,7 +205,7 @@ async function compare(label: { store: string; concurrency: number; steps: numbe
 const sagasFor = (stepsPerRun: number, steps: number) => Math.max(1, Math.round(stepsPerRun / steps));
 
 async function main() {
-  const sqliteConfigs = [
+  const sqliteConfigs = !STORES.has('sqlite') ? [] : [
     ...LENGTHS.flatMap((steps) => RESULT_BYTES.map((resultBytes) => ({ steps, resultBytes, concurrency: 1 }))),
     ...CONCURRENT.map((concurrency) => ({ steps: 3, resultBytes: RESULT_BYTES[0]!, concurrency })),
   ];
@@ -230,6 +232,7 @@ async function main() {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  if (!STORES.has('postgres')) return;
   if (!PG_URL) {
     console.error('PostgreSQL skipped: set ORSA_BENCH_PG_URL or ORSA_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)');
     return;

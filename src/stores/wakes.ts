@@ -2,7 +2,7 @@ import { FINAL_STATUSES, type SagaStatus, type StoreWake, type StoreWakeError } 
 
 /*
  * The store-level rules of wake-ups (SagaStore.subscribe) and of release, shared by the stores that
- * implement them in code (memory) and mirrored in SQL (the PostgreSQL triggers of migration 8).
+ * implement them in code (memory) and mirrored in SQL (the PostgreSQL triggers of migrations 7 and 8).
  */
 
 /** Statuses of a saga stopped inside a step: released, it is due at once. */

@@ -33,7 +33,7 @@ export function batchStatement(schema: string): Prepared {
         row_version = s.row_version + 1, updated_at = x.now, history_seq = s.history_seq + x.hn,
         journal_seq = s.journal_seq + x.jn
       FROM x JOIN l ON l.id = x.id WHERE s.id = x.id AND s.row_version = x.rv AND s.owner = x.owner
-      RETURNING s.id, s.saga_name, s.version, s.owner, s.row_version, s.created_at, s.history_seq, s.journal_seq
+      RETURNING s.id, s.saga_name, s.version, s.owner, s.row_version, s.created_at, s.parent_id, s.history_seq, s.journal_seq
     ), h AS (
       INSERT INTO ${t.history} (saga_id, seq, at, type, step, attempt, data)
       SELECT u.id, u.history_seq - x.hn + e.ord, ${HISTORY_FIELDS}
@@ -64,8 +64,8 @@ export function batchStatement(schema: string): Prepared {
       INSERT INTO ${t.journal} (saga_id, seq, field, key, value)
       SELECT s.id, e.ord, ${JOURNAL_FIELDS} FROM s JOIN y ON y.id = s.id, json_array_elements(y.j) WITH ORDINALITY AS e(v, ord)
     )
-    SELECT id, saga_name AS "sagaName", version, owner, row_version AS "rowVersion", created_at AS "createdAt" FROM u
-    UNION ALL SELECT id, NULL, NULL, NULL, NULL, NULL FROM s`);
+    SELECT id, saga_name AS "sagaName", version, owner, row_version AS "rowVersion", created_at AS "createdAt", parent_id AS "parentId" FROM u
+    UNION ALL SELECT id, NULL, NULL, NULL, NULL, NULL, NULL FROM s`);
 }
 
 /** A row of the batch statement: an update's record columns, or (all null but id) a new insert. */
@@ -76,6 +76,7 @@ export interface BatchRow {
   owner: string | null;
   rowVersion: string | null;
   createdAt: string | null;
+  parentId: string | null;
 }
 
 /** What the store lends a batch: its statement runner, a read of one record, and its write accounting. */
@@ -140,7 +141,9 @@ export async function writeBatch(deps: BatchDeps, writes: readonly BatchWrite[])
         ok: true,
         record: {
           id: w.id, sagaName: row.sagaName!, version: row.version!, status: patch.status, snapshot: patch.snapshot, dueAt: patch.dueAt, owner: row.owner,
-          leaseUntil: patch.leaseUntil, rowVersion: Number(row.rowVersion), createdAt: Number(row.createdAt), updatedAt: w.options.now,
+          leaseUntil: patch.leaseUntil ?? null, rowVersion: Number(row.rowVersion), createdAt: Number(row.createdAt), updatedAt: w.options.now,
+          // Absent, not null, on a saga started on its own (SagaRecord.parentId), as update gives it.
+          ...(row.parentId ? { parentId: row.parentId } : {}),
         },
       };
     } else if (row) {

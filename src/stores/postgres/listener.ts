@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { StoreWake, StoreWakeError } from '../types.js';
 
 /**
- * The channel a schema's triggers notify (migration 8: `'orsa_wake_' || md5(schema)`): a fixed length,
+ * The channel a schema's triggers notify (migration 7: `'orsa_wake_' || md5(schema)`): a fixed length,
  * whatever the schema's name, under PostgreSQL's 63-byte limit on identifiers.
  *
  * @example

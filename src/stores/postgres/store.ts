@@ -13,7 +13,7 @@ import { PostgresSchedules } from './schedules.js';
 import { PostgresStatements, type Prepared } from './statements.js';
 import { PostgresQueues } from './queue.js';
 import { batchStatement, writeBatch, type BatchRow } from './batch.js';
-import { insertValues, updatedRecord, updateValues, type UpdatedRow } from './writes.js';
+import { dropsJournal, insertValues, releases, updatedRecord, updateValues, type UpdatedRow } from './writes.js';
 import {
   StaleRecordError,
   UnknownSagaError,
@@ -159,10 +159,13 @@ export class PostgresStore implements SagaStore {
     const notify = options.notify ?? [];
     const encoded = history.map(encodeHistory);
     const values = updateValues(id, fence, patch, encoded, options);
-    const [row] = await this.#query<UpdatedRow>(this.#sql.update(options.consumedInboxSeq !== undefined, notify.length > 0), values);
+    // Read now: the caller's fence object may change while the write is on its way.
+    const written = { rowVersion: fence.rowVersion, owner: fence.owner };
+    const statement = this.#sql.update(options.consumedInboxSeq !== undefined, notify.length > 0, dropsJournal(patch), releases(patch));
+    const [row] = await this.#query<UpdatedRow>(statement, values);
     if (!row) throw new StaleRecordError(id);
     this.#count(patch.snapshot, patch.journal?.entries, encoded);
-    return updatedRecord(id, row, patch, options.now);
+    return updatedRecord(id, written, row, patch, options.now);
   }
 
   /** Group commit: every write in one statement (src/stores/postgres/batch.ts), each fenced on its own. */

@@ -1,15 +1,14 @@
 import type { HistoryRow } from '../encoding.js';
 import { journalRow } from '../journal.js';
 import type { NewRecord, RecordPatch, SagaRecord, UpdateOptions, WriteFence } from '../types.js';
-import type { RecordRow } from './rows.js';
 
 /*
  * The values PostgresStore's insert and update statements take, in parameter
  * order, and the record an update gives back.
  */
 
-/** What the update statement returns of the row it wrote. */
-export type UpdatedRow = Pick<RecordRow, 'id' | 'sagaName' | 'version' | 'owner' | 'rowVersion' | 'createdAt' | 'parentId'>;
+/** What the update statement returns of the row it wrote, what the writer does not know: [saga name, version, created at, parent id]. */
+export type UpdatedRow = { r: [sagaName: string, version: string, createdAt: number, parentId: string | null] };
 
 export function insertValues(record: NewRecord, encoded: readonly HistoryRow[]): unknown[] {
   const journal = record.journal ?? [];
@@ -50,27 +49,35 @@ export function updateValues(id: string, fence: WriteFence, patch: RecordPatch, 
     JSON.stringify(encoded),
     JSON.stringify(entries.map(journalRow)),
     entries.length,
-    // No journal: the snapshot is whole, so older entries would be applied twice. A reset resends them all.
-    !patch.journal || patch.journal.reset === true,
   ];
   if (options.consumedInboxSeq !== undefined) values.push(options.consumedInboxSeq);
   if (notify.length > 0) values.push(JSON.stringify(notify.map((n) => [n.sagaId, n.name, n.payload])));
   return values;
 }
 
-export function updatedRecord(id: string, row: UpdatedRow, patch: RecordPatch, now: number): SagaRecord {
+/**
+ * Whether a write releases its saga: a null lease, or one left out (untyped JS), which pg sends as null too and
+ * which the statement without `owner = NULL` would store as an owner with no lease, unheard by the release trigger.
+ */
+export const releases = (patch: RecordPatch): boolean => patch.leaseUntil == null;
+
+/** No journal: the snapshot is whole, so older entries would be applied twice. A reset resends them all. */
+export const dropsJournal = (patch: RecordPatch): boolean => !patch.journal || patch.journal.reset === true;
+
+/** The fence matched, so the row version is the fence's plus one and the owner the fence's, unless the write released it. */
+export function updatedRecord(id: string, fence: WriteFence, { r: [sagaName, version, createdAt, parentId] }: UpdatedRow, patch: RecordPatch, now: number): SagaRecord {
   return {
     id,
-    sagaName: row.sagaName,
-    version: row.version,
+    sagaName,
+    version,
     status: patch.status,
     snapshot: patch.snapshot,
     dueAt: patch.dueAt,
-    owner: row.owner,
-    leaseUntil: patch.leaseUntil,
-    rowVersion: Number(row.rowVersion),
-    createdAt: Number(row.createdAt),
+    owner: releases(patch) ? null : fence.owner,
+    leaseUntil: patch.leaseUntil ?? null,
+    rowVersion: fence.rowVersion + 1,
+    createdAt,
     updatedAt: now,
-    ...(row.parentId ? { parentId: row.parentId } : {}),
+    ...(parentId ? { parentId } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it, type TestContext } from 'vitest';
 import { StaleRecordError, type BatchWrite, type RecordPatch, type SagaStore } from '../../stores/types.js';
-import { insertHeld, LEASE_MS, newRecord, storedEvent, T0, WORKER_A, WORKER_B, type StoreRef } from './fixtures.js';
+import { insertHeld, LEASE_MS, newId, newRecord, storedEvent, T0, WORKER_A, WORKER_B, type StoreRef } from './fixtures.js';
 
 /*
  * Group commit (SagaStore.writeBatch, optional): the writes of several sagas
@@ -94,6 +94,23 @@ export function describeBatch(store: StoreRef): void {
       expect(outcomes.map((o) => o.ok)).toEqual([false, true]);
       expect(await store().get(bad.id)).toEqual(bad);
       expect((await store().get(good.id))!.rowVersion).toBe(2);
+    });
+
+    it('gives back a child\'s parentId, kept or released, as update does; none on a saga started on its own', async (ctx) => {
+      const writeBatch = batchOf(store(), ctx);
+      const parentId = newId();
+      const kept = await insertHeld(store(), { parentId, snapshot: control(0) });
+      const released = await insertHeld(store(), { parentId, snapshot: control(0) });
+      const alone = await insertHeld(store(), { snapshot: control(0) });
+      const outcomes = await writeBatch([
+        update(kept.id, 1, patch(1)),
+        update(released.id, 1, patch(1, { status: 'waiting', leaseUntil: null })),
+        update(alone.id, 1, patch(1)),
+      ]);
+      const records = outcomes.map((o) => (o.ok ? o.record : o.error));
+      expect(records.map((r) => (r as { parentId?: string }).parentId)).toEqual([parentId, parentId, undefined]);
+      expect('parentId' in (records[2] as object)).toBe(false);
+      for (const record of records as { id: string }[]) expect(await store().get(record.id)).toEqual(record);
     });
 
     it('writes nothing and answers nothing for an empty batch', async (ctx) => {

@@ -89,6 +89,24 @@ export function describeWakes(store: StoreRef): void {
       }
     });
 
+    it('tells of a group commit that unloads a saga with a due time, as of update, not of one that keeps its lease', async (context) => {
+      if (!has() || !store().writeBatch) return context.skip();
+      const { next, stop } = await listen(store());
+      try {
+        const kept = await insertHeld(store());
+        const unloaded = await insertHeld(store());
+        const write = (id: string, leaseUntil: number | null) =>
+          ({ kind: 'update', id, fence: { rowVersion: 1, owner: WORKER_A }, patch: { status: 'waiting', snapshot: '{}', dueAt: T0 + 9, leaseUntil }, history: [], options: { now: T0 } }) as const;
+        await store().writeBatch!([write(kept.id, T0 + LEASE_MS), write(unloaded.id, null)]);
+        expect(await next(unloaded.id)).toEqual({ sagaId: unloaded.id, dueAt: T0 + 9 });
+        // The inbox row after the batch is the kept saga's next wake-up: the batch made it none.
+        await store().sendEvent(kept.id, 'approved', '{}', T0);
+        expect(await next(kept.id)).toEqual({ sagaId: kept.id });
+      } finally {
+        await stop();
+      }
+    });
+
     it('tells every subscriber, and a stopped subscription no more', async (context) => {
       if (!has()) return context.skip();
       const first = await listen(store());
