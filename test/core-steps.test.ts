@@ -223,4 +223,21 @@ describe('step results', () => {
     const error = await failure(s.run(undefined, { maxResultBytes: 1_000 }));
     expect(error.error?.message).toMatch(/larger than 1000 bytes/);
   });
+
+  it.each([
+    ['inside arrays', () => ({ items: [1, 2, { at: new Date(0) }] }), '$.items[2].at is a Date'],
+    ['under a key that is not a name', () => ({ 'we ird': [1, undefined] }), '$["we ird"][1] is undefined in an array'],
+  ])('names the path of the offending value %s', async (_, run, message) => {
+    const s = saga('bad-path').step('producer', run as () => unknown).build();
+    const error = await failure(s.run(undefined));
+    expect(error.error?.message).toContain(message);
+  });
+
+  it('counts maxResultBytes in UTF-8 bytes of JSON: a result just under it is kept, just over it refused', async () => {
+    // 'é' is 2 bytes: 499 of them with their quotes make 1,000 bytes; 500 make 1,002.
+    const under = await saga('under').step('text', () => 'é'.repeat(499)).build().run(undefined, { maxResultBytes: 1_000 });
+    expect(under).toEqual({ text: 'é'.repeat(499) });
+    const error = await failure(saga('over').step('text', () => 'é'.repeat(500)).build().run(undefined, { maxResultBytes: 1_000 }));
+    expect(error.error?.message).toMatch(/larger than 1000 bytes/);
+  });
 });
