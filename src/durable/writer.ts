@@ -106,7 +106,9 @@ export class TransitionWriter {
       const seq = typeof t.event.seq === 'number' ? t.event.seq : undefined;
       try {
         live.writing = t;
-        record = await this.commits.update(t.sagaId, live.fence, { ...patch, journal: split.journal }, history, {
+        // A literal, not `{ ...patch, journal }`: on Node 20 a spread followed by a new key costs microseconds.
+        const update = { status: patch.status, snapshot: patch.snapshot, dueAt: patch.dueAt, leaseUntil: patch.leaseUntil, journal: split.journal };
+        record = await this.commits.update(t.sagaId, live.fence, update, history, {
           now,
           ...(seq !== undefined ? { consumedInboxSeq: seq } : {}),
           ...(notify.length > 0 ? { notify } : {}),
