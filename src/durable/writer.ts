@@ -80,7 +80,7 @@ export class TransitionWriter {
       dueAt: final ? null : unload ? t.dueAt : Math.min(t.dueAt ?? Infinity, now + leaseMs),
       leaseUntil: final || unload ? null : now + leaseMs,
     };
-    const history = historyFor(t, live.definition, persisted.context, workerId, execution);
+    const history = historyFor(t, live.definition, persisted.context, workerId, live);
     const notify = noticesFor(t, persisted.context, live.definition);
     let record: SagaRecord;
     if (t.event.type === 'orsa.start' && !live.dequeued) {
