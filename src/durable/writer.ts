@@ -154,6 +154,12 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** A write's outcome, or the error it failed with, thrown. */
+function succeeded(outcome: BatchOutcome): Extract<BatchOutcome, { ok: true }> {
+  if (!outcome.ok) throw outcome.error;
+  return outcome;
+}
+
 /** Most writes in one group commit. */
 const MAX_BATCH = 256;
 
@@ -211,18 +217,24 @@ export class GroupCommit {
   }
 
   #submit(write: BatchWrite): Promise<Extract<BatchOutcome, { ok: true }>> {
+    // Nothing in flight or waiting, and no other saga here that could write in this turn: the write goes
+    // out at once, alone (as a batch of one would, without its promise hops); writes that come meanwhile
+    // wait for it, then share the next batch.
+    if (this.#flushing === null && !this.gather()) {
+      const outcome = this.#one(write);
+      this.#flushing = outcome.then(() => this.#flush(false));
+      return outcome.then(succeeded);
+    }
     return new Promise<BatchOutcome>((resolve, reject) => {
       this.#pending.push({ write, resolve, reject });
-      this.#flushing ??= this.#flush();
-    }).then((outcome) => {
-      if (!outcome.ok) throw outcome.error;
-      return outcome;
-    });
+      this.#flushing ??= this.#flush(true);
+    }).then(succeeded);
   }
 
-  async #flush(): Promise<void> {
+  /** Commits the pending writes, batch after batch; `gather`: the first batch may wait a turn for more. */
+  async #flush(gather: boolean): Promise<void> {
     try {
-      if (this.gather()) await nextTurn();
+      if (gather && this.gather()) await nextTurn();
       while (this.#pending.length > 0) await this.#commit(this.#take());
     } finally {
       this.#flushing = null;
