@@ -78,8 +78,17 @@ export function assertInputSerializable(saga: string, value: unknown, maxBytes =
   );
 }
 
-/** Most bytes a number takes in JSON (`-1.7976931348623157e+308`). */
+/** Most bytes a number takes in JSON (`-0.0000012345678901234567`: 25; `-1.7976931348623157e+308` is 24). */
 const NUMBER_BYTES = 25;
+
+/**
+ * JSON.stringify writes what a `toJSON` method returns, which the walk does
+ * not see (an array's own, an Array subclass's, a non-enumerable one): no bound
+ * then, so the size is measured on the JSON itself.
+ */
+function boundOf(object: object, bytes: number): number {
+  return typeof (object as { toJSON?: unknown }).toJSON === 'function' ? Infinity : bytes;
+}
 
 /**
  * An upper bound of the value's size in bytes of UTF-8 JSON, or the first
@@ -118,7 +127,7 @@ function walk(value: unknown, seen: Set<object>, inArray: boolean): number | Uns
       bytes += item + 1;
     }
     seen.delete(object);
-    return bytes;
+    return boundOf(object, bytes);
   }
   const proto = Object.getPrototypeOf(object);
   if (proto !== Object.prototype && proto !== null) {
@@ -134,7 +143,7 @@ function walk(value: unknown, seen: Set<object>, inArray: boolean): number | Uns
     bytes += key.length * 6 + 4 + member;
   }
   seen.delete(object);
-  return bytes;
+  return boundOf(object, bytes);
 }
 
 /** `.name` for plain keys, `["we ird"]` for others, so a path can be read back unambiguously. */
