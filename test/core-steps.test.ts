@@ -223,4 +223,53 @@ describe('step results', () => {
     const error = await failure(s.run(undefined, { maxResultBytes: 1_000 }));
     expect(error.error?.message).toMatch(/larger than 1000 bytes/);
   });
+
+  it.each([
+    ['inside arrays', () => ({ items: [1, 2, { at: new Date(0) }] }), '$.items[2].at is a Date'],
+    ['under a key that is not a name', () => ({ 'we ird': [1, undefined] }), '$["we ird"][1] is undefined in an array'],
+  ])('names the path of the offending value %s', async (_, run, message) => {
+    const s = saga('bad-path').step('producer', run as () => unknown).build();
+    const error = await failure(s.run(undefined));
+    expect(error.error?.message).toContain(message);
+  });
+
+  it('counts maxResultBytes in UTF-8 bytes of JSON: a result just under it is kept, just over it refused', async () => {
+    // 'é' is 2 bytes: 499 of them with their quotes make 1,000 bytes; 500 make 1,002.
+    const under = await saga('under').step('text', () => 'é'.repeat(499)).build().run(undefined, { maxResultBytes: 1_000 });
+    expect(under).toEqual({ text: 'é'.repeat(499) });
+    const error = await failure(saga('over').step('text', () => 'é'.repeat(500)).build().run(undefined, { maxResultBytes: 1_000 }));
+    expect(error.error?.message).toMatch(/larger than 1000 bytes/);
+  });
+
+  it.each([
+    ['an array with its own toJSON', () => Object.assign([1], { toJSON: () => 'x'.repeat(2_000) })],
+    ['an array of a subclass with toJSON', () => {
+      class Page extends Array<number> {
+        toJSON(): string {
+          return 'x'.repeat(2_000);
+        }
+      }
+      return Page.from([1, 2]);
+    }],
+    ['an object with a toJSON that is not enumerable', () => Object.defineProperty({ id: 1 }, 'toJSON', { value: () => 'x'.repeat(2_000) })],
+  ])('measures maxResultBytes on what JSON writes, %s included', async (_, run) => {
+    // The result is small as walked, but JSON writes what its toJSON returns: 2,002 bytes.
+    const error = await failure(saga('to-json').step('page', run as () => unknown).build().run(undefined, { maxResultBytes: 1_000 }));
+    expect(error.error?.message).toMatch(/larger than 1000 bytes/);
+  });
+
+  it.each([
+    ['escapes and control characters', '"\\\u0000\u001f\u2028'.repeat(50)],
+    ['lone surrogates', '\ud800x\udc00'.repeat(50)],
+    ['characters of 3 and 4 bytes', '€😀'.repeat(50)],
+    ['the longest number JSON writes (25 bytes)', -0.0000012345678901234567],
+    ['long numbers', [-1.2345678901234567e-300, -123456789012345680000, -Number.MAX_VALUE, Number.MIN_VALUE]],
+    ['nested arrays and objects, undefined members dropped', { a: [[[]], {}, [null, true, false]], b: undefined, '\u0001"': { '😀': '' } }],
+  ])('keeps a result of exactly maxResultBytes and refuses one byte less: %s', async (_, value) => {
+    const bytes = Buffer.byteLength(JSON.stringify(value));
+    const kept = await saga('exact').step('v', () => value).build().run(undefined, { maxResultBytes: bytes });
+    expect(JSON.stringify(kept.v)).toBe(JSON.stringify(value));
+    const error = await failure(saga('exact').step('v', () => value).build().run(undefined, { maxResultBytes: bytes - 1 }));
+    expect(error.error?.message).toMatch(new RegExp(`larger than ${bytes - 1} bytes`));
+  });
 });

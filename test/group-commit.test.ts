@@ -175,4 +175,42 @@ describe('group commit and stop()', () => {
       await store.close();
     }
   }, 60_000);
+
+  it('stop() waits for a lone write too (one saga live: its write goes straight to the store, not through a batch)', async () => {
+    const store = new SqliteStore({ path: join(dir, `${randomBytes(4).toString('hex')}.db`) });
+    const definition = saga('stopping-alone').step('a', async () => 'a').step('b', async () => 'b').build();
+    const refused: unknown[] = [];
+    const runtime = createRuntime({ sagas: [definition], store, onError: (e) => refused.push(e) });
+    const update = store.update.bind(store);
+    // The write of step a's outcome is held until stop() is under way.
+    let go: (() => void) | undefined;
+    const order: string[] = [];
+    const reached = new Promise<void>((arrived) => {
+      store.update = async (id, fence, patch, history, options) => {
+        if (!go && history.some((h) => h.type === 'step.completed')) {
+          await new Promise<void>((resolve) => {
+            go = resolve;
+            arrived();
+          });
+        }
+        const record = await update(id, fence, patch, history, options);
+        order.push('written');
+        return record;
+      };
+    });
+    try {
+      await runtime.startSaga(definition, undefined, { id: 'alone' });
+      await reached;
+      const stopping = runtime.stop().then(() => order.push('stopped'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      go!();
+      await stopping;
+      expect(order[0]).toBe('written');
+      expect((await store.history('alone')).some((h) => h.type === 'step.completed' && h.step === 'a')).toBe(true);
+      expect(refused).toEqual([]);
+    } finally {
+      await runtime.stop();
+      await store.close();
+    }
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import type { ErrorRecord } from '../errors.js';
-import { AppendMap, lookup, type RecordLike } from './append-map.js';
+import { AppendMap, assignKey, lookup, type RecordLike } from './append-map.js';
 import type { MapProgress } from '../kinds/map/actions.js';
 
 /**
@@ -98,8 +98,26 @@ export function nowOf(event: SagaEvent & { input?: SagaMachineInput }): number {
 /** `record` without `key` (the same object when it has none). */
 export function without<T>(record: Record<string, T>, key: string): Record<string, T> {
   if (!(key in record)) return record;
-  const copy = { ...record };
-  delete copy[key];
+  // Copied without the key rather than spread then deleted: a delete leaves the copy a slow dictionary object.
+  const copy: Record<string, T> = {};
+  for (const k in record) if (k !== key) assignKey(copy, k, record[k]!);
+  return copy;
+}
+
+/**
+ * `{ ...record, [key]: value }` (same keys in the same order) without its
+ * cost: on Node 20 a spread followed by a key it lacks makes a new hidden
+ * class at every call (about a microsecond); a copy key by key does not.
+ *
+ * @example
+ * ```ts
+ * withEntry({ a: 1 }, 'b', 2); // { a: 1, b: 2 }
+ * ```
+ */
+export function withEntry<T>(record: Readonly<Record<string, T>>, key: string, value: T): Record<string, T> {
+  const copy: Record<string, T> = {};
+  for (const k in record) assignKey(copy, k, record[k]!);
+  assignKey(copy, key, value);
   return copy;
 }
 

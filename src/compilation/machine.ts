@@ -11,6 +11,7 @@ import {
   pendingCompensation,
   withCompensated,
   visitsOf,
+  withEntry,
   withKey,
   without,
   type Args,
@@ -124,7 +125,7 @@ function sagaActions(waited: Set<string>, kinds: KindRegistry): Record<string, u
       visits: withKey(context.visits, step, visitsOf(context, step) + 1),
     })),
     startTimer: assign(({ context, event }: Args, { timer, ms }: { timer: string; ms: number }) => ({
-      timers: { ...context.timers, [timer]: nowOf(event) + ms },
+      timers: withEntry(context.timers, timer, nowOf(event) + ms),
     })),
     clearTimer: assign(({ context }: Args, { timer }: { timer: string }) => ({ timers: without(context.timers, timer) })),
     enterRollback: assign(() => ({ timers: {}, rollingBack: true })),
@@ -171,7 +172,7 @@ function sagaActions(waited: Set<string>, kinds: KindRegistry): Record<string, u
     markCompensated: assign(({ context }: Args) => ({ compensated: withCompensated(context, context.comp!.exec), comp: null })),
     scheduleCompensationRetry: assign(({ context, event }: Args, { policies }: { policies: Record<string, CompiledRetry> }) => {
       const step = context.log.find((e) => e.exec === context.comp!.exec)!.step;
-      return { timers: { ...context.timers, [COMPENSATION_TIMER]: event.now + retryDelayMs(policies[step]!, context.comp!.attempt, event.random ?? 0.5) } };
+      return { timers: withEntry(context.timers, COMPENSATION_TIMER, event.now + retryDelayMs(policies[step]!, context.comp!.attempt, event.random ?? 0.5)) };
     }),
     compensationFailed: assign(({ event }: Args) => ({ compError: event.error as ErrorRecord })),
     resetCompensationError: assign(() => ({ compError: null, comp: null })),

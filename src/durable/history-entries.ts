@@ -22,13 +22,14 @@ const CHILD_STARTED = 'orsa.childStarted.';
  *
  * @example
  * ```ts
- * const history = historyFor(transition, definition, persisted.context, this.workerId, execution);
+ * const history = historyFor(transition, definition, persisted.context, this.workerId, live);
  * ```
  */
-export function historyFor(t: Transition, definition: SagaDefinition<any, any>, context: SagaContext, workerId: string, execution: object): HistoryEvent[] {
+export function historyFor(t: Transition, definition: SagaDefinition<any, any>, context: SagaContext, workerId: string, live: { wrote?: boolean }): HistoryEvent[] {
   // The resume itself is not written when it re-runs nothing (a wake from a sleep or a wait): record it with the execution's first write.
-  const firstWrite = !written.has(execution);
-  written.add(execution);
+  // A flag on the live saga, not a WeakSet of executions: a weak entry per saga costs every garbage collection.
+  const firstWrite = live.wrote !== true;
+  live.wrote = true;
   const at = t.event.now;
   const history = t.observations.map(toHistory);
   for (const [step, ms] of sleepsOf(definition)) {
@@ -45,9 +46,6 @@ export function historyFor(t: Transition, definition: SagaDefinition<any, any>, 
   else if (firstWrite) history.unshift({ at, type: 'saga.resumed', step: null, attempt: null, data: { worker: workerId } });
   return history;
 }
-
-/** Executions that have written at least once. */
-const written = new WeakSet<object>();
 
 const sleeps = new WeakMap<SagaDefinition<any, any>, [string, number][]>();
 

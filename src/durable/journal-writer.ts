@@ -38,7 +38,7 @@ export class JournalWriter {
   #items = 0;
   #compensated = 0;
   /** Log entries already written (entries are immutable objects, shared from snapshot to snapshot). */
-  #logged = new WeakSet<object>();
+  #logged: WeakSet<object> | undefined; // made at the first log entry written: most sagas never log one
   #reset: boolean;
 
   /** @param resumed whether the execution was restored from a stored snapshot. */
@@ -65,7 +65,7 @@ export class JournalWriter {
     const log = context.log;
     let first = log.length;
     if (reset) first = 0;
-    else while (first > 0 && !this.#logged.has(log[first - 1]!)) first--;
+    else while (first > 0 && !this.#logged?.has(log[first - 1]!)) first--;
     for (let i = first; i < log.length; i++) entries.push({ field: 'log', key: null, value: JSON.stringify(log[i]) });
     // Executions undone only grow at the end of the list: each is written once (a rollback of 10,000 items
     // rewriting the list at each of its writes wrote O(n²) bytes).
@@ -81,7 +81,7 @@ export class JournalWriter {
         this.#visits = visits.size;
         if (items) this.#items = items.size;
         this.#compensated = compensated.length;
-        for (let i = first; i < log.length; i++) this.#logged.add(log[i]!);
+        for (let i = first; i < log.length; i++) (this.#logged ??= new WeakSet()).add(log[i]!);
       },
     };
   }

@@ -32,6 +32,8 @@ export interface Live {
   dequeued?: boolean;
   /** Splits each snapshot into control state and the journal entries not yet written. */
   journal: JournalWriter;
+  /** Set by this execution's first write (its history then says where it resumed). */
+  wrote?: boolean;
   /** The transition whose write is under way (waiting in a group commit, or sent): its step ran under this lease too. */
   writing?: Transition | undefined;
 }

@@ -58,9 +58,14 @@ export function outcomeOf(record: SagaRecord, known?: SagaContext): { ok: true; 
   return { ok: false, error: new SagaFailedError(record.id, status, context.failure?.step ?? null, context.failure?.error, reportOf(context)) };
 }
 
-/** An observation as a history entry. */
+/** An observation as a history entry: its own fields beside sagaId, at, type, step and attempt are its data. */
 export function toHistory(observation: SagaObservation): HistoryEvent {
-  const { sagaId: _id, at, type, ...rest } = observation as SagaObservation & { step?: string; attempt?: number };
-  const { step, attempt, ...data } = rest as { step?: string; attempt?: number };
-  return { at, type, step: step ?? null, attempt: attempt ?? null, data: Object.keys(data).length ? data : null };
+  const o = observation as SagaObservation & { step?: string; attempt?: number };
+  // A loop, not rest destructuring: this runs for every history entry, and two rests cost two copies.
+  let data: Record<string, unknown> | null = null;
+  for (const key in o) {
+    if (key === 'sagaId' || key === 'at' || key === 'type' || key === 'step' || key === 'attempt') continue;
+    (data ??= {})[key] = (o as Record<string, unknown>)[key];
+  }
+  return { at: o.at, type: o.type, step: o.step ?? null, attempt: o.attempt ?? null, data };
 }

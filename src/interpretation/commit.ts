@@ -49,7 +49,16 @@ export function writeTransition(
     observations: change.observations,
   };
   then.hooks?.writing();
-  Promise.resolve()
-    .then(() => persist(transition))
-    .then(() => then.written(transition), then.failed);
+  // A microtask later (the loop unwinds first), and the persister's own promise awaited directly: a
+  // `.then(() => persist(t))` would wrap it in another promise, two more microtask hops per write.
+  queueMicrotask(() => {
+    let written: Promise<void> | void;
+    try {
+      written = persist(transition);
+    } catch (error) {
+      then.failed(error);
+      return;
+    }
+    Promise.resolve(written).then(() => then.written(transition), then.failed);
+  });
 }

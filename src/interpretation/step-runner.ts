@@ -74,7 +74,8 @@ export class StepRunner {
   private newRun(slot: string, exec: string, attempt: number, context: SagaContext): StepRun {
     const { definition, sagaId } = this.deps;
     const fencingToken = this.deps.options.fencingToken ?? 0;
-    const item = slot === exec.slice(0, exec.lastIndexOf('#')) ? null : parseItemExec(exec);
+    // `slot#n`: a step's own execution (compared in place: no slice per step); anything else is a map item's.
+    const item = exec.lastIndexOf('#') === slot.length && exec.startsWith(slot) ? null : parseItemExec(exec);
     if (!item) return new StepRun(slot, exec, attempt, context.input, readOnlyView(context.results), sagaId, fencingToken);
     const extra = itemContext(definition, context, item);
     return Object.assign(new StepRun(item.step, exec, attempt, context.input, extra.results, sagaId, fencingToken, slot), { item: extra.item, index: extra.index });

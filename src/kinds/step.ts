@@ -1,7 +1,7 @@
 import { assign } from 'xstate';
 import type { ErrorRecord } from '../errors.js';
 import { IDS, TAGS, ref, stepId, type StateConfig } from '../compilation/chart.js';
-import { failedEntry, isCurrentExec, logOnce, visitsOf, withKey, without, type Args, type SagaContext } from '../compilation/context.js';
+import { failedEntry, isCurrentExec, logOnce, visitsOf, withEntry, withKey, without, type Args, type SagaContext } from '../compilation/context.js';
 import { lookup } from '../compilation/append-map.js';
 import { compileRetry, retryDelayMs, type CompiledRetry } from '../compilation/retry.js';
 import type { RetryPolicy } from '../declaration/policy.js';
@@ -165,13 +165,13 @@ export const stepKind: StepKind<StepNode> = {
   actions: {
     visit: assign(({ context }: Args, { step }: { step: string }) => ({
       visits: withKey(context.visits, step, visitsOf(context, step) + 1),
-      attempts: { ...context.attempts, [step]: 0 },
+      attempts: withEntry(context.attempts, step, 0),
     })),
     startAttempt: assign(({ context }: Args, { step }: { step: string }) => {
       const attempt = (context.attempts[step] ?? 0) + 1;
       return {
-        attempts: { ...context.attempts, [step]: attempt },
-        active: { ...context.active, [step]: { exec: `${step}#${lookup(context.visits, step) ?? 1}`, attempt } },
+        attempts: withEntry(context.attempts, step, attempt),
+        active: withEntry(context.active, step, { exec: `${step}#${lookup(context.visits, step) ?? 1}`, attempt }),
         timers: without(context.timers, step),
       };
     }),
@@ -179,7 +179,7 @@ export const stepKind: StepKind<StepNode> = {
       const visit = visitsOf(context, step) + 1;
       return {
         visits: withKey(context.visits, step, visit),
-        active: { ...context.active, [step]: { exec: `${step}#${visit}`, attempt: 1 } },
+        active: withEntry(context.active, step, { exec: `${step}#${visit}`, attempt: 1 }),
       };
     }),
     /** Records a completed step; with `enter`, also starts the plain step the transition goes to (one assign for both). */
@@ -201,10 +201,7 @@ export const stepKind: StepKind<StepNode> = {
     scheduleRetry: assign(({ context, event }: Args, params: CompiledRetry & { step: string; compensable?: true }) => ({
       active: without(context.active, params.step),
       ...(params.compensable ? { log: logOnce(context.log, failedEntry(params.step, event)) } : {}),
-      timers: {
-        ...context.timers,
-        [params.step]: event.now + retryDelayMs(params, context.attempts[params.step] ?? 1, event.random ?? 0.5),
-      },
+      timers: withEntry(context.timers, params.step, event.now + retryDelayMs(params, context.attempts[params.step] ?? 1, event.random ?? 0.5)),
     })),
     fail: assign(({ context, event }: Args, { step, compensable }: { step: string; compensable?: boolean }) => ({
       active: without(context.active, step),

@@ -3,7 +3,7 @@ import { assign } from 'xstate';
 import { WaitTimeoutError } from '../errors.js';
 import { chartRecord } from '../errors/base.js';
 import { IDS, TAGS, enterActions, ref, stepId, type StateConfig } from '../compilation/chart.js';
-import { nowOf, visitsOf, withKey, without, type Args } from '../compilation/context.js';
+import { nowOf, visitsOf, withEntry, withKey, without, type Args } from '../compilation/context.js';
 import type { StepKind } from './kind.js';
 import { duration, entryParam, tagsOf } from './drawing.js';
 
@@ -71,7 +71,7 @@ export const waitKind: StepKind<WaitNode> = {
   actions: {
     startWait: assign(({ context, event }: Args, { step, timeoutMs }: { step: string; timeoutMs: number | null }) => ({
       visits: withKey(context.visits, step, visitsOf(context, step) + 1),
-      timers: timeoutMs === null ? context.timers : { ...context.timers, [step]: nowOf(event) + timeoutMs },
+      timers: timeoutMs === null ? context.timers : withEntry(context.timers, step, nowOf(event) + timeoutMs),
     })),
     takeEvent: assign(({ context }: Args, { step, event }: { step: string; event: string }) => {
       const index = context.inbox.findIndex((e) => e.name === event);
