@@ -258,6 +258,12 @@ describe('step results', () => {
     expect(error.error?.message).toMatch(/larger than 1000 bytes/);
   });
 
+  it('refuses a result whose toJSON() gives nothing JSON can store, naming it', async () => {
+    const error = await failure(saga('to-json').step('page', () => Object.defineProperty({ id: 1 }, 'toJSON', { value: () => undefined })).build().run());
+    expect(error.error?.code).toBe('RESULT_NOT_SERIALIZABLE');
+    expect(error.error?.message).toMatch(/toJSON\(\) gives nothing JSON can store/);
+  });
+
   it.each([
     ['escapes and control characters', '"\\\u0000\u001f\u2028'.repeat(50)],
     ['lone surrogates', '\ud800x\udc00'.repeat(50)],

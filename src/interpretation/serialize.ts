@@ -30,7 +30,9 @@ export function findUnserializable(value: unknown, maxBytes = Infinity): Unseria
   // The walk bounds the size from above: a value under the limit by that bound is not stringified here
   // (its journal entry is, once): a step result was stringified twice.
   if (walked <= maxBytes || value === undefined) return null;
-  const json = JSON.stringify(value);
+  const json = JSON.stringify(value) as string | undefined;
+  // A toJSON() that gives undefined (or a function): JSON would store nothing at all.
+  if (json === undefined) return { path: '$', reason: 'a value whose toJSON() gives nothing JSON can store' };
   // UTF-8 takes at most 3 bytes per UTF-16 unit: only count bytes when it could matter.
   if (json.length * 3 > maxBytes && utf8Bytes(json) > maxBytes) {
     return { path: '$', reason: `it is larger than ${maxBytes} bytes as JSON` };
