@@ -259,7 +259,7 @@ describe('step results', () => {
   });
 
   it('refuses a result whose toJSON() gives nothing JSON can store, naming it', async () => {
-    const error = await failure(saga('to-json').step('page', () => Object.defineProperty({ id: 1 }, 'toJSON', { value: () => undefined })).build().run());
+    const error = await failure(saga('to-json').step('page', () => Object.defineProperty({ id: 1 }, 'toJSON', { value: () => undefined })).build().run(undefined));
     expect(error.error?.code).toBe('RESULT_NOT_SERIALIZABLE');
     expect(error.error?.message).toMatch(/toJSON\(\) gives nothing JSON can store/);
   });
