@@ -104,3 +104,45 @@ describe.each(stores)('result(id, { signal }) on the %s store', (kind, make) => 
     expect(waiting(runtime)).toBe(0);
   });
 });
+
+describe('result(id) and a write that commits while its read is in flight', () => {
+  it('is woken by that write: no lost wake-up, no wait for the poll timer (the simulated clock never moves)', async () => {
+    const store = new MemoryStore();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let ended!: () => void;
+    const committed = new Promise<void>((resolve) => (ended = resolve));
+    let holdNextRead = false;
+    // The read returns what it read before the saga's last write, but only after that write has committed.
+    const slowReads = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'get') {
+          return async (id: string) => {
+            const record = await target.get(id);
+            if (holdNextRead) {
+              holdNextRead = false;
+              await committed;
+              // and after the runtime's wake-up of that write has gone out (a few turns of real time later)
+              await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            return record;
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const slow = saga('slow').step('work', async () => (await released, 'done')).build();
+    const clock = createTestClock();
+    const runtime = createRuntime({ sagas: [slow], store: slowReads, clock, hooks: { onComplete: () => ended() } });
+    runtimes.push(runtime);
+    await runtime.start();
+    const { id } = await runtime.startSaga(slow, undefined);
+    holdNextRead = true;
+    const result = runtime.result(id);
+    release();
+    const hung = new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s of real time'), 5_000));
+    await expect(Promise.race([result, hung])).resolves.toEqual({ work: 'done' });
+    expect(waiting(runtime)).toBe(0);
+  });
+});

@@ -196,17 +196,26 @@ export class Runtime {
     const signal = options?.signal;
     for (;;) {
       signal?.throwIfAborted();
-      const record = await this.store.get(id);
-      signal?.throwIfAborted();
-      if (!record) throw new UnknownSagaError(id);
-      // An ended saga this worker ran is settled once its observers have heard of the end.
-      if (hasEnded(record.status) && (record.status !== 'failed' || !this.live.has(id)) && !this.announcing.has(id)) {
-        const outcome = outcomeOf(record);
-        if (outcome.ok) return outcome.results as R;
-        throw outcome.error;
-      }
       // Woken by this worker's writes of the saga; another worker may finish it, so look again now and then.
-      await this.waiters.wait(id, this.options.pollIntervalMs ?? 1_000, signal);
+      // Listening starts before the read: a write that commits while the read is in flight wakes it too.
+      const wait = this.waiters.listen(id, this.options.pollIntervalMs ?? 1_000, signal);
+      let waiting = false;
+      try {
+        const record = await this.store.get(id);
+        signal?.throwIfAborted();
+        if (!record) throw new UnknownSagaError(id);
+        // An ended saga this worker ran is settled once its observers have heard of the end.
+        if (hasEnded(record.status) && (record.status !== 'failed' || !this.live.has(id)) && !this.announcing.has(id)) {
+          const outcome = outcomeOf(record);
+          if (outcome.ok) return outcome.results as R;
+          throw outcome.error;
+        }
+        waiting = true;
+      } finally {
+        // Settled (or failed): nobody waits, so the waiter, its timer and its listener go now.
+        if (!waiting) wait.stop();
+      }
+      await wait.woken;
     }
   }
 

@@ -13,6 +13,7 @@ import type { Clock } from '../interpretation/clock.js';
  * const waiters = new Waiters(clock);
  * await waiters.wait('order-1', 1_000); // resolves at the next wake('order-1'), or after 1 s
  * await waiters.wait('order-1', 1_000, signal); // or rejects with signal.reason once it aborts
+ * const { woken, stop } = waiters.listen('order-1', 1_000); // listen first, then read the record
  * ```
  */
 export class Waiters {
@@ -21,11 +22,15 @@ export class Waiters {
   constructor(private readonly clock: Clock) {}
 
   /**
-   * Resolves at the next {@link wake} of this id, or after `timeoutMs`, whichever comes first. Rejects with
-   * the reason of `signal` once it aborts, the waiter removed like any other (its timer and listener too).
+   * Listens for the next {@link wake} of this id, or `timeoutMs`, whichever comes first: `woken` resolves then.
+   * It rejects with the reason of `signal` once it aborts. Listen before reading the record, so that a write
+   * committed while the read is in flight still wakes the caller (a wake-up between the read and the wait was
+   * lost, and only the timeout woke it). `stop()` removes the waiter, its timer and listener; `woken` then never
+   * settles.
    */
-  wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  listen(id: string, timeoutMs: number, signal?: AbortSignal): { woken: Promise<void>; stop: () => void } {
+    let stop = () => {};
+    const woken = new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       let set = this.#byId.get(id);
       if (!set) this.#byId.set(id, (set = new Set()));
@@ -41,7 +46,16 @@ export class Waiters {
       waiters.add(done);
       const handle = this.clock.setTimeout(done, timeoutMs);
       signal?.addEventListener('abort', aborted, { once: true });
+      stop = leave;
     });
+    // A caller that stops listening (or throws on the abort itself) never awaits it: no unhandled rejection.
+    woken.catch(() => {});
+    return { woken, stop };
+  }
+
+  /** Resolves at the next {@link wake} of this id, or after `timeoutMs`; rejects once `signal` aborts (see {@link listen}). */
+  wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return this.listen(id, timeoutMs, signal).woken;
   }
 
   /** Wakes every caller waiting for this id. */
