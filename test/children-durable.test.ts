@@ -241,6 +241,39 @@ describe.each(databases)('child sagas on %s', (_kind, database) => {
     expect(errors.map(String).join('\n')).toMatch(/writing saga o9:payment#1[^]*rolling back child saga o9:payment#1/);
   });
 
+  it('does not retry a child start after stop(): the retry that falls due then starts nothing', async () => {
+    const db = database();
+    const clock = createTestClock();
+    const log: string[] = [];
+    const { order } = sagas(log);
+    const store = db.open();
+    let childInserts = 0;
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'insert') {
+          return async (...args: Parameters<SagaStore['insert']>) => {
+            // The first try of the child's insert meets a dropped connection; a retry would get through.
+            if (args[0].id.includes(':payment#') && childInserts++ === 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+            return target.insert(...args);
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const a = createRuntime({ sagas: [order], store: flaky, clock, workerId: 'A', leaseMs: 5_000, pollIntervalMs: 100, onError: () => {} });
+    runtimes.push(a);
+    await a.startSaga(order, { orderId: 'o12', amount: 10 }, { id: 'o12' });
+    for (let i = 0; i < 500 && childInserts === 0; i++) await io();
+    for (let i = 0; i < 5; i++) await io();
+    await a.stop();
+    // The retry's delay passes after the stop.
+    for (let i = 0; i < 20; i++) await clock.advance(500), await io();
+    expect(childInserts).toBe(1);
+    expect(await store.get('o12:payment#1')).toBeUndefined();
+    expect(log).toEqual(['reserve o12:reserve#1']);
+  });
+
   it('cancels the running child when the parent is cancelled', async () => {
     const db = database();
     const clock = createTestClock();

@@ -112,14 +112,19 @@ export class DurableChildren implements ChildHost {
    */
   private async retrying<T>(parentId: string, doing: string | null, task: () => Promise<T>): Promise<T> {
     const backoff = new Backoff(RETRY.firstMs, RETRY.maxMs);
+    const parent = this.deps.live.get(parentId);
+    // The parent's execution still runs here (a stop or a lost lease unloads it, and a later claim is another Live).
+    const holds = () => this.deps.running() && parent !== undefined && this.deps.live.get(parentId) === parent;
     for (;;) {
       try {
         return await task();
       } catch (error) {
-        if (!isTransientError(error) || !this.deps.running() || !this.deps.live.has(parentId)) throw error;
+        if (!isTransientError(error) || !holds()) throw error;
         const delayMs = backoff.next();
         if (doing !== null && delayMs === RETRY.firstMs) this.deps.report(new StoreUnavailableError(doing, delayMs, { cause: error }));
         await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, delayMs));
+        // Asked again after the delay too: a retry after stop() (or after the parent left) would start work nobody stops.
+        if (!holds()) throw error;
       }
     }
   }
