@@ -241,6 +241,83 @@ describe.each(databases)('child sagas on %s', (_kind, database) => {
     expect(errors.map(String).join('\n')).toMatch(/writing saga o9:payment#1[^]*rolling back child saga o9:payment#1/);
   });
 
+  it('does not retry a child start after stop(): the retry that falls due then starts nothing', async () => {
+    const db = database();
+    const clock = createTestClock();
+    const log: string[] = [];
+    const { order } = sagas(log);
+    const store = db.open();
+    let childInserts = 0;
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'insert') {
+          return async (...args: Parameters<SagaStore['insert']>) => {
+            // The first try of the child's insert meets a dropped connection; a retry would get through.
+            if (args[0].id.includes(':payment#') && childInserts++ === 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+            return target.insert(...args);
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const a = createRuntime({ sagas: [order], store: flaky, clock, workerId: 'A', leaseMs: 5_000, pollIntervalMs: 100, onError: () => {} });
+    runtimes.push(a);
+    await a.startSaga(order, { orderId: 'o12', amount: 10 }, { id: 'o12' });
+    for (let i = 0; i < 500 && childInserts === 0; i++) await io();
+    for (let i = 0; i < 5; i++) await io();
+    await a.stop();
+    // The retry's delay passes after the stop.
+    for (let i = 0; i < 20; i++) await clock.advance(500), await io();
+    expect(childInserts).toBe(1);
+    expect(await store.get('o12:payment#1')).toBeUndefined();
+    expect(log).toEqual(['reserve o12:reserve#1']);
+  });
+
+  it('a store fault met while stop() is under way does not fail the child step: the parent rolls nothing back', async () => {
+    const db = database();
+    const clock = createTestClock();
+    const log: string[] = [];
+    const { order } = sagas(log);
+    const store = db.open();
+    let childInserts = 0;
+    // stop() is held at its first await (the wake-up subscription's end) until the test lets it go.
+    let letStop: (() => void) | undefined;
+    const stopHeld = new Promise<void>((resolve) => (letStop = resolve));
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'insert') {
+          return async (...args: Parameters<SagaStore['insert']>) => {
+            // The database is away for the child's insert, every time.
+            if (args[0].id.includes(':payment#') && ++childInserts > 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+            return target.insert(...args);
+          };
+        }
+        if (prop === 'subscribe') {
+          return async (...args: Parameters<NonNullable<SagaStore['subscribe']>>) => {
+            const stop = target.subscribe ? await target.subscribe(...args) : async () => {};
+            return async () => (await stopHeld, stop());
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const a = createRuntime({ sagas: [order], store: flaky, clock, workerId: 'A', leaseMs: 5_000, pollIntervalMs: 100, onError: () => {} });
+    runtimes.push(a);
+    await a.startSaga(order, { orderId: 'o13', amount: 10 }, { id: 'o13' });
+    for (let i = 0; i < 500 && childInserts === 0; i++) await io();
+    const stopping = a.stop();
+    // The retry falls due while stop() waits (the parent's execution still runs).
+    for (let i = 0; i < 30; i++) await clock.advance(100), await io();
+    letStop!();
+    await stopping;
+    // Nothing was rolled back: the reservation stands, for the worker that takes the order up again.
+    expect(log).toEqual(['reserve o13:reserve#1']);
+    expect((await store.history('o13')).map((e) => e.type)).not.toContain('step.failed');
+    expect((await store.get('o13'))?.status).toBe('running');
+  });
+
   it('cancels the running child when the parent is cancelled', async () => {
     const db = database();
     const clock = createTestClock();

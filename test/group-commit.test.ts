@@ -213,4 +213,45 @@ describe('group commit and stop()', () => {
       await store.close();
     }
   }, 60_000);
+  it('stop() waits for a write that goes alone because it carries notices (a child\'s final write tells its parent)', async () => {
+    const store = new SqliteStore({ path: join(dir, `${randomBytes(4).toString('hex')}.db`) });
+    const child = saga('stopping-child').step('a', async () => 'a').build();
+    const parent = saga('stopping-parent').child('c', child, () => undefined).step('b', async () => 'b').build();
+    const refused: unknown[] = [];
+    const runtime = createRuntime({ sagas: [parent, child], store, onError: (e) => refused.push(e) });
+    const update = store.update.bind(store);
+    // The child's final write (it stores the parent's notice in the same commit) is held until stop() is under way.
+    let go: (() => void) | undefined;
+    const order: string[] = [];
+    const reached = new Promise<void>((arrived) => {
+      store.update = async (id, fence, patch, history, options) => {
+        const notice = (options.notify?.length ?? 0) > 0;
+        if (!go && notice) {
+          await new Promise<void>((resolve) => {
+            go = resolve;
+            arrived();
+          });
+        }
+        const record = await update(id, fence, patch, history, options);
+        if (notice) order.push('written');
+        return record;
+      };
+    });
+    try {
+      await runtime.startSaga(parent, undefined, { id: 'p' });
+      await reached;
+      const stopping = runtime.stop().then(() => order.push('stopped'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      go!();
+      await stopping;
+      expect(order).toEqual(['written', 'stopped']);
+      // The child's end is stored (a completed child parks until its parent ends), the parent's notice with it.
+      expect((await store.history('p:c#1')).some((h) => h.type === 'saga.parked')).toBe(true);
+      expect((await store.inbox('p')).map((e) => e.name)).toContain('childEnded');
+      expect(refused).toEqual([]);
+    } finally {
+      await runtime.stop();
+      await store.close();
+    }
+  }, 60_000);
 });

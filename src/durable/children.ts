@@ -107,19 +107,26 @@ export class DurableChildren implements ChildHost {
    * with backoff while the parent runs here, and reported once (as `doing`, unless null): failing the step would roll back a parent
    * whose child is fine (or leave a child running that its parent counts as failed). Every task is safe to
    * repeat: the child's insert is idempotent by id, and a command the child already took is a no-op.
-   * Once the parent leaves this worker (stopped, lease lost) the fault is passed on to an execution that
-   * no longer listens; whoever resumes the parent asks again.
+   * Once the parent leaves this worker (stop() under way, lease lost) a fault settles nothing: its execution
+   * is stopped, or about to be (passed on, the fault would fail the step and roll the parent back during a
+   * stop); whoever resumes the parent asks again.
    */
   private async retrying<T>(parentId: string, doing: string | null, task: () => Promise<T>): Promise<T> {
     const backoff = new Backoff(RETRY.firstMs, RETRY.maxMs);
+    const parent = this.deps.live.get(parentId);
+    // The parent's execution still runs here (a stop or a lost lease unloads it, and a later claim is another Live).
+    const holds = () => this.deps.running() && parent !== undefined && this.deps.live.get(parentId) === parent;
     for (;;) {
       try {
         return await task();
       } catch (error) {
-        if (!isTransientError(error) || !this.deps.running() || !this.deps.live.has(parentId)) throw error;
+        if (!isTransientError(error)) throw error;
+        if (!holds()) return new Promise<T>(() => {});
         const delayMs = backoff.next();
         if (doing !== null && delayMs === RETRY.firstMs) this.deps.report(new StoreUnavailableError(doing, delayMs, { cause: error }));
         await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, delayMs));
+        // Asked again after the delay too: a retry after stop() (or after the parent left) would start work nobody stops.
+        if (!holds()) return new Promise<T>(() => {});
       }
     }
   }

@@ -190,6 +190,8 @@ const nextTurn = (): Promise<void> =>
 export class GroupCommit {
   #pending: Pending[] = [];
   #flushing: Promise<void> | null = null;
+  /** Writes that went straight to the store (a child's insert, a write with notices, a store without batches). */
+  #straight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly store: SagaStore,
@@ -199,21 +201,32 @@ export class GroupCommit {
 
   async insert(...[record, history]: Parameters<SagaStore['insert']>): Promise<{ inserted: boolean; record: SagaRecord }> {
     // A child's or a queued saga's insert goes alone: the batch statement carries no parent or queue columns.
-    if (!this.store.writeBatch || record.parentId !== undefined || record.queue !== undefined) return this.store.insert(record, history);
+    if (!this.store.writeBatch || record.parentId !== undefined || record.queue !== undefined) return this.#direct(this.store.insert(record, history));
     const outcome = await this.#submit({ kind: 'insert', record, history });
     return { inserted: outcome.inserted !== false, record: outcome.record };
   }
 
   async update(...[id, fence, patch, history, options]: Parameters<SagaStore['update']>): Promise<SagaRecord> {
     // A write that stores notices in other sagas' inboxes goes alone: a batch statement carries no notices.
-    if (!this.store.writeBatch || (options?.notify?.length ?? 0) > 0) return this.store.update(id, fence, patch, history, options);
+    if (!this.store.writeBatch || (options?.notify?.length ?? 0) > 0) return this.#direct(this.store.update(id, fence, patch, history, options));
     // The fence is read now, not when the batch goes out: it is what this write believes it holds.
     return (await this.#submit({ kind: 'update', id, fence: { ...fence }, patch, history, options })).record;
   }
 
-  /** Resolves once nothing is pending or in flight. */
+  /** Resolves once nothing is pending or in flight (batched, or gone straight to the store). */
   async idle(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
+    while (this.#flushing || this.#straight.size > 0) {
+      if (this.#flushing) await this.#flushing;
+      else await Promise.allSettled(this.#straight);
+    }
+  }
+
+  /** A write sent to the store outside the batches, kept until it settles: stop() waits for it too (idle). */
+  #direct<T>(write: Promise<T>): Promise<T> {
+    this.#straight.add(write);
+    const gone = () => void this.#straight.delete(write);
+    write.then(gone, gone);
+    return write;
   }
 
   #submit(write: BatchWrite): Promise<Extract<BatchOutcome, { ok: true }>> {
