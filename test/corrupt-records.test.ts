@@ -59,6 +59,12 @@ const POISONS: Record<string, (s: Record<string, any>) => unknown> = {
   'a number for a state value': (s) => ({ ...s, value: 42 }),
   'a due time that is not a number': (s) => ({ ...s, context: { ...s.context, timers: { nap: null } } }),
   'truncated JSON': (s) => JSON.stringify(s).slice(0, 40),
+  // A cancelled saga draining with nothing under way: resumed, it waited for ever (neither ran nor was reported).
+  'draining with no step under way': (s) => ({
+    ...s,
+    value: { rollback: 'draining' },
+    context: { ...s.context, active: {}, timers: {}, cancelled: true, rollingBack: true, failure: { step: null, error: { name: 'SagaCancelled', code: 'SAGA_CANCELLED', message: 'the saga was cancelled' } } },
+  }),
 };
 
 describe('corrupt records', () => {

@@ -196,6 +196,8 @@ function checkContext(definition: SagaDefinition<any, any>, sagaId: string, cont
 
   // A map's items run in slots `map[index]` of active and timers: the map's own check vouches for those.
   const draining = atoms.some((atom) => atom.tags.includes(TAGS.draining));
+  // Draining leaves in the step that settles the last execution under way: never stored with none left, it would wait for ever.
+  if (draining && isObject(context.active) && Object.keys(context.active).length === 0) fail('it is draining with no step under way');
   const items = checkMapContext(definition, context, atoms, draining, fail);
   const notItems = (value: unknown) => (items.size === 0 || !isObject(value) ? value : Object.fromEntries(Object.entries(value).filter(([key]) => !items.has(key))));
   checkMap(context.results, 'results', names, () => true, 'a result');
