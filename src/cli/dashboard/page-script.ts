@@ -90,11 +90,14 @@ function buildList() {
     total]);
 }
 
+function listQuery(on) { return '?status=' + encodeURIComponent(on.join(',')) + '&q=' + encodeURIComponent(ui.q); }
 function loadList() {
   var on = STATUSES.filter(function (s) { return ui.filters[s]; });
-  var query = '?status=' + encodeURIComponent(on.join(',')) + '&q=' + encodeURIComponent(ui.q);
+  var query = listQuery(on);
   return api('/api/sagas' + query).then(function (data) {
     if (ui.route.page !== 'list') return;
+    // The answer to a filter or search the user has changed since is not drawn: the newer one is on its way.
+    if (query !== listQuery(STATUSES.filter(function (s) { return ui.filters[s]; }))) return;
     fill(ui.regions.filters, [h('button', { class: on.length ? '' : 'on', onclick: function () { ui.filters = {}; refresh(); } }, 'all')].concat(
       STATUSES.map(function (s) {
         return h('button', { class: ui.filters[s] ? 'on' : '', 'data-filter': s, onclick: function () { ui.filters[s] = !ui.filters[s]; refresh(); } },
