@@ -59,6 +59,21 @@ if (url || process.env.CI) {
   }]);
 }
 
+/** A dropped connection, as pg reports it: a transient fault. */
+const connectionReset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+
+/** The store with some methods replaced (a store that fails on cue); the others are its own. */
+function overriding(store: SagaStore, replace: (target: SagaStore) => Partial<SagaStore>): SagaStore {
+  const replaced = replace(store) as Record<string | symbol, unknown>;
+  return new Proxy(store, {
+    get(target, prop) {
+      if (Object.hasOwn(replaced, prop)) return replaced[prop];
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 /** Lets a database round trip finish (no time is measured: the simulated clock does not move). */
 const io = () => new Promise((resolve) => setTimeout(resolve, 2));
 
@@ -196,26 +211,16 @@ describe.each(databases)('child sagas on %s', (_kind, database) => {
     const { order } = sagas(log, { failShip: true });
     // The connection drops twice under the child's insert and twice under the parent's request to roll it back.
     const faults = { insert: 2, compensate: 2 };
-    const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-    const store = db.open();
-    const flaky = new Proxy(store, {
-      get(target, prop) {
-        if (prop === 'insert') {
-          return async (...args: Parameters<SagaStore['insert']>) => {
-            if (args[0].id.includes(':payment#') && faults.insert-- > 0) throw reset();
-            return target.insert(...args);
-          };
-        }
-        if (prop === 'sendEvent') {
-          return async (...args: Parameters<SagaStore['sendEvent']>) => {
-            if (args[1] === 'compensate' && faults.compensate-- > 0) throw reset();
-            return target.sendEvent(...args);
-          };
-        }
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+    const flaky = overriding(db.open(), (target) => ({
+      insert: async (...args) => {
+        if (args[0].id.includes(':payment#') && faults.insert-- > 0) throw connectionReset();
+        return target.insert(...args);
       },
-    });
+      sendEvent: async (...args) => {
+        if (args[1] === 'compensate' && faults.compensate-- > 0) throw connectionReset();
+        return target.sendEvent(...args);
+      },
+    }));
     const errors: unknown[] = [];
     const a = createRuntime({ sagas: [order], store: flaky, clock, workerId: 'A', leaseMs: 5_000, pollIntervalMs: 100, onError: (e) => errors.push(e) });
     runtimes.push(a);
@@ -248,19 +253,13 @@ describe.each(databases)('child sagas on %s', (_kind, database) => {
     const { order } = sagas(log);
     const store = db.open();
     let childInserts = 0;
-    const flaky = new Proxy(store, {
-      get(target, prop) {
-        if (prop === 'insert') {
-          return async (...args: Parameters<SagaStore['insert']>) => {
-            // The first try of the child's insert meets a dropped connection; a retry would get through.
-            if (args[0].id.includes(':payment#') && childInserts++ === 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-            return target.insert(...args);
-          };
-        }
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+    const flaky = overriding(store, (target) => ({
+      insert: async (...args) => {
+        // The first try of the child's insert meets a dropped connection; a retry would get through.
+        if (args[0].id.includes(':payment#') && childInserts++ === 0) throw connectionReset();
+        return target.insert(...args);
       },
-    });
+    }));
     const a = createRuntime({ sagas: [order], store: flaky, clock, workerId: 'A', leaseMs: 5_000, pollIntervalMs: 100, onError: () => {} });
     runtimes.push(a);
     await a.startSaga(order, { orderId: 'o12', amount: 10 }, { id: 'o12' });
@@ -284,25 +283,17 @@ describe.each(databases)('child sagas on %s', (_kind, database) => {
     // stop() is held at its first await (the wake-up subscription's end) until the test lets it go.
     let letStop: (() => void) | undefined;
     const stopHeld = new Promise<void>((resolve) => (letStop = resolve));
-    const flaky = new Proxy(store, {
-      get(target, prop) {
-        if (prop === 'insert') {
-          return async (...args: Parameters<SagaStore['insert']>) => {
-            // The database is away for the child's insert, every time.
-            if (args[0].id.includes(':payment#') && ++childInserts > 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-            return target.insert(...args);
-          };
-        }
-        if (prop === 'subscribe') {
-          return async (...args: Parameters<NonNullable<SagaStore['subscribe']>>) => {
-            const stop = target.subscribe ? await target.subscribe(...args) : async () => {};
-            return async () => (await stopHeld, stop());
-          };
-        }
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+    const flaky = overriding(store, (target) => ({
+      insert: async (...args) => {
+        // The database is away for the child's insert, every time.
+        if (args[0].id.includes(':payment#') && ++childInserts > 0) throw connectionReset();
+        return target.insert(...args);
       },
-    });
+      subscribe: async (...args: Parameters<NonNullable<SagaStore['subscribe']>>) => {
+        const stop = target.subscribe ? await target.subscribe(...args) : async () => {};
+        return async () => (await stopHeld, stop());
+      },
+    }));
     const a = createRuntime({ sagas: [order], store: flaky, clock, workerId: 'A', leaseMs: 5_000, pollIntervalMs: 100, onError: () => {} });
     runtimes.push(a);
     await a.startSaga(order, { orderId: 'o13', amount: 10 }, { id: 'o13' });
